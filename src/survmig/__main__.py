@@ -1,0 +1,3 @@
+from survmig.cli import main
+
+main()

@@ -1,0 +1,40 @@
+"""Outputs are all-or-nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from survmig.fileio import atomic_dir, atomic_path
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.xlsx"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("writer failed")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_path_replaces_on_success(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+    with atomic_path(target) as tmp:
+        assert tmp.suffix == ".csv"
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_atomic_dir_keeps_old_output_on_failure(tmp_path):
+    target = tmp_path / "outdir"
+    target.mkdir()
+    (target / "a.txt").write_text("old")
+    with pytest.raises(ValueError), atomic_dir(target) as tmp:
+        (tmp / "b.txt").write_text("new")
+        raise ValueError
+    assert [p.name for p in target.iterdir()] == ["a.txt"]
+    with atomic_dir(target) as tmp:
+        (tmp / "b.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["b.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outdir"]
