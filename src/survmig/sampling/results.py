@@ -1,0 +1,165 @@
+"""Result objects and input checks shared by the sampling calculators.
+
+Every calculator returns a :class:`Result` that carries the number(s), the formula used and the
+assumptions behind it, so a trainer (or the CLI) can always show *why* a number is what it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survmig.errors import SurvmigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """A design quantity with its formula, assumptions, named steps and (optionally) a table."""
+
+    title: str
+    value: Any
+    formula: str
+    assumptions: str
+    steps: dict[str, float] = dataclasses.field(default_factory=dict)
+    table: pd.DataFrame | None = None
+    references: str = ""
+
+    def __getitem__(self, key: str) -> float:
+        return self.steps[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly view (the table as a list of records)."""
+        out: dict[str, Any] = {
+            "title": self.title,
+            "value": _plain(self.value),
+            "formula": self.formula,
+            "assumptions": self.assumptions,
+            "steps": {k: _plain(v) for k, v in self.steps.items()},
+            "references": self.references,
+        }
+        if self.table is not None:
+            out["table"] = [
+                {k: _plain(v) for k, v in row.items()} for row in self.table.to_dict("records")
+            ]
+        return out
+
+    def __str__(self) -> str:
+        lines = [self.title]
+        lines += [f"  {k} = {_fmt(v)}" for k, v in self.steps.items()]
+        if self.table is not None:
+            lines.append(self.table.to_string(index=False))
+        lines.append(f"formula: {self.formula}")
+        lines.append(f"assumptions: {self.assumptions}")
+        if self.references:
+            lines.append(f"references: {self.references}")
+        return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e7):
+            return f"{value:.4g}"
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def check_probability(value: float, name: str, hint: str | None = None) -> float:
+    """A share strictly between 0 and 1 (prevalences, response rates below 1 are checked elsewhere)."""
+    value = _number(value, name)
+    if not 0.0 < value < 1.0:
+        raise SurvmigError(
+            f"must be strictly between 0 and 1, got {value:g}",
+            where=name,
+            hint=hint or "give a share such as 0.05 (not a percentage)",
+        )
+    return value
+
+
+def check_rate(value: float, name: str) -> float:
+    """A rate in (0, 1] such as a response rate, a sensitivity or a subsampling rate."""
+    value = _number(value, name)
+    if not 0.0 < value <= 1.0:
+        raise SurvmigError(
+            f"must be in (0, 1], got {value:g}", where=name, hint="give a share such as 0.9"
+        )
+    return value
+
+
+def check_positive(value: float, name: str, hint: str | None = None) -> float:
+    """A strictly positive, finite number (margins, CVs, costs, standard deviations)."""
+    value = _number(value, name)
+    if not value > 0 or not math.isfinite(value):
+        raise SurvmigError(f"must be positive, got {value:g}", where=name, hint=hint)
+    return value
+
+
+def check_nonnegative(value: float, name: str) -> float:
+    value = _number(value, name)
+    if not value >= 0 or not math.isfinite(value):
+        raise SurvmigError(f"must be zero or positive, got {value:g}", where=name)
+    return value
+
+
+def check_count(value: int, name: str, minimum: int = 1) -> int:
+    """An integer count of at least ``minimum``."""
+    try:
+        as_int = int(value)
+    except (TypeError, ValueError):
+        raise SurvmigError(f"must be a whole number, got {value!r}", where=name) from None
+    if as_int != value or as_int < minimum:
+        raise SurvmigError(f"must be a whole number ≥ {minimum}, got {value!r}", where=name)
+    return as_int
+
+
+def check_array(
+    values: Iterable[float] | np.ndarray,
+    name: str,
+    *,
+    kind: str = "positive",
+    labels: Iterable[Any] | None = None,
+) -> np.ndarray:
+    """Check a per-stratum column; the error names the first offending stratum.
+
+    ``kind`` is ``positive``, ``nonnegative``, ``probability`` (strictly inside (0, 1)) or ``rate``
+    (in (0, 1]).
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1 or arr.size == 0:
+        raise SurvmigError("needs one value per stratum", where=name)
+    tests = {
+        "positive": (arr > 0, "must be positive"),
+        "nonnegative": (arr >= 0, "must be zero or positive"),
+        "probability": ((arr > 0) & (arr < 1), "must be strictly between 0 and 1"),
+        "rate": ((arr > 0) & (arr <= 1), "must be in (0, 1]"),
+    }
+    ok, what = tests[kind]
+    ok = ok & np.isfinite(arr)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        label = list(labels)[i] if labels is not None else i + 1
+        raise SurvmigError(f"{what}, got {arr[i]:g} for stratum {label!r}", where=name)
+    return arr
+
+
+def _number(value: Any, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SurvmigError(f"must be a number, got {value!r}", where=name) from None
