@@ -804,7 +804,9 @@ class Calibrate(Step):
             )
         if state.linearization:
             whalf = np.sqrt(W[:, 0])
-            state.calibration.append(_design_types().GregCalibration(X, whalf, g[:, 0] * whalf))
+            state.calibration.append(
+                _design_types().GregCalibration(X, qr_weights=whalf, weights=g[:, 0] * whalf)
+            )
         state.W = new
         after = X.T @ new[:, 0]
         # control rows with before/after per category (categorical) or total (continuous)
@@ -915,28 +917,28 @@ class Trim(Step):
 
 
 def _design_types() -> Any:
-    """The calibration records live in :mod:`survmig.design` (the estimation engine applies them)."""
+    """The calibration records live in :mod:`survmig.design.calibration` (the engine applies them)."""
     try:
-        import survmig.design as design
-    except ImportError:  # the engine is not installed yet: keep plain records
+        from survmig.design import calibration
+    except ImportError:  # the estimation engine is not installed: keep records with the same fields
         return _FallbackTypes
-    return design
+    return calibration
 
 
 class _FallbackTypes:
-    """Stand-ins with the same fields as :mod:`survmig.design`'s records, used only without it."""
+    """Stand-ins with the fields of :mod:`survmig.design.calibration`'s records."""
 
     @dataclasses.dataclass(frozen=True)
     class GregCalibration:
         model_matrix: np.ndarray
-        whalf: np.ndarray
-        w: np.ndarray
+        qr_weights: np.ndarray
+        weights: np.ndarray | None = None
 
     @dataclasses.dataclass(frozen=True)
     class PostStratification:
         groups: np.ndarray
         weights: np.ndarray
-        old_weights: np.ndarray
+        old_weights: np.ndarray | None = None
 
     @dataclasses.dataclass(frozen=True)
     class Raking:

@@ -1,0 +1,199 @@
+"""``survmig weight``: run weighting.yaml on a data file and write the weighted data and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+
+from survmig.errors import SurvmigError
+from survmig.fileio import atomic_path
+
+FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".sav": "SPSS", ".dta": "Stata"}
+
+
+def read_data(path: Path) -> pd.DataFrame:
+    """Read CSV, Parquet, SPSS or Stata by extension (value labels are left to ``survmig data``)."""
+    ext = path.suffix.lower()
+    if ext not in FORMATS:
+        raise SurvmigError(
+            f"unknown data format {ext!r}", file=path, hint=f"use one of {', '.join(FORMATS)}"
+        )
+    if not path.exists():
+        raise SurvmigError("data file not found", file=path)
+    try:
+        if ext == ".csv":
+            return pd.read_csv(path)
+        if ext == ".parquet":
+            return pd.read_parquet(path)
+        import pyreadstat
+
+        frame, _ = (pyreadstat.read_sav if ext == ".sav" else pyreadstat.read_dta)(str(path))
+        return frame
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        raise SurvmigError(f"cannot read {FORMATS[ext]} data: {err}", file=path) from None
+
+
+def write_data(frame: pd.DataFrame, path: Path) -> None:
+    """Write by extension, atomically (nothing half-written)."""
+    ext = path.suffix.lower()
+    if ext not in FORMATS:
+        raise SurvmigError(
+            f"unknown output format {ext!r}", file=path, hint=f"use one of {', '.join(FORMATS)}"
+        )
+    with atomic_path(path) as tmp:
+        if ext == ".csv":
+            frame.to_csv(tmp, index=False)
+        elif ext == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            import pyreadstat
+
+            (pyreadstat.write_sav if ext == ".sav" else pyreadstat.write_dta)(frame, str(tmp))
+
+
+def _design_weight_column(design: Any) -> str | None:
+    for attr in ("weight_column", "weights_column", "weight_name"):
+        name = getattr(design, attr, None)
+        if isinstance(name, str):
+            return name
+    return None
+
+
+def weight_file(
+    data_path: Path,
+    steps_path: Path,
+    output: Path,
+    *,
+    design_path: Path | None = None,
+    weight: str | None = None,
+    weight_column: str | None = None,
+    replicate_prefix: str = "repw_",
+) -> Any:
+    """What the command does, callable from Python: returns the :class:`WeightingResult`."""
+    from survmig.weighting.pipeline import run_steps, weight_design
+    from survmig.weighting.report import write_reports
+    from survmig.weighting.spec import load_steps
+
+    if output.suffix.lower() not in FORMATS:
+        raise SurvmigError(
+            f"unknown output format {output.suffix!r}",
+            file=output,
+            hint=f"use one of {', '.join(FORMATS)}",
+        )
+    steps = load_steps(steps_path)
+    data = read_data(data_path)
+    if design_path is not None:
+        from survmig.design import load_design
+
+        design = load_design(design_path, data)
+        try:
+            result = weight_design(design, steps, data=data)
+        except SurvmigError as err:
+            raise _with_file(err, steps_path) from None
+        out_col = weight_column or _design_weight_column(design) or "weight"
+    else:
+        weights = None
+        if weight is not None:
+            if weight not in data.columns:
+                raise SurvmigError(f"weight column {weight!r} is not in the data", file=data_path)
+            weights = pd.to_numeric(data[weight], errors="coerce").to_numpy(float)
+        try:
+            result = run_steps(data, steps, weights=weights)
+        except SurvmigError as err:
+            raise _with_file(err, steps_path) from None
+        out_col = weight_column or weight or "weight"
+    frame = data.copy()
+    frame[out_col] = result.weights
+    if result.repweights is not None:
+        reps = pd.DataFrame(
+            result.repweights,
+            columns=[f"{replicate_prefix}{i + 1}" for i in range(result.repweights.shape[1])],
+        )
+        frame = pd.concat(
+            [frame.drop(columns=[c for c in reps.columns if c in frame.columns]), reps], axis=1
+        )
+    if not np.isfinite(result.weights).all():
+        raise SurvmigError("the weighting produced non-finite weights", file=steps_path)
+    write_data(frame, output)
+    write_reports(result, output)
+    return result
+
+
+def _with_file(err: SurvmigError, path: Path) -> SurvmigError:
+    if err.file is None:
+        err = SurvmigError(err.message, file=path, line=err.line, where=err.where, hint=err.hint)
+    return err
+
+
+@click.command("weight")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--steps",
+    "steps_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="weighting.yaml: the ordered steps with their controls.",
+)
+@click.option(
+    "--design",
+    "design_path",
+    type=click.Path(path_type=Path),
+    help="design.yaml (strata, PSUs, weights, replicate weights).",
+)
+@click.option("--weight", default=None, help="Input weight column when no --design is given.")
+@click.option(
+    "--weight-column",
+    default=None,
+    help="Name of the output weight column (default: the design's).",
+)
+@click.option(
+    "--replicate-prefix",
+    default="repw_",
+    show_default=True,
+    help="Prefix of replicate weight columns.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Weighted data (.csv, .parquet, .sav, .dta); the report is written beside it.",
+)
+def weight(
+    data: Path,
+    steps_path: Path,
+    design_path: Path | None,
+    weight: str | None,
+    weight_column: str | None,
+    replicate_prefix: str,
+    output: Path,
+) -> None:
+    """Run a weighting pipeline: base weights, nonresponse, post-stratification, raking, calibration,
+    trimming — on the full-sample weights and every replicate weight column.
+
+    Writes the weighted data (same formats as the input, by extension) and the report
+    OUTPUT-STEM.weighting.md / .weighting.json beside it; prints a summary.
+
+    \b
+    Example:
+      survmig weight survey.csv --design design.yaml --steps weighting.yaml -o weighted.csv
+      survmig weight hh.parquet --weight w0 --steps weighting.yaml -o hh_weighted.parquet
+    """
+    from survmig.weighting.report import print_summary, report_paths
+
+    result = weight_file(
+        data,
+        steps_path,
+        output,
+        design_path=design_path,
+        weight=weight,
+        weight_column=weight_column,
+        replicate_prefix=replicate_prefix,
+    )
+    print_summary(result)
+    md, js = report_paths(output)
+    click.echo(f"wrote {output}, {md.name}, {js.name}")

@@ -1,0 +1,129 @@
+"""Run weighting steps in order, on a data frame or on a :class:`survmig.design.SurveyDesign`.
+
+The full-sample weights and every replicate weight column go through the same steps together (one
+weight matrix), so replicate variances reflect the adjustments. For linearization designs the
+calibration records (R's ``design$postStrata``) are appended to the design so that the estimation
+engine uses the calibration residuals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survmig.errors import SurvmigError
+from survmig.weighting.spec import load_steps
+from survmig.weighting.steps import BaseWeights, Step, StepReport, WeightState, weight_summary
+
+
+@dataclasses.dataclass
+class WeightingResult:
+    """Adjusted weights, the calibration records, the per-step reports and (if given) the new design."""
+
+    weights: np.ndarray
+    repweights: np.ndarray | None
+    calibration: list[Any]
+    reports: list[StepReport]
+    design: Any = None
+
+    @property
+    def final(self) -> dict[str, float]:
+        return weight_summary(self.weights)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "steps": [r.as_dict() for r in self.reports],
+            "final": self.final,
+            "replicates": 0 if self.repweights is None else int(self.repweights.shape[1]),
+        }
+
+
+def _steps(steps: Sequence[Step] | str | Path) -> tuple[list[Step], str | None]:
+    if isinstance(steps, str | Path):
+        return load_steps(steps), str(steps)
+    return list(steps), None
+
+
+def run_steps(
+    data: pd.DataFrame,
+    steps: Sequence[Step] | str | Path,
+    *,
+    weights: np.ndarray | None = None,
+    repweights: np.ndarray | None = None,
+    linearization: bool | None = None,
+) -> WeightingResult:
+    """Apply ``steps`` (objects or a weighting.yaml path) to ``data`` and its weights.
+
+    ``weights`` may be omitted when the first step is a base-weight step. ``repweights`` (n × R) are
+    adjusted replicate by replicate with the same steps. Calibration records are kept when
+    ``linearization`` (default: no replicate weights).
+    """
+    step_list, source = _steps(steps)
+    n = len(data)
+    if weights is None:
+        if not step_list or not isinstance(step_list[0], BaseWeights):
+            raise SurvmigError(
+                "no input weights: start the pipeline with a base step or give weights",
+                file=source,
+                hint="add '- step: base' with the selection stages",
+            )
+        weights = np.ones(n)
+    W = np.asarray(weights, float).reshape(n, 1)
+    if repweights is not None:
+        R = np.asarray(repweights, float)
+        if R.ndim != 2 or R.shape[0] != n:
+            raise SurvmigError(f"replicate weights have shape {R.shape}, expected ({n}, R)")
+        W = np.column_stack([W, R])
+    if linearization is None:
+        linearization = repweights is None
+    bad = ~np.isfinite(W[:, 0]) | (W[:, 0] < 0)
+    if bad.any() and not isinstance(step_list[0], BaseWeights):
+        rows = np.flatnonzero(bad)[:5] + 1
+        raise SurvmigError(
+            f"input weights are missing or negative in {int(bad.sum())} row(s) (rows {', '.join(map(str, rows))})",
+            hint="fix the weight column or start with a base step",
+        )
+    data = data.reset_index(drop=True)
+    state = WeightState(data, W, linearization=linearization, source=source)
+    reports = [step.apply(state) for step in step_list]
+    return WeightingResult(
+        state.W[:, 0].copy(),
+        state.W[:, 1:].copy() if state.W.shape[1] > 1 else None,
+        state.calibration,
+        reports,
+    )
+
+
+def weight_design(
+    design: Any, steps: Sequence[Step] | str | Path, data: pd.DataFrame | None = None
+) -> WeightingResult:
+    """Weight a :class:`survmig.design.SurveyDesign`; the result carries the new design.
+
+    The design's full-sample and replicate weights go through ``steps``; the new design is
+    ``design.with_weights(weights, repweights, calibration=design.calibration + new records)``.
+    ``data`` defaults to the design's own data frame.
+    """
+    if data is None:
+        data = getattr(design, "data", None)
+        if data is None:
+            raise SurvmigError("the design carries no data: pass data= to weight_design")
+    rep = getattr(design, "repweights", None)
+    res = run_steps(
+        data,
+        steps,
+        weights=np.asarray(design.weights, float),
+        repweights=rep,
+        linearization=rep is None,
+    )
+    old = tuple(getattr(design, "calibration", ()) or ())
+    res.design = design.with_weights(
+        res.weights,
+        res.repweights,
+        calibration=old + tuple(res.calibration) if rep is None else old,
+    )
+    return res
