@@ -761,7 +761,8 @@ class Calibrate(Step):
             }
             if failed.any() and not self.force:
                 col = int(np.flatnonzero(failed)[0])
-                worst = int(np.nanargmax(np.abs(res.misfit[:, col]) / (1 + np.abs(totals))))
+                rel = np.nan_to_num(np.abs(res.misfit[:, col]) / (1 + np.abs(totals)), nan=np.inf)
+                worst = int(np.argmax(rel))
                 which = (
                     "the full-sample weights"
                     if col == 0
