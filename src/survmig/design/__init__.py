@@ -1,0 +1,39 @@
+"""Survey designs: strata, clusters, weights, fpc, replicate weights and calibration records.
+
+Public surface:
+
+* :class:`SurveyDesign` — immutable; ``SurveyDesign(data, ids=…, strata=…, weights=…, fpc=…)``,
+  ``SurveyDesign.replicate(data, repweights=…, type=…)``, ``design.to_replicate(…)``,
+  ``design.with_weights(…)``, ``design.subset(mask)``;
+* :func:`load_design` — the same from ``design.yaml`` (format in :mod:`survmig.design.spec`);
+* :class:`GregCalibration`, :class:`PostStratification`, :class:`Raking` — calibration records the
+  weighting stage attaches so that variances use calibration residuals (as R ``survey``).
+"""
+
+from survmig.design.calibration import Calibration, GregCalibration, PostStratification, Raking
+from survmig.design.core import (
+    CREATED_REPLICATE_TYPES,
+    LONELY_PSU_RULES,
+    REPLICATE_TYPES,
+    VARIANCE_METHODS,
+    ReplicateWeights,
+    Stage,
+    SurveyDesign,
+)
+from survmig.design.spec import design_from_options, load_design
+
+__all__ = [
+    "CREATED_REPLICATE_TYPES",
+    "LONELY_PSU_RULES",
+    "REPLICATE_TYPES",
+    "VARIANCE_METHODS",
+    "Calibration",
+    "GregCalibration",
+    "PostStratification",
+    "Raking",
+    "ReplicateWeights",
+    "Stage",
+    "SurveyDesign",
+    "design_from_options",
+    "load_design",
+]

@@ -1,0 +1,228 @@
+"""``design.yaml``: the survey design as a file, checked field by field.
+
+Two forms. A linearization design (R ``svydesign``)::
+
+    ids: [ea, household]      # cluster ids per stage; omit (or []) when rows are sampled directly
+    strata: region            # first-stage strata (a list gives one column per stage)
+    weights: weight           # or  probs: [p_ea, p_hh]  (multiplied); or only fpc: weights N/n
+    fpc: [ea_total, hh_total] # per stage: population sizes (>= 1) or sampling fractions (<= 1)
+    nest: true                # PSU ids restart within strata
+    lonely_psu: fail          # fail | remove | certainty | adjust | average
+    lonely_psu_domain: false  # apply the rule to single-PSU strata inside a domain (R's option)
+    variance: ultimate        # ultimate (first stage) | multistage (needs fpc for every stage)
+    create_replicates:        # optional: estimate with replicates made from this design
+      type: bootstrap         # JK1 | JKn | BRR | Fay | bootstrap (Rao-Wu rescaled)
+      replicates: 500
+      seed: 2024
+      rho: 0.5                # Fay only
+
+A design with supplied replicate weights (R ``svrepdesign``)::
+
+    weights: wt
+    repweights: "^repwt[0-9]+$"   # a regular expression, or a list of columns
+    type: JK1                      # JK1 | JKn | BRR | Fay | bootstrap | successive-difference | other
+    replicates: 80                 # optional check of the number of columns found
+    rho: 0.5                       # Fay
+    scale: 0.9875                  # optional, R's defaults otherwise
+    rscales: [..]                  # JKn (one per replicate) or other
+    mse: false
+    combined_weights: true         # false: the columns are factors to multiply by the weights
+    df: 79                         # optional degrees of freedom (default: rank - 1, as R)
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from survmig.design.core import SurveyDesign
+from survmig.errors import SurvmigError
+
+LINEARIZATION_KEYS = {
+    "ids",
+    "strata",
+    "weights",
+    "probs",
+    "fpc",
+    "nest",
+    "lonely_psu",
+    "lonely_psu_domain",
+    "variance",
+    "create_replicates",
+}
+REPLICATE_KEYS = {
+    "weights",
+    "repweights",
+    "type",
+    "replicates",
+    "rho",
+    "scale",
+    "rscales",
+    "mse",
+    "combined_weights",
+    "df",
+}
+CREATE_KEYS = {"type", "replicates", "seed", "rho", "mse"}
+
+
+def load_design(source: str | Path | dict[str, Any], data: pd.DataFrame) -> SurveyDesign:
+    """Build a :class:`SurveyDesign` over ``data`` from a ``design.yaml`` path or the parsed dict.
+
+    Errors name the file, the line and the field.
+    """
+    lines: dict[str, int] = {}
+    file: str | None = None
+    if isinstance(source, dict):
+        spec = source
+    else:
+        path = Path(source)
+        file = str(path)
+        if not path.is_file():
+            raise SurvmigError(
+                "design file not found", file=file, hint="give the path to design.yaml"
+            )
+        text = path.read_text(encoding="utf-8")
+        try:
+            spec = yaml.safe_load(text)
+            node = yaml.compose(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise SurvmigError(
+                f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                file=file,
+                line=mark.line + 1 if mark else None,
+            ) from exc
+        if isinstance(node, yaml.MappingNode):
+            for key_node, _ in node.value:
+                lines[str(key_node.value)] = key_node.start_mark.line + 1
+    if not isinstance(spec, dict):
+        raise SurvmigError("a design file must be a mapping of fields", file=file, line=1)
+
+    def fail(key: str, message: str, hint: str | None = None) -> SurvmigError:
+        return SurvmigError(message, file=file, line=lines.get(key), where=key, hint=hint)
+
+    replicate = "repweights" in spec
+    allowed = REPLICATE_KEYS if replicate else LINEARIZATION_KEYS
+    for key in spec:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            other = LINEARIZATION_KEYS if replicate else REPLICATE_KEYS
+            hint = f"did you mean {close[0]!r}?" if close else None
+            if key in other:
+                hint = (
+                    "this field belongs to a linearization design (no repweights)"
+                    if replicate
+                    else "this field belongs to a replicate design: add repweights"
+                )
+            raise fail(str(key), f"unknown design field {key!r}", hint)
+
+    def typed(key: str, kinds: tuple[type, ...], what: str) -> Any:
+        value = spec.get(key)
+        if value is not None and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        ):
+            raise fail(key, f"{key} must be {what}, got {value!r}")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise fail(key, f"{key} must be {what}, got {value!r}")
+        return value
+
+    try:
+        if replicate:
+            if "type" not in spec:
+                raise fail(
+                    "repweights",
+                    "a replicate design needs its type",
+                    "add type: JK1 (or JKn, BRR, …)",
+                )
+            rscales = spec.get("rscales")
+            if rscales is not None and not isinstance(rscales, int | float | list):
+                raise fail("rscales", "rscales must be a number or a list of numbers")
+            design = SurveyDesign.replicate(
+                data,
+                repweights=typed("repweights", (str, list), "a pattern or a list of columns"),
+                type=str(spec["type"]),
+                weights=typed("weights", (str,), "a column name"),
+                rho=typed("rho", (int, float), "a number"),
+                scale=typed("scale", (int, float), "a number"),
+                rscales=rscales,
+                mse=bool(typed("mse", (bool,), "true or false") or False),
+                combined_weights=bool(
+                    spec["combined_weights"]
+                    if typed("combined_weights", (bool,), "true or false") is not None
+                    else True
+                ),
+                replicates=typed("replicates", (int,), "a whole number"),
+                df=typed("df", (int,), "a whole number"),
+            )
+            return design
+        design = SurveyDesign(
+            data,
+            ids=typed("ids", (str, list), "a column or a list of columns"),
+            strata=typed("strata", (str, list), "a column or a list of columns"),
+            weights=typed("weights", (str,), "a column name"),
+            probs=typed("probs", (str, list), "a column or a list of columns"),
+            fpc=typed("fpc", (str, list), "a column or a list of columns"),
+            nest=bool(typed("nest", (bool,), "true or false") or False),
+            lonely_psu=str(spec.get("lonely_psu", "fail")),
+            lonely_psu_domain=bool(typed("lonely_psu_domain", (bool,), "true or false") or False),
+            variance=str(spec.get("variance", "ultimate")),
+        )
+        create = spec.get("create_replicates")
+        if create is not None:
+            if not isinstance(create, dict):
+                raise fail(
+                    "create_replicates",
+                    "create_replicates must be a mapping (type, replicates, seed)",
+                )
+            for key in create:
+                if key not in CREATE_KEYS:
+                    raise fail(
+                        "create_replicates",
+                        f"unknown create_replicates field {key!r}",
+                        f"use {', '.join(sorted(CREATE_KEYS))}",
+                    )
+            design = design.to_replicate(
+                type=str(create.get("type", "bootstrap")),
+                replicates=create.get("replicates"),
+                seed=create.get("seed"),
+                rho=float(create.get("rho", 0.0)),
+                mse=bool(create.get("mse", False)),
+            )
+        return design
+    except SurvmigError as err:
+        if err.file is None and file is not None:
+            key = err.where if err.where in lines else None
+            raise SurvmigError(
+                err.message,
+                file=file,
+                line=lines.get(key) if key else None,
+                where=err.where,
+                hint=err.hint,
+            ) from err
+        raise
+
+
+def design_from_options(
+    data: pd.DataFrame,
+    *,
+    strata: str | None = None,
+    psu: str | None = None,
+    weight: str | None = None,
+    fpc: str | None = None,
+    nest: bool = False,
+    lonely_psu: str = "fail",
+) -> SurveyDesign:
+    """The one-stage design of Stata's ``svyset psu [pw=weight], strata() fpc()`` one-liner."""
+    return SurveyDesign(
+        data,
+        ids=[psu] if psu else None,
+        strata=strata,
+        weights=weight,
+        fpc=[fpc] if fpc else None,
+        nest=nest,
+        lonely_psu=lonely_psu,
+    )
