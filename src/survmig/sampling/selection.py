@@ -65,27 +65,36 @@ def pps_systematic_draw(
     n_h: np.ndarray,
     certain: np.ndarray,
     u: np.ndarray,
+    keys: np.ndarray | None = None,
 ) -> np.ndarray:
-    """PPS systematic selection in frame order within strata, for many repetitions at once.
+    """PPS systematic selection within strata, for many repetitions at once.
 
     ``u`` has shape ``(reps, H)`` with values in (0, 1] (the random starts as a share of the
-    interval). Returns unit indices of shape ``(reps, n_total)``: first the certainty units, then the
+    interval). Units are taken in frame order within strata or, with ``keys`` of shape
+    ``(reps, N)``, in a random order per repetition (randomized systematic PPS, Hartley & Rao 1962).
+    Returns unit indices of shape ``(reps, n_total)``: first the certainty units, then the
     systematic picks stratum by stratum. A pick ``p`` selects the unit with ``X_{i−1} < p ≤ X_i``.
     """
     size = np.asarray(size, dtype=float)
-    n_strata = len(n_h)
-    order = np.argsort(codes, kind="stable")
-    s_sorted = np.where(certain, 0.0, size)[order]
-    cum = np.cumsum(s_sorted)
-    x_h = np.bincount(codes, weights=np.where(certain, 0.0, size), minlength=n_strata)
+    n_strata, n_units, reps = len(n_h), len(size), u.shape[0]
+    if keys is None:
+        order = np.broadcast_to(np.argsort(codes, kind="stable"), (reps, n_units))
+    else:
+        order = np.argsort(codes[None, :] + keys, axis=1, kind="stable")
+    eff = np.where(certain, 0.0, size)
+    cum = np.cumsum(eff[order], axis=1)
+    x_h = np.bincount(codes, weights=eff, minlength=n_strata)
     start = np.concatenate([[0.0], np.cumsum(x_h)[:-1]])
     m_h = (n_h - np.bincount(codes, weights=certain, minlength=n_strata)).astype(int)
     col_stratum = np.repeat(np.arange(n_strata), m_h)
     j = np.arange(m_h.sum()) - np.repeat(np.cumsum(m_h) - m_h, m_h)
     interval = np.divide(x_h, m_h, out=np.zeros(n_strata), where=m_h > 0)
     points = start[col_stratum] + (u[:, col_stratum] + j) * interval[col_stratum]
-    picks = order[np.minimum(np.searchsorted(cum, points, side="left"), len(cum) - 1)]
-    fixed = np.broadcast_to(np.flatnonzero(certain), (u.shape[0], int(certain.sum())))
+    shift = (np.arange(reps) * (x_h.sum() + 1.0))[:, None]  # one sorted array for all reps
+    pos = np.searchsorted((cum + shift).ravel(), (points + shift).ravel(), side="left")
+    pos = np.minimum(pos.reshape(points.shape) - np.arange(reps)[:, None] * n_units, n_units - 1)
+    picks = np.take_along_axis(order, pos, axis=1)
+    fixed = np.broadcast_to(np.flatnonzero(certain), (reps, int(certain.sum())))
     return np.concatenate([fixed, picks], axis=1)
 
 
@@ -145,11 +154,15 @@ def select_pps(
     *,
     strata: str | None = None,
     seed: int | None = None,
+    random_order: bool = False,
 ) -> pd.DataFrame:
-    """PPS systematic sampling (frame order) with certainty units; adds ``certainty``.
+    """PPS systematic sampling with certainty units; adds ``certainty``.
 
     ``size`` names the measure-of-size column (e.g. households at the last census); it must be
-    positive for every unit.
+    positive for every unit. Units are taken in frame order within strata (sort the frame
+    geographically for implicit stratification) or, with ``random_order``, in a random order
+    (randomized systematic PPS, for which with-replacement variance formulas are good
+    approximations).
     """
     mos = _measure_of_size(frame, size)
     codes, labels = _codes(frame, strata)
@@ -157,7 +170,8 @@ def select_pps(
     prob, certain = pps_probabilities(mos, codes, n_h)
     rng = np.random.default_rng(seed)
     u = 1.0 - rng.random((1, len(labels)))
-    idx = pps_systematic_draw(mos, codes, n_h, certain, u)[0]
+    keys = rng.random((1, len(frame))) if random_order else None
+    idx = pps_systematic_draw(mos, codes, n_h, certain, u, keys)[0]
     if len(np.unique(idx)) != len(idx):  # cannot happen once certainty units are removed
         raise SurvmigError("a unit was hit twice", where=size, hint="report this as a bug")
     return _output(frame, np.sort(idx), {"prob_stage1": prob, "certainty": certain})
