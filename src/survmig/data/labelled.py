@@ -1,0 +1,377 @@
+"""Labelled SPSS (.sav) and Stata (.dta) files, plus CSV and Parquet, one file per level.
+
+Choices made (and documented in the README):
+
+- **Special codes** -8 (don't know) and -9 (refused) stay distinguishable. In ``.sav`` they keep their
+  values and are declared *user-missing* (SPSS leaves them out of statistics). In ``.dta`` they become
+  the extended missing values ``.a`` (don't know) and ``.b`` (refused), labelled, so Stata leaves them
+  out of estimation; ``dta_special="labelled"`` keeps -8/-9 as plain labelled values instead.
+- **Text codes** (e.g. ISO country codes): ``.sav`` keeps them as text with value labels; ``.dta``
+  cannot label text, so they are stored as integers (codes that are integers keep their value, the
+  others are numbered 1, 2, … in choice-list order, skipping values in use) with value labels, and
+  the mapping is listed in ``export_notes.csv``.
+- **Names**: SPSS ≤ 64 bytes, Stata ≤ 32 characters, letters/digits/underscore, no reserved words;
+  a name that does not fit is shortened with a numeric suffix and listed in ``export_notes.csv``.
+- **Labels**: variable labels are cut to 256 bytes (SPSS) / 80 characters (Stata), value labels to
+  120 bytes (SPSS) / 32,000 characters (Stata); every cut is listed. Missing text is written as ''.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from survmig.conventions import DONT_KNOW, REFUSED
+from survmig.data.coerce import DATE_TYPES, raw_table, to_raw
+from survmig.data.dataset import Dataset
+from survmig.data.form import (
+    KEY,
+    KEY_COLUMNS,
+    PARENT_KEY,
+    PLATFORM_COLUMNS,
+    ROOT_KEY,
+    ROW_POS,
+    FormMetadata,
+    Variable,
+    option_label_texts,
+)
+from survmig.errors import SurvmigError
+from survmig.fileio import atomic_dir
+
+FORMATS = ("sav", "dta", "csv", "parquet")
+STATA_RESERVED = {
+    "_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int", "long", "_n", "_N",
+    "_pi", "_pred", "_rc", "_skip", "strL", "using", "with",
+}  # fmt: skip
+SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+EXTENDED = {DONT_KNOW: "a", REFUSED: "b"}
+KEY_LABELS = {
+    KEY: "Record key",
+    PARENT_KEY: "Key of the parent record",
+    ROOT_KEY: "Key of the submission (household)",
+    ROW_POS: "Position among the parent's records",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportNote:
+    level: str
+    column: str
+    format: str
+    note: str
+
+
+# ---------------------------------------------------------------------------------------- names
+def _valid(name: str, fmt: str) -> bool:
+    if fmt == "dta":
+        return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", name)) and name not in STATA_RESERVED and not re.fullmatch(r"str\d+", name)
+    if fmt == "sav":
+        return (
+            bool(re.fullmatch(r"[A-Za-z@#$][A-Za-z0-9_.@#$]*", name))
+            and len(name.encode()) <= 64
+            and not name.endswith(".")
+            and name.upper() not in SPSS_RESERVED
+        )
+    return True
+
+
+def output_names(columns: list[str], fmt: str) -> dict[str, str]:
+    """Column -> name legal in ``fmt`` (deterministic: the same columns always give the same names)."""
+    limit = 32 if fmt == "dta" else 64
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        name = col
+        if not _valid(name, fmt):
+            name = re.sub(r"[^A-Za-z0-9_]", "_", name)
+            if not re.match(r"[A-Za-z]", name):
+                name = "v" + name
+            name = name[:limit]
+            if not _valid(name, fmt):
+                name = ("v_" + name)[:limit]
+        base, n = name, 1
+        while name.lower() in used:
+            n += 1
+            suffix = f"_{n}"
+            name = base[: limit - len(suffix)] + suffix
+        used.add(name.lower())
+        out[col] = name
+    return out
+
+
+def string_code_map(meta: FormMetadata, var: Variable) -> dict[str, int]:
+    """Integer codes for a select with text codes (integer-looking codes keep their value)."""
+    codes = [c.name for c in meta.choices.get(var.list_name or "", [])]
+    mapping: dict[str, int] = {}
+    used = set()
+    for code in codes:
+        if re.fullmatch(r"-?\d+", code):
+            mapping[code] = int(code)
+            used.add(int(code))
+    nxt = 1
+    for code in codes:
+        if code in mapping:
+            continue
+        while nxt in used:
+            nxt += 1
+        mapping[code] = nxt
+        used.add(nxt)
+    return mapping
+
+
+def _cut(text: str, fmt: str, kind: str) -> str:
+    if fmt == "sav":
+        limit = 256 if kind == "variable" else 120
+        raw = text.encode("utf-8")
+        if len(raw) <= limit:
+            return text
+        return raw[:limit].decode("utf-8", errors="ignore")
+    limit = 80 if kind == "variable" else 32000
+    return text[:limit]
+
+
+# ---------------------------------------------------------------------------------------- writing
+def write_tables(
+    dataset: Dataset,
+    directory: str | Path,
+    formats: tuple[str, ...] | list[str] = ("sav",),
+    *,
+    lang: str | None = None,
+    dta_special: str = "extended",
+) -> list[ExportNote]:
+    """Write every level of ``dataset`` to ``directory`` as ``<level>.<format>`` (all or nothing).
+
+    Also writes ``export_notes.csv`` listing renamed variables, cut labels and code mappings.
+    """
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise SurvmigError(f"unknown format(s): {', '.join(bad)}", hint="choose from " + ", ".join(FORMATS))
+    if dta_special not in ("extended", "labelled"):
+        raise SurvmigError("dta_special must be 'extended' or 'labelled'")
+    meta = dataset.metadata
+    lang_key = meta.language_key(lang)
+    notes: list[ExportNote] = []
+    with atomic_dir(directory) as tmp:
+        for level in dataset.levels:
+            df = dataset.table(level)
+            for fmt in formats:
+                target = tmp / f"{level}.{fmt}"
+                if fmt == "parquet":
+                    df.to_parquet(target, index=False)
+                elif fmt == "csv":
+                    raw_table(meta, level, df).to_csv(target, index=False, encoding="utf-8")
+                else:
+                    _write_labelled(df, meta, level, target, fmt, lang_key, dta_special, notes)
+        pd.DataFrame([dataclasses.asdict(n) for n in notes], columns=["level", "column", "format", "note"]).to_csv(
+            tmp / "export_notes.csv", index=False, encoding="utf-8"
+        )
+    return notes
+
+
+def _numeric_with_specials(var: Variable | None, meta: FormMetadata) -> bool:
+    if var is None or var.kind not in ("question", "meta"):
+        return False
+    if var.type in ("integer", "decimal", "range"):
+        return True
+    return var.type == "select_one" and not meta.is_string_coded(var)
+
+
+def _write_labelled(
+    df: pd.DataFrame,
+    meta: FormMetadata,
+    level: str,
+    target: Path,
+    fmt: str,
+    lang: str,
+    dta_special: str,
+    notes: list[ExportNote],
+) -> None:
+    import pyreadstat
+
+    names = output_names(list(df.columns), fmt)
+    for col, name in names.items():
+        if col != name:
+            notes.append(ExportNote(level, col, fmt, f"renamed to {name}"))
+    out: dict[str, pd.Series | np.ndarray] = {}
+    labels: dict[str, str] = {}
+    value_labels: dict[str, dict] = {}
+    missing_ranges: dict[str, list] = {}
+    missing_user: dict[str, list[str]] = {}
+    specials = meta.special_labels(lang)
+    for col in df.columns:
+        name = names[col]
+        series = df[col]
+        var = meta.variables.get(col)
+        label = _variable_label(meta, col, var, lang)
+        cut = _cut(label, fmt, "variable")
+        if cut != label:
+            notes.append(ExportNote(level, col, fmt, f"variable label cut to {len(cut)} characters"))
+        labels[name] = cut
+        vlabels: dict = {}
+        if var is not None and var.kind == "option":
+            vlabels = dict(option_label_texts(meta, lang))
+            out[name] = series.to_numpy(dtype=float, na_value=np.nan)
+        elif var is not None and var.has_choices and var.type == "select_one" and meta.is_string_coded(var):
+            texts = meta.value_labels(var, lang)
+            if fmt == "sav":
+                out[name] = series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
+                vlabels = dict(texts)
+                present = [c for c in (str(DONT_KNOW), str(REFUSED)) if c in texts]
+                if present:
+                    missing_ranges[name] = present
+            else:
+                mapping = string_code_map(meta, var)
+                codes = series.astype(object).map(mapping)
+                unmapped = series.notna() & codes.isna()
+                if unmapped.any():
+                    # codes outside the list cannot be labelled: keep them readable in a note
+                    bad = sorted(set(series[unmapped].astype(str)))
+                    notes.append(ExportNote(level, col, fmt, "codes outside the choice list written as missing: " + ", ".join(bad[:20])))
+                numeric = codes.to_numpy(dtype=float, na_value=np.nan)
+                vlabels = {mapping[c]: t for c, t in texts.items()}
+                out[name], vlabels, user = _stata_specials(numeric, vlabels, dta_special)
+                if user:
+                    missing_user[name] = user
+                notes.append(
+                    ExportNote(level, col, fmt, "text codes stored as numbers: " + ", ".join(f"{c}={n}" for c, n in mapping.items()))
+                )
+        elif _numeric_with_specials(var, meta):
+            numeric = series.to_numpy(dtype=float, na_value=np.nan)
+            if var is not None and var.has_choices:
+                vlabels = {int(c): t for c, t in meta.value_labels(var, lang).items()}
+            for code, text in specials.items():
+                vlabels.setdefault(code, text)
+            if fmt == "sav":
+                out[name] = numeric
+                missing_ranges[name] = [float(DONT_KNOW), float(REFUSED)]
+            else:
+                out[name], vlabels, user = _stata_specials(numeric, vlabels, dta_special)
+                if user:
+                    missing_user[name] = user
+        elif pd.api.types.is_datetime64_any_dtype(series.dtype):
+            if var is not None and var.type in DATE_TYPES:
+                out[name] = np.array([v.date() if pd.notna(v) else None for v in series], dtype=object)
+            else:
+                out[name] = series.astype("datetime64[us]").to_numpy()
+        elif pd.api.types.is_numeric_dtype(series.dtype):
+            out[name] = series.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            out[name] = to_raw(series, var).to_numpy(dtype=object)
+        if vlabels:
+            cut_labels = {k: _cut(v, fmt, "value") for k, v in vlabels.items()}
+            if cut_labels != vlabels:
+                notes.append(ExportNote(level, col, fmt, "value labels cut to the format's limit"))
+            value_labels[name] = cut_labels
+    frame = pd.DataFrame(out)
+    title = f"{meta.title} — {level}"
+    try:
+        if fmt == "sav":
+            pyreadstat.write_sav(
+                frame,
+                str(target),
+                file_label=title[:64],
+                column_labels=labels,
+                variable_value_labels=value_labels,
+                missing_ranges=missing_ranges,
+            )
+        else:
+            pyreadstat.write_dta(
+                frame,
+                str(target),
+                file_label=title[:80],
+                column_labels=labels,
+                variable_value_labels=value_labels,
+                missing_user_values=missing_user or None,
+            )
+    except Exception as err:  # readstat reports limits it enforces (names, labels, widths)
+        raise SurvmigError(f"cannot write {fmt} file for level '{level}': {err}", file=target) from None
+
+
+def _stata_specials(
+    numeric: np.ndarray, vlabels: dict, dta_special: str
+) -> tuple[np.ndarray, dict, list[str]]:
+    """Turn -8/-9 into Stata's .a/.b (with their labels) unless asked to keep them."""
+    if dta_special == "labelled":
+        return numeric, vlabels, []
+    has = {code: bool((numeric == code).any()) for code in EXTENDED}
+    if not any(has.values()):
+        return numeric, {k: v for k, v in vlabels.items() if k not in EXTENDED}, []
+    values = numeric.astype(object)
+    for code, letter in EXTENDED.items():
+        values[numeric == code] = letter
+    relabelled = {(EXTENDED[k] if k in EXTENDED else k): v for k, v in vlabels.items()}
+    return values, relabelled, list(EXTENDED.values())
+
+
+def _variable_label(meta: FormMetadata, col: str, var: Variable | None, lang: str) -> str:
+    if col in KEY_LABELS:
+        return KEY_LABELS[col]
+    if col in PLATFORM_COLUMNS:
+        return PLATFORM_COLUMNS[col][0]
+    if var is None:
+        return col
+    return meta.label(var, lang) or col
+
+
+# ---------------------------------------------------------------------------------------- reading back
+def read_labelled(path: Path, meta: FormMetadata, level: str) -> pd.DataFrame:
+    """Read a ``.sav``/``.dta`` table as export text with the form's column names.
+
+    Undoes what :func:`write_tables` did: names, Stata's .a/.b, and numbered text codes.
+    """
+    import pyreadstat
+
+    fmt = "dta" if path.suffix.lower() == ".dta" else "sav"
+    try:
+        if fmt == "sav":
+            frame, _ = pyreadstat.read_sav(str(path), user_missing=True)
+        else:
+            frame, _ = pyreadstat.read_dta(str(path), user_missing=True)
+    except Exception as err:
+        raise SurvmigError(f"cannot read the {fmt} file: {err}", file=path) from None
+    expected = _expected_columns(meta, level)
+    inverse = {v: k for k, v in output_names(expected, fmt).items()}
+    out: dict[str, pd.Series] = {}
+    for col in frame.columns:
+        name = inverse.get(col, col)
+        var = meta.variables.get(name)
+        series = frame[col]
+        if series.dtype == object:
+            letters = {v: str(k) for k, v in EXTENDED.items()}
+            is_letter = series.isin(list(letters))
+            if is_letter.any():
+                series = series.mask(is_letter, series.map(letters))
+                series = pd.Series(
+                    [float(v) if isinstance(v, str) and re.fullmatch(r"-?\d+", v) else v for v in series],
+                    index=series.index,
+                    dtype=object,
+                )
+        if fmt == "dta" and var is not None and var.type == "select_one" and meta.is_string_coded(var):
+            mapping = {float(n): c for c, n in string_code_map(meta, var).items()}
+            numeric = pd.to_numeric(series, errors="coerce")
+            out[name] = numeric.map(mapping).fillna("").astype(object)
+            continue
+        if series.dtype == object and len(series) and any(isinstance(v, dt.date) for v in series.dropna().head(50)):
+            series = pd.to_datetime(series, errors="coerce")
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
+            out[name] = to_raw(series, var)
+        else:
+            values = series.astype(object)
+            num_like = values.map(lambda v: isinstance(v, float))
+            if num_like.any():
+                values = values.where(~num_like, to_raw(pd.to_numeric(values.where(num_like), errors="coerce"), var))
+            out[name] = values.where(values.notna(), "").astype(str)
+    return pd.DataFrame(out)
+
+
+def _expected_columns(meta: FormMetadata, level: str) -> list[str]:
+    keys = [KEY] if meta.levels[level].parent is None else list(KEY_COLUMNS)
+    cols = keys + [v.name for v in meta.data_variables(level)]
+    if meta.levels[level].parent is None:
+        cols += list(PLATFORM_COLUMNS)
+    return cols
