@@ -1,0 +1,573 @@
+"""Compose a questionnaire from a spec: pick modules, adapt them, place them, check the whole form.
+
+Checks that need the whole questionnaire live here, each naming the module and question (and the
+file and line) to fix: unknown modules and missing dependencies, parameters, drops and overrides that
+name nothing, duplicate names across modules, two variables for one concept at one level, references
+to missing, dropped or later questions, calculation cycles, texts missing in a requested language.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from survmig.errors import SurvmigError
+from survmig.modules.choices import GENERATED_LISTS, country_name, currency_name, generated_list
+from survmig.modules.library import (
+    BUILTIN_PARAMETERS,
+    SPECIAL_CODE_OF,
+    SPECIALS_LIST,
+    Library,
+    check_name,
+    check_parameter_value,
+    load_library,
+    suggest,
+)
+from survmig.modules.model import PLACEHOLDER, REFERENCE, Choice, ChoiceList, Item, Module
+from survmig.questionnaire.model import Questionnaire
+from survmig.questionnaire.spec import (
+    METADATA,
+    OVERRIDABLE_TEXTS,
+    ListOptions,
+    ModuleEntry,
+    Spec,
+    load_spec,
+)
+
+
+def _where(item: Item) -> str:
+    return f"module {item.module}, question {item.name}"
+
+
+class _Filler:
+    """Fills ``{{parameter}}`` placeholders for one module, per language for texts."""
+
+    def __init__(self, spec: Spec, module: Module, values: dict[str, Any]) -> None:
+        self.spec, self.module, self.values = spec, module, values
+
+    def _value(self, name: str, lang: str | None, item: Item | None, field: str) -> str:
+        def missing(what: str) -> SurvmigError:
+            return SurvmigError(
+                f"{field} uses {{{{{name}}}}}, but {what}",
+                file=self.module.file,
+                line=item.line_of(field) if item else None,
+                where=_where(item) if item else f"module {self.module.id}",
+                hint=f"set it in the spec {self.spec.file}",
+            )
+
+        if name in self.values:
+            value = self.values[name]
+            if isinstance(value, bool):
+                return "true()" if value else "false()"
+            return str(value)
+        spec = self.spec
+        if name == "survey_year":
+            if spec.survey_year is None:
+                raise missing("the spec sets no survey_year")
+            return str(spec.survey_year)
+        if name == "country":
+            return spec.country
+        if name in ("currency", "currency_name") and spec.currency is None:
+            raise missing("the spec sets no currency")
+        if name == "currency":
+            return str(spec.currency)
+        lookup = country_name if name == "country_name" else currency_name
+        code = spec.country if name == "country_name" else str(spec.currency)
+        text = lookup(code, lang or spec.default_language)
+        if text is None:
+            raise missing(f"no name of {code} is known in language {lang!r}")
+        return text
+
+    def fill(self, value: str, lang: str | None, item: Item | None, field: str) -> str:
+        if "{{" not in value:
+            return value
+        return PLACEHOLDER.sub(lambda m: self._value(m.group(1), lang, item, field), value)
+
+    def text(self, text: dict[str, str] | None, item: Item | None, field: str):
+        if text is None:
+            return None
+        return {lang: self.fill(value, lang, item, field) for lang, value in text.items()}
+
+
+def _parameter_values(spec: Spec, modules: list[tuple[ModuleEntry, Module]]) -> dict[str, dict]:
+    declared = {name for _, module in modules for name in module.parameters}
+    raw = spec.raw.get("parameters", {})
+    for name in spec.parameters:
+        if name not in declared:
+            raise SurvmigError(
+                f"parameter {name!r} is not declared by any module of this questionnaire",
+                file=spec.file,
+                line=raw.line_of(name),
+                hint=suggest(name, declared | set(BUILTIN_PARAMETERS)),
+            )
+    out = {}
+    for entry, module in modules:
+        values = {name: p.default for name, p in module.parameters.items()}
+        given_raw = entry.raw.get("parameters", {})
+        for name, value in spec.parameters.items():
+            if name in module.parameters:
+                values[name] = check_parameter_value(
+                    module.parameters[name], value, file=spec.file, line=raw.line_of(name)
+                )
+        for name, value in entry.parameters.items():
+            if name not in module.parameters:
+                raise SurvmigError(
+                    f"module {module.id} has no parameter {name!r}",
+                    file=spec.file,
+                    line=given_raw.line_of(name),
+                    hint=suggest(name, module.parameters)
+                    or f"its parameters: {', '.join(module.parameters) or 'none'}",
+                )
+            values[name] = check_parameter_value(
+                module.parameters[name], value, file=spec.file, line=given_raw.line_of(name)
+            )
+        out[module.id] = values
+    return out
+
+
+def _special_labels(library: Library) -> dict[str, dict[str, str]]:
+    specials = library.shared_choices[SPECIALS_LIST]
+    return {c.name: c.label for c in specials.options}
+
+
+def _numeric_specials(item: Item, labels: dict[str, dict[str, str]]) -> Item:
+    """Accept -8/-9 in a numeric question: widen the constraint and say so in the hint."""
+    codes = [str(SPECIAL_CODE_OF[s]) for s in item.specials]
+    accept = " or ".join(f". = {code}" for code in codes)
+    constraint = f"({item.constraint}) or {accept}" if item.constraint else None
+    hint = dict(item.hint or {})
+    languages = set(item.label or {}) | set(hint)
+    for lang in languages:
+        if not all(lang in labels[code] for code in codes):
+            continue
+        note = "; ".join(f"{code} = {labels[code][lang]}" for code in codes)
+        hint[lang] = f"{hint[lang]} ({note})" if lang in hint else f"({note})"
+    return dataclasses.replace(item, constraint=constraint, hint=hint or None)
+
+
+def _resolve(
+    items: list[Item],
+    *,
+    entry: ModuleEntry,
+    filler: _Filler,
+    present: set[str],
+    dropped: dict[str, str],
+    special_labels: dict[str, dict[str, str]],
+) -> list[Item]:
+    out = []
+    for item in items:
+        if item.name in entry.drop:
+            for inner in item.walk():
+                dropped[inner.name] = item.module
+            continue
+        if any(dep not in present for dep in item.only_with):
+            for inner in item.walk():
+                dropped[inner.name] = item.module
+            continue
+        children = _resolve(
+            item.children,
+            entry=entry,
+            filler=filler,
+            present=present,
+            dropped=dropped,
+            special_labels=special_labels,
+        )
+        if item.kind != "question" and not children:
+            dropped[item.name] = item.module
+            continue
+        new = dataclasses.replace(item, children=children)
+        override = entry.override.get(item.name, {})
+        for field in OVERRIDABLE_TEXTS:
+            if field in override:
+                merged = {**(getattr(new, field) or {}), **dict(override[field])}
+                new = dataclasses.replace(new, **{field: merged})
+        for field in ("required", "appearance"):
+            if field in override:
+                new = dataclasses.replace(new, **{field: override[field]})
+        changes: dict[str, Any] = {}
+        for field in ("label", "hint", "required_message", "constraint_message", "universe"):
+            changes[field] = filler.text(getattr(new, field), new, field)
+        for field in ("relevant", "constraint", "calculation", "choice_filter", "repeat_count"):
+            value = getattr(new, field)
+            changes[field] = filler.fill(value, None, new, field) if value else value
+        if isinstance(new.required, str):
+            changes["required"] = filler.fill(new.required, None, new, "required")
+        if new.default is not None:
+            changes["default"] = filler.fill(new.default, None, new, "default")
+        new = dataclasses.replace(new, **changes)
+        if new.specials and new.kind == "question":
+            new = _numeric_specials(new, special_labels)
+        out.append(new)
+    return out
+
+
+def _check_entry_names(entry: ModuleEntry, module: Module, spec: Spec) -> None:
+    names = {item.name for item in module.walk()}
+    for field, given in (("drop", entry.drop), ("override", tuple(entry.override))):
+        raw = entry.raw.get(field)
+        for name in given:
+            if name not in names:
+                line = raw.line_of(name) if field == "override" else raw.line
+                raise SurvmigError(
+                    f"{field}: module {module.id} has no question {name!r}",
+                    file=spec.file,
+                    line=line,
+                    hint=suggest(name, names),
+                )
+    for name in entry.override:
+        if name in entry.drop:
+            raise SurvmigError(
+                f"override: question {name!r} is also dropped",
+                file=spec.file,
+                line=entry.raw["override"].line_of(name),
+            )
+
+
+def _generated(name: str, options: ListOptions, languages: list[str], spec: Spec) -> ChoiceList:
+    base = generated_list(name, tuple(languages))
+    by_code = {c.name: c for c in base.options}
+    first = [by_code[code] for code in options.first]
+    keep = set(options.only) if options.only is not None else set(by_code)
+    rest = [c for c in base.options if c.name in keep and c.name not in options.first]
+    return dataclasses.replace(
+        base, options=tuple(first + rest), specials=options.specials, file=spec.file
+    )
+
+
+def _choices(
+    spec: Spec,
+    library: Library,
+    modules: list[tuple[ModuleEntry, Module]],
+    body: list[Item],
+    fillers: dict[str, _Filler],
+    special_labels: dict[str, dict[str, str]],
+) -> dict[str, ChoiceList]:
+    used: dict[str, Module] = {}
+    for item in (i for top in body for i in top.walk()):
+        if item.list_name and item.list_name not in used:
+            used[item.list_name] = next(m for _, m in modules if m.id == item.module)
+    currencies = dataclasses.replace(
+        spec.currencies,
+        first=spec.currencies.first or ((spec.currency,) if spec.currency else ()),
+    )
+    lists: dict[str, ChoiceList] = {}
+    for name, module in used.items():
+        if name in GENERATED_LISTS:
+            options = spec.countries if name == "countries" else currencies
+            lists[name] = _generated(name, options, spec.languages, spec)
+            continue
+        found = library.choice_list(name, module)
+        assert found is not None  # the module loader checked it
+        filler = fillers[found.origin] if found.origin in fillers else fillers[module.id]
+        options = [
+            dataclasses.replace(c, label=filler.text(c.label, None, f"choice {c.name}"))
+            for c in found.options
+        ]
+        lists[name] = dataclasses.replace(found, options=tuple(options))
+    for entry, _module in modules:
+        raw = entry.raw.get("add_choices", {})
+        for name, extra in entry.add_choices.items():
+            line = raw.line_of(name)
+            target = lists.get(name)
+            if target is None or name in GENERATED_LISTS:
+                raise SurvmigError(
+                    f"add_choices: list {name!r} is not used by the questionnaire"
+                    if target is None
+                    else f"add_choices: {name!r} is generated; use the spec's '{name}:' options",
+                    file=spec.file,
+                    line=line,
+                    hint=suggest(name, lists) if target is None else None,
+                )
+            codes = {c.name for c in target.options}
+            added = []
+            for index, option in enumerate(extra):
+                code = str(option["name"])
+                if code in codes or code in {str(v) for v in SPECIAL_CODE_OF.values()}:
+                    raise SurvmigError(
+                        f"add_choices: code {code!r} already exists in list {name!r}",
+                        file=spec.file,
+                        line=raw[name].line_of(index),
+                    )
+                if not code or any(ch.isspace() for ch in code):
+                    raise SurvmigError(
+                        f"add_choices: choice name {code!r} is empty or has spaces",
+                        file=spec.file,
+                        line=raw[name].line_of(index),
+                    )
+                codes.add(code)
+                added.append(Choice(code, dict(option["label"]), raw[name].line_of(index)))
+            lists[name] = dataclasses.replace(target, options=(*target.options, *added))
+    for name, cl in lists.items():
+        specials = tuple(
+            Choice(str(SPECIAL_CODE_OF[s]), special_labels[str(SPECIAL_CODE_OF[s])])
+            for s in cl.specials
+        )
+        lists[name] = dataclasses.replace(cl, options=(*cl.options, *specials))
+    return dict(sorted(lists.items(), key=lambda kv: list(used).index(kv[0])))
+
+
+def _metadata(spec: Spec) -> list[Item]:
+    return [
+        Item(kind="question", name=name, type=name, module="questionnaire", concept=concept)
+        for name, concept in METADATA.items()
+        if name in spec.metadata
+    ]
+
+
+def _check_unique_names(body: list[Item]) -> None:
+    seen: dict[str, Item] = {}
+    for item in (i for top in body for i in top.walk()):
+        check_name(item.name, what="name", file=item.file, line=item.line_of("name"))
+        if item.name in seen:
+            first = seen[item.name]
+            raise SurvmigError(
+                f"name {item.name!r} is used by both module {first.module} "
+                f"(question {first.name}) and module {item.module}",
+                file=item.file,
+                line=item.line_of("name"),
+                where=_where(item),
+                hint="names must be unique in a form: drop one of them in the spec",
+            )
+        seen[item.name] = item
+
+
+def _references(item: Item) -> list[tuple[str, str]]:
+    """(field, referenced name) pairs of one item."""
+    fields = [*item.expressions(), ("type", item.type)]
+    fields += [(f, v) for f, t in item.texts() for v in t.values()]
+    return [(field, ref) for field, value in fields for ref in REFERENCE.findall(value)]
+
+
+def _check_cycles(q: Questionnaire) -> None:
+    calcs = {
+        item.name: item
+        for item, _ in q.walk()
+        if item.kind == "question" and item.base_type == "calculate"
+    }
+    graph = {
+        name: [ref for field, ref in _references(item) if field == "calculation" and ref in calcs]
+        for name, item in calcs.items()
+    }
+    state: dict[str, int] = {}
+
+    def visit(name: str, stack: list[str]) -> None:
+        state[name] = 1
+        for nxt in graph[name]:
+            if state.get(nxt) == 1:
+                cycle = [*stack[stack.index(nxt) :], nxt]
+                item = calcs[name]
+                raise SurvmigError(
+                    "calculation cycle: " + " -> ".join(cycle),
+                    file=item.file,
+                    line=item.line_of("calculation"),
+                    where=_where(item),
+                    hint="a calculation cannot depend, directly or not, on itself",
+                )
+            if state.get(nxt) is None:
+                visit(nxt, [*stack, nxt])
+        state[name] = 2
+
+    for name in calcs:
+        if name not in state:
+            visit(name, [name])
+
+
+def _check_references(q: Questionnaire, dropped: dict[str, str]) -> None:
+    order: dict[str, int] = {}
+    ancestors: dict[str, set[str]] = {}
+    for index, (item, parents) in enumerate(q.walk()):
+        order[item.name] = index
+        ancestors[item.name] = {p.name for p in parents}
+    for item, _ in q.walk():
+        for field, ref in _references(item):
+            if ref not in order:
+                reason = (
+                    f"which the spec drops (module {dropped[ref]})"
+                    if ref in dropped
+                    else "which no module of this questionnaire defines"
+                )
+                raise SurvmigError(
+                    f"{field} refers to ${{{ref}}}, {reason}",
+                    file=item.file,
+                    line=item.line_of(field),
+                    where=_where(item),
+                    hint=suggest(ref, order)
+                    if ref not in dropped
+                    else f"drop {item.name} too, or keep {ref}",
+                )
+            if ref == item.name and field in ("constraint", "relevant", "required"):
+                continue
+            if ref in ancestors[item.name]:
+                continue
+            if order[ref] >= order[item.name]:
+                raise SurvmigError(
+                    f"{field} refers to ${{{ref}}}, which is not asked yet at this point "
+                    "of the form",
+                    file=item.file,
+                    line=item.line_of(field),
+                    where=_where(item),
+                    hint=f"move {item.name} after {ref}, or put the modules in another order",
+                )
+
+
+def _check_concepts(q: Questionnaire) -> None:
+    seen: dict[tuple[str, str], Any] = {}
+    for var in q.variables():
+        if not var.concept:
+            continue
+        key = (var.concept, var.level)
+        if key in seen:
+            first = seen[key]
+            raise SurvmigError(
+                f"concept {var.concept!r} at level {var.level!r} is carried by both "
+                f"{first.name} (module {first.module}) and {var.name} (module {var.module})",
+                where=f"module {var.module}, question {var.name}",
+                hint="a form has one variable per concept and level: drop one in the spec",
+            )
+        seen[key] = var
+
+
+def _check_languages(q: Questionnaire, spec: Spec) -> None:
+    for lang in spec.languages:
+        if lang not in q.title:
+            raise SurvmigError(
+                f"title has no text in language {lang!r}",
+                file=spec.file,
+                line=spec.raw.line_of("title"),
+            )
+        for item, _ in q.walk():
+            for field, text in item.texts():
+                if field == "universe":
+                    continue
+                if lang not in text:
+                    raise SurvmigError(
+                        f"{field} has no text in language {lang!r}",
+                        file=item.file,
+                        line=item.line_of(field),
+                        where=_where(item),
+                        hint="add the translation to the module, or give it in the spec "
+                        "under override",
+                    )
+        for cl in q.choices.values():
+            for choice in cl.options:
+                if lang not in choice.label:
+                    raise SurvmigError(
+                        f"choice list {cl.name!r}: choice {choice.name} has no label in "
+                        f"language {lang!r}",
+                        file=cl.file,
+                        line=choice.line or cl.line,
+                        hint="add the translation"
+                        if cl.origin != "generated"
+                        else "pycountry has no names in this language",
+                    )
+
+
+def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
+    """Build the questionnaire a spec describes, checking the whole form."""
+    library = library or load_library()
+    if spec.level not in library.concepts.levels:
+        raise SurvmigError(
+            f"level {spec.level!r} is not declared in concepts.yaml",
+            file=spec.file,
+            line=spec.raw.line_of("level"),
+            hint=suggest(spec.level, library.concepts.levels),
+        )
+    modules: list[tuple[ModuleEntry, Module]] = []
+    for entry in spec.modules:
+        if entry.file is not None:
+            if not entry.file.exists():
+                raise SurvmigError(
+                    f"module file {entry.file} not found",
+                    file=spec.file,
+                    line=entry.raw.line_of("file"),
+                )
+            module = library.add_module(entry.file)
+        else:
+            module = library.module(entry.id or "", file=spec.file, line=entry.raw.line_of("id"))
+        ids = [m.id for _, m in modules]
+        if module.id in ids:
+            raise SurvmigError(
+                f"module {module.id} is listed twice", file=spec.file, line=entry.line
+            )
+        for dep in module.depends_on:
+            if dep not in ids:
+                raise SurvmigError(
+                    f"module {module.id} depends on {dep}, which is not listed before it",
+                    file=spec.file,
+                    line=entry.line,
+                    hint=f"add '- id: {dep}' before {module.id}",
+                )
+        _check_entry_names(entry, module, spec)
+        modules.append((entry, module))
+    values = _parameter_values(spec, modules)
+    present = {m.id for _, m in modules}
+    special_labels = _special_labels(library)
+    fillers = {m.id: _Filler(spec, m, values[m.id]) for _, m in modules}
+    fillers["shared"] = _Filler(spec, next(iter(m for _, m in modules)), {})
+    dropped: dict[str, str] = {}
+    body: list[Item] = _metadata(spec)
+    repeats_by_level: dict[str, Item] = {}
+    for entry, module in modules:
+        items = _resolve(
+            module.items,
+            entry=entry,
+            filler=fillers[module.id],
+            present=present,
+            dropped=dropped,
+            special_labels=special_labels,
+        )
+        if module.level == spec.level:
+            body.extend(items)
+        else:
+            host = repeats_by_level.get(module.level)
+            if host is None:
+                raise SurvmigError(
+                    f"module {module.id} is at level {module.level!r}, but no earlier module "
+                    f"of the spec has a repeat of that level",
+                    file=spec.file,
+                    line=entry.line,
+                    hint="list the module that creates it (e.g. household_roster) first",
+                )
+            host.children.extend(items)
+        for top in items:
+            for item in top.walk():
+                if item.kind == "repeat" and item.level:
+                    if item.level in repeats_by_level:
+                        other = repeats_by_level[item.level]
+                        raise SurvmigError(
+                            f"repeats {other.name} (module {other.module}) and {item.name} "
+                            f"both hold level {item.level!r}",
+                            file=item.file,
+                            line=item.line_of("level"),
+                            where=_where(item),
+                        )
+                    repeats_by_level[item.level] = item
+    _check_unique_names(body)
+    choices = _choices(spec, library, modules, body, fillers, special_labels)
+    q = Questionnaire(
+        form_id=spec.form_id,
+        title=spec.title,
+        version=spec.version,
+        languages=list(spec.languages),
+        default_language=spec.default_language,
+        country=spec.country,
+        currency=spec.currency,
+        survey_year=spec.survey_year,
+        level=spec.level,
+        items=body,
+        choices=choices,
+        parameters=values,
+        module_ids=[m.id for _, m in modules],
+        source=spec.file,
+    )
+    _check_cycles(q)
+    _check_references(q, dropped)
+    _check_concepts(q)
+    _check_languages(q, spec)
+    return q
+
+
+def load_questionnaire(spec_path: str | Path, library: Library | None = None) -> Questionnaire:
+    """Read a spec and compose it: the one call most users need."""
+    return compose(load_spec(spec_path), library)

@@ -1,0 +1,214 @@
+"""Validate any XLSForm: pyxform's conversion (errors and warnings), ODK Validate, survmig's name rules.
+
+A form passes only with zero errors **and** zero warnings: a pyxform warning (a missing translation, an
+unknown column header that looks like a typo...) is a problem in the field. Problems carry the sheet and
+row of the XLSForm when they can be located; ODK Validate speaks of XForm paths (``${age}``), which are
+mapped back to the survey row defining that name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import shutil
+from pathlib import Path
+
+from survmig.conventions import MAX_NAME_LENGTH
+from survmig.errors import SurvmigError
+
+_ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
+_SHEET = re.compile(r"'?(survey|choices|settings)'? sheet", re.I)
+_TOKEN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One problem found in a form."""
+
+    severity: str  # "error" | "warning"
+    source: str  # "pyxform" | "odk_validate" | "survmig"
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+
+    def format(self) -> str:
+        where = ""
+        if self.sheet:
+            where = self.sheet + (f" row {self.row}" if self.row else "") + ": "
+        return f"{self.severity} ({self.source}): {where}{self.message}"
+
+
+@dataclasses.dataclass
+class ValidationReport:
+    """What pyxform and ODK Validate said about a form; ``ok`` means nothing at all."""
+
+    problems: list[Problem]
+    odk_validate_ran: bool
+    xform: str | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def format(self) -> str:
+        return "\n".join(p.format() for p in self.problems)
+
+
+def _survey_names(data: bytes) -> dict[str, int]:
+    """name -> row number on the survey sheet (header = row 1)."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        if "survey" not in workbook.sheetnames:
+            return {}
+        rows = workbook["survey"].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        if "name" not in header:
+            return {}
+        col = header.index("name")
+        out: dict[str, int] = {}
+        for number, row in enumerate(rows, start=2):
+            if col < len(row) and row[col] not in (None, ""):
+                out.setdefault(str(row[col]).strip(), number)
+        return out
+    finally:
+        workbook.close()
+
+
+def _name_problems(data: bytes) -> list[Problem]:
+    """survmig's portability rules for names (the strictest common platform limits)."""
+    from openpyxl import load_workbook
+
+    problems = []
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        if "survey" not in workbook.sheetnames:
+            return [Problem("error", "survmig", "the workbook has no 'survey' sheet")]
+        rows = workbook["survey"].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        if "relevance" in header:
+            problems.append(
+                Problem(
+                    "warning",
+                    "survmig",
+                    "column 'relevance' is an alias: name it 'relevant'",
+                    "survey",
+                    1,
+                )
+            )
+        if "name" not in header:
+            return problems
+        col = header.index("name")
+        type_col = header.index("type") if "type" in header else None
+        for number, row in enumerate(rows, start=2):
+            name = row[col] if col < len(row) else None
+            kind = str(row[type_col]) if type_col is not None and type_col < len(row) else ""
+            if name in (None, "") or kind.startswith("end"):
+                continue
+            name = str(name).strip()
+            if not _NAME.match(name):
+                message = f"name {name!r} must start with a letter and use only letters, digits, _"
+                problems.append(Problem("error", "survmig", message, "survey", number))
+            elif len(name) > MAX_NAME_LENGTH:
+                problems.append(
+                    Problem(
+                        "error",
+                        "survmig",
+                        f"name {name!r} is {len(name)} characters long (at most "
+                        f"{MAX_NAME_LENGTH}, the strictest common platform limit)",
+                        "survey",
+                        number,
+                    )
+                )
+    finally:
+        workbook.close()
+    return problems
+
+
+def _locate(message: str, names: dict[str, int]) -> tuple[str | None, int | None]:
+    row = _ROW.search(message)
+    sheet = _SHEET.search(message)
+    if row:
+        return (sheet.group(1).lower() if sheet else "survey"), int(row.group(1))
+    for token in _TOKEN.findall(message):
+        if token in names:
+            return "survey", names[token]
+    return (sheet.group(1).lower() if sheet else None), None
+
+
+def _split(message: str, prefix: str) -> list[str]:
+    text = message.strip()
+    if text.startswith(prefix):
+        text = text[len(prefix) :]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines or [message.strip()]
+
+
+def validate_xlsform(source: str | Path | bytes, *, odk: bool = True) -> ValidationReport:
+    """Convert with pyxform (collecting its warnings) and, if ``odk``, run ODK Validate (Java)."""
+    from pyxform.errors import PyXFormError
+    from pyxform.validators.odk_validate import ODKValidateError
+    from pyxform.xls2xform import convert
+
+    if isinstance(source, bytes):
+        data = source
+    else:
+        path = Path(source)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise SurvmigError("file not found", file=path) from None
+    if not data.startswith(b"PK"):
+        raise SurvmigError(
+            "not an .xlsx workbook", file=None if isinstance(source, bytes) else source
+        )
+    try:
+        names = _survey_names(data)
+    except Exception as err:  # a corrupt workbook: say so, not a traceback
+        raise SurvmigError(
+            f"cannot read the workbook: {err}",
+            file=None if isinstance(source, bytes) else source,
+        ) from None
+    problems = _name_problems(data)
+    if odk and shutil.which("java") is None:
+        raise SurvmigError(
+            "ODK Validate needs Java, which is not installed",
+            hint="install a JRE (bash .ci/setup does: apt-get install default-jre-headless) "
+            "or skip ODK Validate with --no-validate",
+        )
+    warnings: list[str] = []
+    xform = None
+    ran = False
+    try:
+        result = convert(
+            xlsform=io.BytesIO(data), warnings=warnings, validate=odk, file_type=".xlsx"
+        )
+        xform = result.xform
+        ran = odk
+    except ODKValidateError as err:
+        ran = True
+        for line in _split(str(err), "ODK Validate Errors:"):
+            sheet, row = _locate(line, names)
+            problems.append(Problem("error", "odk_validate", line, sheet, row))
+    except (PyXFormError, ValueError, KeyError, TypeError) as err:
+        message = str(err).strip() or type(err).__name__
+        sheet, row = _locate(message, names)
+        problems.append(Problem("error", "pyxform", message, sheet, row))
+    for warning in warnings:
+        is_odk = warning.startswith("ODK Validate")
+        for line in _split(warning, "ODK Validate Warnings:") if is_odk else [warning]:
+            sheet, row = _locate(line, names)
+            source_name = "odk_validate" if is_odk else "pyxform"
+            problems.append(Problem("warning", source_name, line, sheet, row))
+    return ValidationReport(problems, ran, xform)
