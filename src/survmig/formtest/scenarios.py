@@ -300,9 +300,8 @@ class _Reader:
                 return [self.scalar(v, address, line) for v in value]
             return self.scalar(value, address, line).split()
         if isinstance(value, list | dict):
-            raise self.fail(
-                f"answer: '{address}' takes one value, not {type(value).__name__}", line
-            )
+            what = "a list" if isinstance(value, list) else "a mapping"
+            raise self.fail(f"answer: '{address}' takes one value, not {what}", line)
         if node.control == "select1":
             return self.scalar(value, address, line)
         text = self.scalar(value, address, line)

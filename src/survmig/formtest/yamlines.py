@@ -96,9 +96,12 @@ def load_yaml(path: str | Path) -> Any:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         problem = getattr(err, "problem", None) or str(err)
+        hint = "check the indentation and the ':' after each key"
+        if "expected ',' or" in problem:
+            hint = "inside { } or [ ], quote addresses with brackets: 'member[2]/age' (or write one per line)"
         raise SurvmigError(
             f"invalid YAML: {problem}",
             file=path,
             line=mark.line + 1 if mark else None,
-            hint="check the indentation and the ':' after each key",
+            hint=hint,
         ) from err

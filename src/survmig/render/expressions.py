@@ -224,6 +224,8 @@ class Writer:
             return Markup(escape(self.phrases[expr.kind])).join(parts)
         if expr.kind == "cmp":
             return self.comparison(expr)
+        if expr.kind in ("ref", "self"):
+            return self.subject(expr)
         if expr.kind == "call" and expr.value == "selected" and len(expr.args) == 2:
             return self.selected(expr, "selected")
         if expr.kind == "call" and expr.value == "not" and len(expr.args) == 1:

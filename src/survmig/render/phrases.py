@@ -83,7 +83,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "ge": "{q} est {v} ou plus",
         "lt": "{q} est inférieur à {v}",
         "le": "{q} est {v} ou moins",
-        "between": "{q} est compris entre {a} et {b}",
+        "between": "{q} est entre {a} et {b}",
         "blank": "{q} est sans réponse",
         "answered": "{q} a une réponse",
         "selected": "{v} est coché à {q}",

@@ -195,36 +195,53 @@ class _Builder:
         self.labels: dict[str, str] = {}
         self.choices: dict[str, dict[str, str]] = {}
         number = 0
+        labels: dict[str, str] = {}
         for element in _walk(survey.get("children", [])):
             name = element.get("name", "")
             if _is_question(element):
                 number += 1
                 self.numbers.setdefault(name, number)
                 self.element_numbers[id(element)] = number
-            self.labels.setdefault(name, self.plain(element.get("label")))
+            labels.setdefault(name, self.plain(element.get("label")))
             options = self.options(element)
             if options:
                 self.choices.setdefault(
                     name, {c["name"]: self.plain(c.get("label")) for c in options}
                 )
+        # labels quoted in filters show their own ${x} as question numbers, like labels do
+        self.labels = {
+            name: _REF.sub(lambda m: f"[{self.short_name(m.group(1))}]", label)
+            for name, label in labels.items()
+        }
         self.writer = Writer(phrases, self.question_ref, self.choice_label, self.number_of)
 
     # -- text -----------------------------------------------------------------------------------
 
     def plain(self, value: Any) -> str:
         """Text in the chosen language; a missing translation falls back to another language."""
+        return self.translated(value)[0]
+
+    def translated(self, value: Any) -> tuple[str, str | None]:
+        """(text, the language it fell back to, or None when the chosen language has it)."""
         if value is None:
-            return ""
+            return "", None
         if isinstance(value, dict):
             text = value.get(self.language)
-            if text is None:
-                text = value.get("default", next(iter(value.values()), ""))
-            return str(text)
-        return str(value)
+            if text is not None and str(text).strip():
+                return str(text), None
+            for language, text in value.items():
+                if text is not None and str(text).strip():
+                    return str(text), language
+            return "", None
+        return str(value), None
 
     def text(self, value: Any) -> Markup | None:
-        """Text with ``${x}`` references shown as question numbers."""
-        text = self.plain(value)
+        """Text with ``${x}`` references shown as question numbers.
+
+        Text missing in the chosen language is shown in the language it exists in, marked, so a
+        reviewer sees the gap instead of a silent blank.
+        """
+        text, fallback = self.translated(value)
         if not text.strip():
             return None
         out = Markup("")
@@ -234,7 +251,13 @@ class _Builder:
             out += Markup('<span class="pipe">[{}]</span>').format(self.short_name(match.group(1)))
             position = match.end()
         out += escape(text[position:])
-        return Markup(out.replace("\n", Markup("<br>")))
+        out = Markup(out.replace("\n", Markup("<br>")))
+        if fallback is None:
+            return out
+        match = _LANG_CODE.search(fallback)
+        return Markup('<bdi class="untranslated" lang="{}" title="{}">{}</bdi>').format(
+            match.group(1) if match else "", fallback, out
+        )
 
     def quoted(self, text: Markup | None) -> Markup | None:
         return None if text is None else Markup(escape(self.phrases["quote"])).format(text)
