@@ -389,21 +389,30 @@ def _psu_allocation(
     return a_h
 
 
-def _stage1(pop: _Pop, a_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _stage1(pop: _Pop, a_h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stage-1 probabilities, certainty EAs and the stratum of each sample column (−1: certainty).
+
+    Certainty EAs are their own strata: they add only their within-EA variance.
+    """
     prob, certain = pps_probabilities(pop.mos, pop.stratum, a_h)
-    if certain.any():
+    drawn = a_h - np.bincount(pop.stratum, weights=certain, minlength=len(a_h)).astype(int)
+    if np.any(drawn == 1):
+        h = int(np.flatnonzero(drawn == 1)[0])
         raise SurvmigError(
-            f"{int(certain.sum())} EAs would be selected with certainty",
+            f"stratum {h + 1} would have a single non-certainty EA (no variance estimate)",
             where="psus",
-            hint="select fewer EAs in the high-prevalence stratum",
+            hint="select more EAs",
         )
-    return prob, np.repeat(np.arange(len(a_h)), a_h)
+    cols = np.concatenate([np.full(int(certain.sum()), -1), np.repeat(np.arange(len(a_h)), drawn)])
+    return prob, certain, cols
 
 
-def _draw_psus(rng: np.random.Generator, pop: _Pop, a_h: np.ndarray, r: int) -> np.ndarray:
+def _draw_psus(
+    rng: np.random.Generator, pop: _Pop, a_h: np.ndarray, certain: np.ndarray, r: int
+) -> np.ndarray:
     u = 1.0 - rng.random((r, len(a_h)))
     keys = rng.random((r, len(pop.mos)))
-    return pps_systematic_draw(pop.mos, pop.stratum, a_h, np.zeros(len(pop.mos), bool), u, keys)
+    return pps_systematic_draw(pop.mos, pop.stratum, a_h, certain, u, keys)
 
 
 def _compose(rng: np.random.Generator, k: np.ndarray, a, b, c) -> tuple[np.ndarray, np.ndarray]:
@@ -416,16 +425,18 @@ def _compose(rng: np.random.Generator, k: np.ndarray, a, b, c) -> tuple[np.ndarr
 def _cluster_runner(design: StratifiedCluster, pop: _Pop, costs: CostModel) -> Runner:
     take = check_count(design.take, "take")
     a_h = _psu_allocation(design.allocation, design.psus, pop, costs, take)
-    prob1, col_stratum = _stage1(pop, a_h)
+    prob1, certain, col_stratum = _stage1(pop, a_h)
     big_n = pop.n_households
+    fixed = col_stratum < 0
 
     def run(rng: np.random.Generator, r: int) -> dict[str, np.ndarray]:
-        idx = _draw_psus(rng, pop, a_h, r)
+        idx = _draw_psus(rng, pop, a_h, certain, r)
         m = pop.m[idx]
         k = np.minimum(take, m)
         sa, sb = _compose(rng, k, pop.a[idx], pop.b[idx], pop.c[idx])
         w = m / (k * prob1[idx])
-        out = _uc(w * (sa + sb), w * sa, col_stratum, big_n)
+        groups = [(m[:, fixed], k[:, fixed], sa[:, fixed], sb[:, fixed])]
+        out = _uc(w * (sa + sb), w * sa, col_stratum, big_n, groups)
         mig = (sa + sb).sum(axis=1)
         out["cost"] = (
             idx.shape[1] * costs.psu
@@ -449,8 +460,9 @@ def _two_phase_runner(design: TwoPhase, pop: _Pop, costs: CostModel) -> Runner:
     sens = check_rate(design.sensitivity, "sensitivity")
     spec = check_rate(design.specificity, "specificity")
     a_h = _psu_allocation(design.allocation, design.psus, pop, costs, pop.m.mean())
-    prob1, col_stratum = _stage1(pop, a_h)
+    prob1, certain, col_stratum = _stage1(pop, a_h)
     big_n = pop.n_households
+    fixed = col_stratum < 0
 
     def subsample(rng, a, b, c, rate):
         n = a + b + c
@@ -461,7 +473,7 @@ def _two_phase_runner(design: TwoPhase, pop: _Pop, costs: CostModel) -> Runner:
         return sa, sb, k
 
     def run(rng: np.random.Generator, r: int) -> dict[str, np.ndarray]:
-        idx = _draw_psus(rng, pop, a_h, r)
+        idx = _draw_psus(rng, pop, a_h, certain, r)
         a, b, c = pop.a[idx], pop.b[idx], pop.c[idx]
         ap, bp, cp = rng.binomial(a, sens), rng.binomial(b, sens), rng.binomial(c, 1 - spec)
         pa, pb, pk = subsample(rng, ap, bp, cp, nu[0])
@@ -469,7 +481,12 @@ def _two_phase_runner(design: TwoPhase, pop: _Pop, costs: CostModel) -> Runner:
         w1 = 1.0 / prob1[idx]
         ty = w1 * ((pa + pb) / nu[0] + (na + nb) / nu[1])
         tr = w1 * (pa / nu[0] + na / nu[1])
-        out = _uc(ty, tr, col_stratum, big_n)
+        n_pos, n_neg = ap + bp + cp, (a + b + c) - (ap + bp + cp)
+        groups = [
+            (n_pos[:, fixed], pk[:, fixed], pa[:, fixed], pb[:, fixed]),
+            (n_neg[:, fixed], nk[:, fixed], na[:, fixed], nb[:, fixed]),
+        ]
+        out = _uc(ty, tr, col_stratum, big_n, groups)
         mig = (pa + pb + na + nb).sum(axis=1)
         out["cost"] = (
             idx.shape[1] * costs.psu
@@ -531,26 +548,54 @@ def _adaptive_runner(design: AdaptiveCluster, pop: _Pop, costs: CostModel) -> Ru
 
 
 def _uc(
-    ty: np.ndarray, tr: np.ndarray, col_stratum: np.ndarray, big_n: int
+    ty: np.ndarray,
+    tr: np.ndarray,
+    col_stratum: np.ndarray,
+    big_n: int,
+    groups: Sequence[tuple[np.ndarray, ...]] = (),
 ) -> dict[str, np.ndarray]:
-    """HT prevalence and ratio with ultimate-cluster variances from PSU totals, shape (reps, a)."""
-    n_strata = int(col_stratum.max()) + 1
-    onehot = np.eye(n_strata)[col_stratum]  # (a, H)
+    """HT prevalence and ratio with ultimate-cluster variances from PSU totals, shape (reps, a).
+
+    Columns with stratum −1 are certainty EAs: no between-PSU variance, but the within-EA SRS
+    variance of each group ``(N_g, k_g, a_g, b_g)`` (population size, sample size, sampled
+    migrant households with and without remittances).
+    """
+    drawn = col_stratum >= 0
+    strata = col_stratum[drawn]
+    n_strata = int(strata.max()) + 1 if drawn.any() else 0
+    onehot = np.eye(n_strata)[strata]  # (a, H)
     a_h = onehot.sum(axis=0)
+    a_h = np.where(a_h > 1, a_h, np.inf)  # strata with no drawn EA add nothing
 
     def var_total(t: np.ndarray) -> np.ndarray:
-        mean_h = (t @ onehot) / a_h
-        dev = t - mean_h[:, col_stratum]
+        t = t[:, drawn]
+        mean_h = (t @ onehot) / np.where(np.isfinite(a_h), a_h, 1)
+        dev = t - mean_h[:, strata]
         return (dev**2 @ onehot) @ (a_h / (a_h - 1))
 
     y_hat = ty.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = tr.sum(axis=1) / y_hat
         z = tr - np.nan_to_num(ratio)[:, None] * ty
-        ratio_var = var_total(z) / y_hat**2
+        var_y, var_z = var_total(ty), var_total(z)
+        for big_g, k_g, a_g, b_g in groups:
+            factor = np.where(k_g > 1, big_g**2 * (1 - k_g / np.maximum(big_g, 1)) / k_g, 0.0)
+            ok = k_g > 1
+            denom = np.where(ok, k_g - 1, 1)
+            y1 = a_g + b_g
+            var_y += np.sum(
+                np.where(ok, factor * (y1 - y1**2 / np.where(ok, k_g, 1)) / denom, 0), axis=1
+            )
+            rr = np.nan_to_num(ratio)[:, None]
+            s1 = a_g * (1 - rr) - b_g * rr
+            s2 = a_g * (1 - rr) ** 2 + b_g * rr**2
+            var_z += np.sum(
+                np.where(ok, factor * (s2 - s1**2 / np.where(ok, k_g, 1)) / denom, 0), axis=1
+            )
+        ratio_var = var_z / y_hat**2
     return {
         "prevalence": y_hat / big_n,
-        "prevalence_se": np.sqrt(var_total(ty)) / big_n,
+        "prevalence_se": np.sqrt(var_y) / big_n,
         "remittance_share": ratio,
         "remittance_share_se": np.sqrt(ratio_var),
     }
