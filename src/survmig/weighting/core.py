@@ -13,7 +13,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
+
+from survmig.design.core import combine_codes
 
 #: R ``grake``: weights are rescaled first when every population/sample ratio exceeds this.
 _RESCALE_THRESHOLD = 20.0
@@ -84,11 +87,6 @@ def nonresponse_factors(
     return factors, total, resp
 
 
-def apply_class_factors(W: np.ndarray, codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
-    """Multiply each unit's weights by its class's factor, column by column."""
-    return as_matrix(W) * factors[codes]
-
-
 def poststratify_factors(
     W: np.ndarray, codes: np.ndarray, n_groups: int, targets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +129,12 @@ class RakeResult:
 
 
 def rake(
-    W: np.ndarray, margins: Sequence[Margin], *, epsilon: float = 1.0, maxit: int = 10
+    W: np.ndarray,
+    margins: Sequence[Margin],
+    *,
+    epsilon: float = 1.0,
+    maxit: int = 10,
+    inplace: bool = False,
 ) -> RakeResult:
     """Iterative proportional fitting exactly as R ``rake(control=list(epsilon, maxit))``.
 
@@ -139,14 +142,12 @@ def rake(
     full-sample column only, by the largest change of the cross-table of all margin variables between
     sweeps (``epsilon < 1`` is relative to the initial total weight, as in R). All units in one cell of
     the cross-classification share their factors, so the sweeps run on cell totals and the factors are
-    expanded at the end: the cost is one pass over the data.
+    expanded at the end: the cost is one pass over the data. ``inplace`` overwrites ``W``.
     """
     W = as_matrix(W)
-    n = W.shape[0]
     # cells of the cross-classification of all margins
-    stacked = np.stack([m.codes for m in margins], axis=1)
-    cells, cell_of_unit = np.unique(stacked, axis=0, return_inverse=True)
-    cell_of_unit = cell_of_unit.reshape(-1)
+    cell_of_unit, first = row_patterns(np.stack([m.codes for m in margins], axis=1))
+    cells = np.stack([m.codes[first] for m in margins], axis=1)
     S0 = class_totals(cell_of_unit, len(cells), W)  # (cells × k)
     S = S0.copy()
     eps = epsilon * W[:, 0].sum() if epsilon < 1 else epsilon
@@ -173,7 +174,8 @@ def rake(
         sweeps += 1
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(S0 > 0, S / np.where(S0 > 0, S0, 1.0), 0.0)
-    new = W * ratio[cell_of_unit]
+    new = W.copy() if not inplace else W
+    Factors(ratio, cell_of_unit).multiply(new)
     margin_weights = []
     w0 = W[:, 0]
     for cell_total in last_factors:
@@ -184,7 +186,6 @@ def rake(
         float(np.max(np.abs(np.asarray(margin_cells[i] @ S[:, 0]) - m.targets)))
         for i, m in enumerate(margins)
     ]
-    assert new.shape[0] == n
     return RakeResult(
         new, sweeps + (1 if converged else 0), converged, delta, eps, margin_weights, misfit
     )
@@ -250,7 +251,7 @@ CALFUNS: dict[str, CalFun] = {
 class CalibrationResult:
     """g-factors per unit and column, and the convergence record."""
 
-    g: np.ndarray  # (n, k)
+    g: Factors  # (n, k)
     iterations: np.ndarray  # (k,)
     converged: np.ndarray  # (k,) bool
     achieved: np.ndarray  # (k,) max |misfit| / (1 + |total|) at the end
@@ -271,6 +272,19 @@ def _gram(X: np.ndarray, Wd: np.ndarray, chunk: int = 65536) -> np.ndarray:
     return T
 
 
+def row_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pattern code of each row of X (equal rows, equal codes) and one row index per pattern."""
+    codes = None
+    for j in range(X.shape[1]):
+        c, _ = pd.factorize(X[:, j])
+        codes = c.astype(np.int64) if codes is None else combine_codes(codes, c.astype(np.int64))
+    assert codes is not None
+    k = int(codes.max()) + 1
+    first = np.empty(k, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    return codes, first
+
+
 def collapse_rows(X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Distinct rows of X with the weights summed over each: (X_distinct, W_summed, inverse).
 
@@ -281,26 +295,53 @@ def collapse_rows(X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     n = X.shape[0]
     if n < 64:
         return X, W, None
-    # cheap test on a sample before sorting everything
+    # cheap test on a sample before hashing everything
     probe = X[:: max(1, n // 4096)]
-    if len(np.unique(probe, axis=0)) > 0.5 * len(probe):
+    if len(row_patterns(probe)[1]) > 0.5 * len(probe):
         return X, W, None
-    Xu, inv = np.unique(X, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
-    if len(Xu) > n // 2:
+    inv, first = row_patterns(X)
+    if len(first) > n // 2:
         return X, W, None
-    return Xu, class_totals(inv, len(Xu), W), inv
+    return X[first], class_totals(inv, len(first), W), inv
 
 
-def linear_calibration(X: np.ndarray, W: np.ndarray, population: np.ndarray) -> np.ndarray:
+@dataclasses.dataclass
+class Factors:
+    """Per-unit adjustment factors (n × k), stored per row pattern when units share patterns."""
+
+    values: np.ndarray  # (patterns × k), or (n × k) when inverse is None
+    inverse: np.ndarray | None = None  # pattern of each unit
+
+    def column(self, j: int) -> np.ndarray:
+        """The factors of weight column ``j`` for every unit."""
+        v = self.values[:, j]
+        return v if self.inverse is None else v[self.inverse]
+
+    def multiply(self, W: np.ndarray, chunk: int = 65536) -> None:
+        """``W *= factors`` in place, in row chunks (never materializes an n × k factor matrix)."""
+        if self.inverse is None:
+            W *= self.values
+            return
+        for start in range(0, W.shape[0], chunk):
+            W[start : start + chunk] *= self.values[self.inverse[start : start + chunk]]
+
+    def nonpositive(self, W: np.ndarray) -> np.ndarray:
+        """(k,) count of units with a positive weight whose factor is ≤ 0."""
+        bad = self.values <= 0
+        if not bad.any():
+            return np.zeros(W.shape[1], dtype=int)
+        g = self.values if self.inverse is None else self.values[self.inverse]
+        return ((g <= 0) & (W > 0)).sum(axis=0)
+
+
+def linear_calibration(X: np.ndarray, W: np.ndarray, population: np.ndarray) -> Factors:
     """Unbounded linear (GREG) g-factors for every column, R ``regcalibrate``: one exact solve."""
     W = as_matrix(W)
     Xc, Wc, inv = collapse_rows(X, W)
     T = _gram(Xc, Wc)
     resid = population[:, None] - Xc.T @ Wc  # (p, k)
     lam = np.linalg.solve(T, resid.T[:, :, None])[:, :, 0]  # (k, p)
-    g = 1.0 + Xc @ lam.T
-    return g if inv is None else g[inv]
+    return Factors(1.0 + Xc @ lam.T, inv)
 
 
 def grake(
@@ -404,10 +445,9 @@ def _grake_loop(Xc, Wc, inv, population, calfun, lo_c, up_c, scale, sample_total
         iters[rest] += 1
         over = rest[iters[rest] > maxit]
         active[over] = False
-    g = g * scale
-    if inv is not None:
-        g = g[inv]
-    return CalibrationResult(g, iters, converged, achieved, misfit_all / scale)
+    return CalibrationResult(
+        Factors(g * scale, inv), iters, converged, achieved, misfit_all / scale
+    )
 
 
 # --------------------------------------------------------------------------- trimming

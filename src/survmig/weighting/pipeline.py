@@ -73,7 +73,7 @@ def run_steps(
                 hint="add '- step: base' with the selection stages",
             )
         weights = np.ones(n)
-    W = np.asarray(weights, float).reshape(n, 1)
+    W = np.array(weights, dtype=float).reshape(n, 1)  # a copy: steps adjust it in place
     if repweights is not None:
         R = np.asarray(repweights, float)
         if R.ndim != 2 or R.shape[0] != n:
@@ -124,6 +124,6 @@ def weight_design(
     res.design = design.with_weights(
         res.weights,
         res.repweights,
-        calibration=old + tuple(res.calibration) if rep is None else old,
+        calibration=old + tuple(res.calibration) if rep is None else None,
     )
     return res

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from survmig.design.core import combine_codes, factorize
 from survmig.errors import SurvmigError
 from survmig.weighting import core
 
@@ -134,13 +135,28 @@ def require_columns(state: WeightState, step: Step, columns: Sequence[str], role
 def class_codes(
     state: WeightState, step: Step, columns: Sequence[str], role: str = "class"
 ) -> tuple[np.ndarray, list[str]]:
-    """Codes 0..C-1 of the cross-classification of ``columns`` and the class labels (sorted)."""
+    """Codes 0..C-1 of the cross-classification of ``columns`` and the class labels ("a:b").
+
+    Values are hashed once per column (labels are made from the distinct values only), so this is
+    one pass over the data whatever its size; classes are ordered by value, as R orders factors.
+    """
     require_columns(state, step, columns, role)
-    keys = [canonical(state.data[c]) for c in columns]
-    label = keys[0] if len(keys) == 1 else pd.Series(list(zip(*keys, strict=True))).map(":".join)
-    labels = sorted(pd.unique(label.to_numpy()))
-    codes = pd.Categorical(label, categories=labels).codes.astype(np.int64)
-    return codes, labels
+    combined: np.ndarray | None = None
+    per_column: list[tuple[np.ndarray, np.ndarray]] = []
+    for col in columns:
+        codes, uniques = factorize(state.data[col])
+        labels = canonical(pd.Series(uniques, dtype=object))
+        lab_codes, lab_uniques = pd.factorize(labels)  # 1 and 1.0 are one category
+        codes = lab_codes.astype(np.int64)[codes]
+        per_column.append((codes, np.asarray(lab_uniques, dtype=object)))
+        combined = codes if combined is None else combine_codes(combined, codes)
+    assert combined is not None
+    k = int(combined.max()) + 1 if combined.size else 0
+    first = np.empty(k, dtype=np.int64)
+    first[combined[::-1]] = np.arange(len(combined))[::-1]
+    parts = [labs[codes[first]] for codes, labs in per_column]
+    labels_out = [":".join(map(str, t)) for t in zip(*parts, strict=True)]
+    return combined, labels_out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -499,7 +515,8 @@ class Nonresponse(Step):
                 f"weighting class {labels[cls]!r} has no respondent weight in replicate {r}",
                 hint="collapse small classes so that every replicate keeps respondents in each class",
             )
-        state.W = np.where(resp[:, None], core.apply_class_factors(state.W, codes, factors), 0.0)
+        core.Factors(factors, codes).multiply(state.W)
+        state.W[~resp] = 0.0
         rep.classes = [
             {
                 "class": lab,
@@ -539,7 +556,7 @@ class PostStratify(Step):
         factors, totals = core.poststratify_factors(state.W, codes, len(labels), targets)
         _check_class_totals(state, self, totals, labels, f"post-strata {self.controls.name}")
         old = state.W[:, 0].copy()
-        state.W = core.apply_class_factors(state.W, codes, factors)
+        core.Factors(factors, codes).multiply(state.W)
         if state.linearization:
             state.calibration.append(
                 _design_types().PostStratification(codes, state.W[:, 0].copy(), old)
@@ -579,7 +596,7 @@ class Rake(Step):
             ms.append(core.Margin(codes, targets))
             all_labels.append(labels)
             before.append(totals[:, 0])
-        res = core.rake(state.W, ms, epsilon=self.epsilon, maxit=self.maxit)
+        res = core.rake(state.W, ms, epsilon=self.epsilon, maxit=self.maxit, inplace=True)
         rep.convergence = {
             "converged": res.converged,
             "sweeps": res.sweeps,
@@ -792,10 +809,9 @@ class Calibrate(Step):
                 rep.notes.append(
                     f"force: {int(failed.sum())} weight column(s) kept without convergence"
                 )
-        new = W * g
-        nonpos = (W > 0) & (new <= 0)
+        nonpos = g.nonpositive(W)
         if not self.allow_negative and nonpos.any():
-            k = int(nonpos[:, 0].sum())
+            k = int(nonpos[0])
             raise _err(
                 state,
                 self,
@@ -803,28 +819,31 @@ class Calibrate(Step):
                 f"{'' if k else ' in replicates'}",
                 hint="use method: raking or logit, or bounds, or set allow_negative: true",
             )
+        w_old = W[:, 0].copy()
+        g0_all = g.column(0)
         if state.linearization:
-            whalf = np.sqrt(W[:, 0])
+            whalf = np.sqrt(w_old)
             state.calibration.append(
-                _design_types().GregCalibration(X, qr_weights=whalf, weights=g[:, 0] * whalf)
+                _design_types().GregCalibration(X, qr_weights=whalf, weights=g0_all * whalf)
             )
-        state.W = new
-        after = X.T @ new[:, 0]
+        g.multiply(W)  # W is the state's own matrix: adjusted in place
+        w_new = W[:, 0]
+        after = X.T @ w_new
         # control rows with before/after per category (categorical) or total (continuous)
         for r in rows:
             if "codes" in r:
                 codes, j = r.pop("codes")
                 m = codes == j
-                r["before"], r["after"] = float(W[m, 0].sum()), float(new[m, 0].sum())
+                r["before"], r["after"] = float(w_old[m].sum()), float(w_new[m].sum())
             else:
                 x = state.data[r.pop("x")].to_numpy(float)
-                r["before"], r["after"] = float(x @ W[:, 0]), float(x @ new[:, 0])
+                r["before"], r["after"] = float(x @ w_old), float(x @ w_new)
         rep.controls = rows
         rep.classes = [
             {"column": nm, "margin": ow, "control": float(t), "before": float(b), "after": float(a)}
             for nm, ow, t, b, a in zip(names, owner, totals, before, after, strict=True)
         ]
-        g0 = g[live, 0]
+        g0 = g0_all[live]
         rep.notes.append(f"g-factors from {g0.min():.4g} to {g0.max():.4g}")
         rep.after = weight_summary(state.W[:, 0])
         return rep
