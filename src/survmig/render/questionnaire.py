@@ -333,9 +333,7 @@ class _Builder:
                 else Markup(escape(self.phrases["repeat_open"]))
             )
             label = self.plain(element.get("label")) or element.get("name", "")
-            item.repeat = Markup("{}, {}.").format(
-                Markup(escape(self.phrases["repeat"])).format(label=label), how
-            )
+            item.repeat = Markup(escape(self.phrases["repeat"])).format(label=label, how=how)
         return item
 
     def item(self, element: dict[str, Any], depth: int) -> Item:
