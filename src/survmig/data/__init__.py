@@ -7,7 +7,16 @@ public-use file and codebooks (HTML and DDI Codebook 2.5).
 
 from survmig.data.dataset import Dataset, Problem
 from survmig.data.exports import write_central_export, write_kobo_export
-from survmig.data.form import KEY, PARENT_KEY, ROOT_KEY, ROW_POS, Choice, FormMetadata, Level, Variable
+from survmig.data.form import (
+    KEY,
+    PARENT_KEY,
+    ROOT_KEY,
+    ROW_POS,
+    Choice,
+    FormMetadata,
+    Level,
+    Variable,
+)
 from survmig.data.labelled import write_tables
 from survmig.data.readers import read_export
 from survmig.data.synthetic import synthetic_dataset

@@ -36,12 +36,20 @@ def _blank(raw: pd.Series) -> pd.Series:
 
 
 def _bad(
-    problems: list[Problem], level: str, keys: pd.Series, var: Variable, raw: pd.Series, mask: pd.Series, what: str
+    problems: list[Problem],
+    level: str,
+    keys: pd.Series,
+    var: Variable,
+    raw: pd.Series,
+    mask: pd.Series,
+    what: str,
 ) -> None:
     if not mask.any():
         return
     for key, value in zip(keys[mask].tolist(), raw[mask].tolist(), strict=True):
-        problems.append(Problem(level, key, var.name, "type", f"'{value}' is not {what}", str(value)))
+        problems.append(
+            Problem(level, key, var.name, "type", f"'{value}' is not {what}", str(value))
+        )
 
 
 def to_integer(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -103,14 +111,28 @@ def option_dummies(multi: pd.Series, options: dict[str, str]) -> pd.DataFrame:
 
 
 def coerce_column(
-    meta: FormMetadata, var: Variable, raw: pd.Series, *, level: str, keys: pd.Series, problems: list[Problem]
+    meta: FormMetadata,
+    var: Variable,
+    raw: pd.Series,
+    *,
+    level: str,
+    keys: pd.Series,
+    problems: list[Problem],
 ) -> pd.Series:
     """Typed column for ``var`` from raw export text."""
     vtype = var.type
     text = _blank(raw)
     if vtype in INT_TYPES or (vtype == "select_one" and not meta.is_string_coded(var)):
         values, bad = to_integer(text)
-        _bad(problems, level, keys, var, raw, bad, "an integer" if vtype in INT_TYPES else "an integer code")
+        _bad(
+            problems,
+            level,
+            keys,
+            var,
+            raw,
+            bad,
+            "an integer" if vtype in INT_TYPES else "an integer code",
+        )
         return values
     if vtype in FLOAT_TYPES:
         values, bad = to_float(text)
@@ -118,7 +140,15 @@ def coerce_column(
         return values
     if vtype in DATE_TYPES or vtype in DATETIME_TYPES:
         values, bad = to_datetime(text, date_only=vtype in DATE_TYPES)
-        _bad(problems, level, keys, var, raw, bad, "a date" if vtype in DATE_TYPES else "a date and time")
+        _bad(
+            problems,
+            level,
+            keys,
+            var,
+            raw,
+            bad,
+            "a date" if vtype in DATE_TYPES else "a date and time",
+        )
         return values
     if vtype == "select_multiple":
         return normalise_multi(text)
@@ -157,9 +187,12 @@ def to_raw(series: pd.Series, var: Variable | None) -> pd.Series:
 def raw_table(meta: FormMetadata, level: str, typed: pd.DataFrame) -> pd.DataFrame:
     """Every column of a typed table as export text."""
     return pd.DataFrame(
-        {col: to_raw(typed[col], meta.variables.get(col)) for col in typed.columns}, index=typed.index
+        {col: to_raw(typed[col], meta.variables.get(col)) for col in typed.columns},
+        index=typed.index,
     )
 
 
 def key_series(df: pd.DataFrame) -> pd.Series:
-    return df[KEY].astype(object) if KEY in df.columns else pd.Series([None] * len(df), index=df.index)
+    return (
+        df[KEY].astype(object) if KEY in df.columns else pd.Series([None] * len(df), index=df.index)
+    )

@@ -80,7 +80,9 @@ class Dataset:
 
     def _check_level(self, level: str) -> None:
         if level not in self._tables:
-            raise SurvmigError(f"no level '{level}' in the data", hint="levels: " + ", ".join(self.levels))
+            raise SurvmigError(
+                f"no level '{level}' in the data", hint="levels: " + ", ".join(self.levels)
+            )
 
     def table(self, level: str, specials: str = "keep") -> pd.DataFrame:
         """The table of ``level``. ``specials="missing"`` turns -8/-9 answers into NA (a copy)."""
@@ -188,7 +190,9 @@ class Dataset:
                 "form": self.metadata.to_dict(),
                 "notes": [p.as_dict() for p in self.notes],
             }
-            (tmp / METADATA_FILE).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+            (tmp / METADATA_FILE).write_text(
+                json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
         return directory
 
     @classmethod

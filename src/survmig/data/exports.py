@@ -32,7 +32,17 @@ CENTRAL_TAIL = [
     "Edits",
     "FormVersion",
 ]
-KOBO_TAIL = ["_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status", "_submitted_by", "__version__", "_tags"]
+KOBO_TAIL = [
+    "_id",
+    "_uuid",
+    "_submission_time",
+    "_validation_status",
+    "_notes",
+    "_status",
+    "_submitted_by",
+    "__version__",
+    "_tags",
+]
 
 
 def _tables(data: Dataset | dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -66,7 +76,10 @@ def write_central_export(
     """
     tables = _tables(data)
     path = Path(path)
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with (
+        atomic_path(path) as tmp,
+        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
         for level, df in tables.items():
             lv = form.levels[level]
             raw = raw_table(form, level, df)
@@ -77,24 +90,34 @@ def write_central_export(
             for var in _question_columns(form, level):
                 rel = var.path[len(lv.path) :]
                 name = "-".join(rel) if group_paths else var.name
-                values = raw[var.name] if var.name in raw.columns else pd.Series([""] * n, index=raw.index)
+                values = (
+                    raw[var.name]
+                    if var.name in raw.columns
+                    else pd.Series([""] * n, index=raw.index)
+                )
                 cols[name] = values
                 if split_select_multiples and var.type == "select_multiple":
                     for code, col in form.option_columns(var.name).items():
-                        cols[f"{name}/{code}"] = raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
+                        cols[f"{name}/{code}"] = (
+                            raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
+                        )
             if lv.parent is None:
                 for col in CENTRAL_TAIL:
                     if col == "KEY":
                         cols[col] = raw[KEY]
                     else:
-                        cols[col] = raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
+                        cols[col] = (
+                            raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
+                        )
                 member = f"{form.form_id}.csv"
             else:
                 cols[PARENT_KEY] = raw[PARENT_KEY]
                 cols[KEY] = raw[KEY]
                 member = f"{form.form_id}-{level}.csv"
             buf = io.StringIO()
-            pd.DataFrame(cols).to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+            pd.DataFrame(cols).to_csv(
+                buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
+            )
             zf.writestr(member, buf.getvalue().encode("utf-8"))
     return path
 
@@ -109,7 +132,9 @@ def _sheet_name(name: str, taken: set[str]) -> str:
     return out
 
 
-def write_kobo_export(data: Dataset | dict[str, pd.DataFrame], form: FormMetadata, path: str | Path) -> Path:
+def write_kobo_export(
+    data: Dataset | dict[str, pd.DataFrame], form: FormMetadata, path: str | Path
+) -> Path:
     """Write a KoboToolbox XLSX export (*XML values and headers*): one sheet per repeat.
 
     Columns are ``/``-joined paths; select_multiple as a summary column followed by
@@ -132,11 +157,15 @@ def write_kobo_export(data: Dataset | dict[str, pd.DataFrame], form: FormMetadat
         cols: dict[str, pd.Series] = {}
         for var in _question_columns(form, level):
             name = "/".join(var.path)
-            values = raw[var.name] if var.name in raw.columns else pd.Series([""] * n, index=raw.index)
+            values = (
+                raw[var.name] if var.name in raw.columns else pd.Series([""] * n, index=raw.index)
+            )
             cols[name] = values
             if var.type == "select_multiple":
                 for code, col in form.option_columns(var.name).items():
-                    cols[f"{name}/{code}"] = raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
+                    cols[f"{name}/{code}"] = (
+                        raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
+                    )
         index = pd.Series(np.arange(1, n + 1), index=raw.index)
         index_of[level] = pd.Series(index.to_numpy(), index=raw[KEY].to_numpy())
         if lv.parent is None:
@@ -144,24 +173,43 @@ def write_kobo_export(data: Dataset | dict[str, pd.DataFrame], form: FormMetadat
             submission = pd.DataFrame({"_id": np.arange(1, n + 1), "_uuid": uuid, KEY: raw[KEY]})
             for col in KOBO_TAIL:
                 if col == "_id":
-                    cols[col] = raw["SubmissionID"] if "SubmissionID" in raw.columns and (raw["SubmissionID"] != "").all() else submission["_id"]
+                    cols[col] = (
+                        raw["SubmissionID"]
+                        if "SubmissionID" in raw.columns and (raw["SubmissionID"] != "").all()
+                        else submission["_id"]
+                    )
                 elif col == "_uuid":
                     cols[col] = uuid
                 elif col == "_submission_time":
                     cols[col] = _submission_dates(raw, n).str.replace(r"(\.\d+)?Z$", "", regex=True)
                 else:
                     canonical = kobo_platform.get(col)
-                    cols[col] = raw[canonical] if canonical in raw.columns else pd.Series([""] * n, index=raw.index)
+                    cols[col] = (
+                        raw[canonical]
+                        if canonical in raw.columns
+                        else pd.Series([""] * n, index=raw.index)
+                    )
             cols["_index"] = index
-            submission = pd.DataFrame({"_id": cols["_id"].to_numpy(), "_uuid": uuid.to_numpy(), "_submission_time": cols["_submission_time"].to_numpy()}, index=raw[KEY].to_numpy())
+            submission = pd.DataFrame(
+                {
+                    "_id": cols["_id"].to_numpy(),
+                    "_uuid": uuid.to_numpy(),
+                    "_submission_time": cols["_submission_time"].to_numpy(),
+                },
+                index=raw[KEY].to_numpy(),
+            )
         else:
             if form.children(level):
                 cols["_index"] = index
             parent_index = index_of[lv.parent].reindex(raw[PARENT_KEY].to_numpy()).to_numpy()
-            cols["_parent_table_name"] = pd.Series([_parent_sheet(form, lv.parent)] * n, index=raw.index)
+            cols["_parent_table_name"] = pd.Series(
+                [_parent_sheet(form, lv.parent)] * n, index=raw.index
+            )
             cols["_parent_index"] = pd.Series(parent_index, index=raw.index)
             assert submission is not None
-            root_key = raw["ROOT_KEY"] if "ROOT_KEY" in raw.columns else raw[KEY].str.split("/").str[0]
+            root_key = (
+                raw["ROOT_KEY"] if "ROOT_KEY" in raw.columns else raw[KEY].str.split("/").str[0]
+            )
             sub = submission.reindex(root_key.to_numpy())
             for col in KOBO_TAIL:
                 src = sub[col] if col in sub.columns else pd.Series([""] * n)

@@ -28,7 +28,11 @@ KEY_COLUMNS = (KEY, PARENT_KEY, ROOT_KEY, ROW_POS)
 #: Platform metadata kept on the root level under one canonical name whatever the export shape:
 #: canonical name -> (English label, ODK Central column, KoboToolbox column).
 PLATFORM_COLUMNS: dict[str, tuple[str, str | None, str | None]] = {
-    "SubmissionDate": ("Date the server received the submission (UTC)", "SubmissionDate", "_submission_time"),
+    "SubmissionDate": (
+        "Date the server received the submission (UTC)",
+        "SubmissionDate",
+        "_submission_time",
+    ),
     "SubmissionID": ("Server's submission number", None, "_id"),
     "SubmitterID": ("Submitter's account id", "SubmitterID", None),
     "SubmitterName": ("Submitter's account name", "SubmitterName", "_submitted_by"),
@@ -64,7 +68,16 @@ META_TYPES = frozenset(
 )
 #: Metadata types that identify a person or a device: dropped from public-use files.
 IDENTIFYING_META = frozenset(
-    {"deviceid", "username", "phonenumber", "simserial", "subscriberid", "email", "audit", "start-geopoint"}
+    {
+        "deviceid",
+        "username",
+        "phonenumber",
+        "simserial",
+        "subscriberid",
+        "email",
+        "audit",
+        "start-geopoint",
+    }
 )
 GEO_TYPES = frozenset({"geopoint", "geotrace", "geoshape"})
 NUMERIC_TYPES = frozenset({"integer", "decimal", "range"})
@@ -179,7 +192,9 @@ class FormMetadata:
         """
         path = Path(path)
         if not path.exists():
-            raise SurvmigError("form file not found", file=path, hint="give the compiled XLSForm (.xlsx)")
+            raise SurvmigError(
+                "form file not found", file=path, hint="give the compiled XLSForm (.xlsx)"
+            )
         if not zipfile.is_zipfile(path):
             raise SurvmigError(
                 "not an .xlsx workbook (the file is not a zip archive)",
@@ -194,23 +209,34 @@ class FormMetadata:
         except PyXFormError as err:
             raise SurvmigError(f"pyxform cannot read the form: {err}", file=path) from None
         except Exception as err:  # openpyxl/pyxform raise plain exceptions on damaged workbooks
-            raise SurvmigError(f"cannot read the workbook: {type(err).__name__}: {err}", file=path) from None
+            raise SurvmigError(
+                f"cannot read the workbook: {type(err).__name__}: {err}", file=path
+            ) from None
         return cls._from_tree(tree, root_level=root_level, source=str(path))
 
     @classmethod
-    def _from_tree(cls, tree: dict[str, Any], *, root_level: str, source: str | None) -> FormMetadata:
+    def _from_tree(
+        cls, tree: dict[str, Any], *, root_level: str, source: str | None
+    ) -> FormMetadata:
         languages: list[str] = []
         choices: dict[str, list[Choice]] = {}
         for list_name, items in (tree.get("choices") or {}).items():
             choices[list_name] = [
-                Choice(_code(item.get("name")), _labels(item.get("label"), languages)) for item in items
+                Choice(_code(item.get("name")), _labels(item.get("label"), languages))
+                for item in items
             ]
         levels: list[Level] = [
             Level(root_level, (), None, "", {"default": tree.get("title") or root_level}, ())
         ]
         variables: list[Variable] = []
         walker = _Walker(levels, variables, choices, languages)
-        walker.walk(tree.get("children", []), level=root_level, path=(), group_relevant=(), level_relevant=())
+        walker.walk(
+            tree.get("children", []),
+            level=root_level,
+            path=(),
+            group_relevant=(),
+            level_relevant=(),
+        )
         default = tree.get("default_language")
         if default in (None, "default") and "default" not in languages and languages:
             default = languages[0]
@@ -238,7 +264,9 @@ class FormMetadata:
                     f"question name '{var.name}' clashes with a column survmig adds to every table",
                     file=self.source,
                     where=f"survey sheet: {var.name}",
-                    hint="rename the question (reserved: " + ", ".join(sorted([*KEY_COLUMNS, *PLATFORM_COLUMNS])) + ")",
+                    hint="rename the question (reserved: "
+                    + ", ".join(sorted([*KEY_COLUMNS, *PLATFORM_COLUMNS]))
+                    + ")",
                 )
             low = var.name.lower()
             if low in seen and seen[low] != var.name:
@@ -273,7 +301,9 @@ class FormMetadata:
     def variables_at(self, level: str, *, kinds: Iterable[str] | None = None) -> list[Variable]:
         wanted = set(kinds) if kinds is not None else None
         return [
-            v for v in self.variables.values() if v.level == level and (wanted is None or v.kind in wanted)
+            v
+            for v in self.variables.values()
+            if v.level == level and (wanted is None or v.kind in wanted)
         ]
 
     def data_variables(self, level: str) -> list[Variable]:
@@ -282,7 +312,11 @@ class FormMetadata:
 
     def option_columns(self, name: str) -> dict[str, str]:
         """select_multiple ``name`` -> {choice code: 0/1 column name}."""
-        return {v.option: v.name for v in self.variables.values() if v.parent == name and v.option is not None}
+        return {
+            v.option: v.name
+            for v in self.variables.values()
+            if v.parent == name and v.option is not None
+        }
 
     def concept_variables(self, concept: str) -> list[Variable]:
         return [v for v in self.variables.values() if v.concept == concept]
@@ -340,12 +374,18 @@ class FormMetadata:
         """Code -> label for a select (special codes included when the list has them)."""
         if not var.has_choices:
             return {}
-        return {c.name: self.text(c.labels, lang) or c.name for c in self.choices.get(var.list_name or "", [])}
+        return {
+            c.name: self.text(c.labels, lang) or c.name
+            for c in self.choices.get(var.list_name or "", [])
+        }
 
     def special_labels(self, lang: str | None = None) -> dict[int, str]:
         """Labels of the standard special codes (-8 don't know, -9 refused) in ``lang``."""
         code = _lang_code(self.language_key(lang) if lang else self.default_language)
-        return {value: SPECIAL_TEXT.get(code, SPECIAL_TEXT["en"])[concept] for value, (concept, _) in SPECIAL_CODES.items()}
+        return {
+            value: SPECIAL_TEXT.get(code, SPECIAL_TEXT["en"])[concept]
+            for value, (concept, _) in SPECIAL_CODES.items()
+        }
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -368,7 +408,9 @@ class FormMetadata:
             return Level(**{**d, "path": tuple(d["path"]), "relevant": tuple(d["relevant"])})
 
         def variable(d: dict[str, Any]) -> Variable:
-            return Variable(**{**d, "path": tuple(d["path"]), "group_relevant": tuple(d["group_relevant"])})
+            return Variable(
+                **{**d, "path": tuple(d["path"]), "group_relevant": tuple(d["group_relevant"])}
+            )
 
         return cls(
             title=data["title"],
@@ -392,7 +434,12 @@ class FormMetadata:
 
 #: Labels of the special codes and of option columns in the three standard languages.
 SPECIAL_TEXT = {
-    "en": {"dont_know": "Don't know", "refused": "Refused", "no": "Not selected", "yes": "Selected"},
+    "en": {
+        "dont_know": "Don't know",
+        "refused": "Refused",
+        "no": "Not selected",
+        "yes": "Selected",
+    },
     "fr": {"dont_know": "Ne sait pas", "refused": "Refus", "no": "Non coché", "yes": "Coché"},
     "ar": {"dont_know": "لا يعرف", "refused": "رفض", "no": "غير مختار", "yes": "مختار"},
 }
@@ -455,7 +502,11 @@ class _Walker:
     """Walks pyxform's JSON tree and records levels and variables in form order."""
 
     def __init__(
-        self, levels: list[Level], variables: list[Variable], choices: dict[str, list[Choice]], languages: list[str]
+        self,
+        levels: list[Level],
+        variables: list[Variable],
+        choices: dict[str, list[Choice]],
+        languages: list[str],
     ) -> None:
         self.levels = levels
         self.variables = variables
@@ -489,7 +540,9 @@ class _Walker:
                 )
             elif ntype == "repeat":
                 if name in {lv.name for lv in self.levels}:
-                    raise SurvmigError(f"two repeats (or the root and a repeat) are both named '{name}'")
+                    raise SurvmigError(
+                        f"two repeats (or the root and a repeat) are both named '{name}'"
+                    )
                 parent_level = next(lv for lv in self.levels if lv.name == level)
                 own = (*group_relevant, relevant) if relevant else group_relevant
                 count = (node.get("control") or {}).get("jr:count")

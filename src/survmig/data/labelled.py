@@ -69,7 +69,11 @@ class ExportNote:
 # ---------------------------------------------------------------------------------------- names
 def _valid(name: str, fmt: str) -> bool:
     if fmt == "dta":
-        return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", name)) and name not in STATA_RESERVED and not re.fullmatch(r"str\d+", name)
+        return (
+            bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", name))
+            and name not in STATA_RESERVED
+            and not re.fullmatch(r"str\d+", name)
+        )
     if fmt == "sav":
         return (
             bool(re.fullmatch(r"[A-Za-z@#$][A-Za-z0-9_.@#$]*", name))
@@ -150,7 +154,9 @@ def write_tables(
     """
     bad = [f for f in formats if f not in FORMATS]
     if bad:
-        raise SurvmigError(f"unknown format(s): {', '.join(bad)}", hint="choose from " + ", ".join(FORMATS))
+        raise SurvmigError(
+            f"unknown format(s): {', '.join(bad)}", hint="choose from " + ", ".join(FORMATS)
+        )
     if dta_special not in ("extended", "labelled"):
         raise SurvmigError("dta_special must be 'extended' or 'labelled'")
     meta = dataset.metadata
@@ -167,9 +173,9 @@ def write_tables(
                     raw_table(meta, level, df).to_csv(target, index=False, encoding="utf-8")
                 else:
                     _write_labelled(df, meta, level, target, fmt, lang_key, dta_special, notes)
-        pd.DataFrame([dataclasses.asdict(n) for n in notes], columns=["level", "column", "format", "note"]).to_csv(
-            tmp / "export_notes.csv", index=False, encoding="utf-8"
-        )
+        pd.DataFrame(
+            [dataclasses.asdict(n) for n in notes], columns=["level", "column", "format", "note"]
+        ).to_csv(tmp / "export_notes.csv", index=False, encoding="utf-8")
     return notes
 
 
@@ -210,13 +216,20 @@ def _write_labelled(
         label = _variable_label(meta, col, var, lang)
         cut = _cut(label, fmt, "variable")
         if cut != label:
-            notes.append(ExportNote(level, col, fmt, f"variable label cut to {len(cut)} characters"))
+            notes.append(
+                ExportNote(level, col, fmt, f"variable label cut to {len(cut)} characters")
+            )
         labels[name] = cut
         vlabels: dict = {}
         if var is not None and var.kind == "option":
             vlabels = dict(option_label_texts(meta, lang))
             out[name] = series.to_numpy(dtype=float, na_value=np.nan)
-        elif var is not None and var.has_choices and var.type == "select_one" and meta.is_string_coded(var):
+        elif (
+            var is not None
+            and var.has_choices
+            and var.type == "select_one"
+            and meta.is_string_coded(var)
+        ):
             texts = meta.value_labels(var, lang)
             if fmt == "sav":
                 out[name] = series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
@@ -231,14 +244,28 @@ def _write_labelled(
                 if unmapped.any():
                     # codes outside the list cannot be labelled: keep them readable in a note
                     bad = sorted(set(series[unmapped].astype(str)))
-                    notes.append(ExportNote(level, col, fmt, "codes outside the choice list written as missing: " + ", ".join(bad[:20])))
+                    notes.append(
+                        ExportNote(
+                            level,
+                            col,
+                            fmt,
+                            "codes outside the choice list written as missing: "
+                            + ", ".join(bad[:20]),
+                        )
+                    )
                 numeric = codes.to_numpy(dtype=float, na_value=np.nan)
                 vlabels = {mapping[c]: t for c, t in texts.items()}
                 out[name], vlabels, user = _stata_specials(numeric, vlabels, dta_special)
                 if user:
                     missing_user[name] = user
                 notes.append(
-                    ExportNote(level, col, fmt, "text codes stored as numbers: " + ", ".join(f"{c}={n}" for c, n in mapping.items()))
+                    ExportNote(
+                        level,
+                        col,
+                        fmt,
+                        "text codes stored as numbers: "
+                        + ", ".join(f"{c}={n}" for c, n in mapping.items()),
+                    )
                 )
         elif _numeric_with_specials(var, meta):
             numeric = series.to_numpy(dtype=float, na_value=np.nan)
@@ -255,7 +282,9 @@ def _write_labelled(
                     missing_user[name] = user
         elif pd.api.types.is_datetime64_any_dtype(series.dtype):
             if var is not None and var.type in DATE_TYPES:
-                out[name] = np.array([v.date() if pd.notna(v) else None for v in series], dtype=object)
+                out[name] = np.array(
+                    [v.date() if pd.notna(v) else None for v in series], dtype=object
+                )
             else:
                 out[name] = series.astype("datetime64[us]").to_numpy()
         elif pd.api.types.is_numeric_dtype(series.dtype):
@@ -289,7 +318,9 @@ def _write_labelled(
                 missing_user_values=missing_user or None,
             )
     except Exception as err:  # readstat reports limits it enforces (names, labels, widths)
-        raise SurvmigError(f"cannot write {fmt} file for level '{level}': {err}", file=target) from None
+        raise SurvmigError(
+            f"cannot write {fmt} file for level '{level}': {err}", file=target
+        ) from None
 
 
 def _stata_specials(
@@ -347,24 +378,40 @@ def read_labelled(path: Path, meta: FormMetadata, level: str) -> pd.DataFrame:
             if is_letter.any():
                 series = series.mask(is_letter, series.map(letters))
                 series = pd.Series(
-                    [float(v) if isinstance(v, str) and re.fullmatch(r"-?\d+", v) else v for v in series],
+                    [
+                        float(v) if isinstance(v, str) and re.fullmatch(r"-?\d+", v) else v
+                        for v in series
+                    ],
                     index=series.index,
                     dtype=object,
                 )
-        if fmt == "dta" and var is not None and var.type == "select_one" and meta.is_string_coded(var):
+        if (
+            fmt == "dta"
+            and var is not None
+            and var.type == "select_one"
+            and meta.is_string_coded(var)
+        ):
             mapping = {float(n): c for c, n in string_code_map(meta, var).items()}
             numeric = pd.to_numeric(series, errors="coerce")
             out[name] = numeric.map(mapping).fillna("").astype(object)
             continue
-        if series.dtype == object and len(series) and any(isinstance(v, dt.date) for v in series.dropna().head(50)):
+        if (
+            series.dtype == object
+            and len(series)
+            and any(isinstance(v, dt.date) for v in series.dropna().head(50))
+        ):
             series = pd.to_datetime(series, errors="coerce")
-        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
+            series.dtype
+        ):
             out[name] = to_raw(series, var)
         else:
             values = series.astype(object)
             num_like = values.map(lambda v: isinstance(v, float))
             if num_like.any():
-                values = values.where(~num_like, to_raw(pd.to_numeric(values.where(num_like), errors="coerce"), var))
+                values = values.where(
+                    ~num_like, to_raw(pd.to_numeric(values.where(num_like), errors="coerce"), var)
+                )
             out[name] = values.where(values.notna(), "").astype(str)
     return pd.DataFrame(out)
 

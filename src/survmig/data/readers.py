@@ -99,8 +99,14 @@ def read_export(
     if path.is_dir() and (path / METADATA_FILE).exists():
         return Dataset.read(path)
     if form is None:
-        raise SurvmigError("the form is needed to read this export", file=path, hint="pass --form FORM.xlsx")
-    meta = form if isinstance(form, FormMetadata) else FormMetadata.from_xlsform(form, root_level=root_level)
+        raise SurvmigError(
+            "the form is needed to read this export", file=path, hint="pass --form FORM.xlsx"
+        )
+    meta = (
+        form
+        if isinstance(form, FormMetadata)
+        else FormMetadata.from_xlsform(form, root_level=root_level)
+    )
     if path.is_dir():
         raw, shape = _read_directory(path, meta, encoding), "directory"
     else:
@@ -119,8 +125,12 @@ def read_export(
         else:
             target = level or meta.root
             if target not in meta.levels:
-                raise SurvmigError(f"the form has no level '{target}'", hint="levels: " + ", ".join(meta.levels))
-            raw = {target: _read_single(path, meta, target, encoding, explicit_level=level is not None)}
+                raise SurvmigError(
+                    f"the form has no level '{target}'", hint="levels: " + ", ".join(meta.levels)
+                )
+            raw = {
+                target: _read_single(path, meta, target, encoding, explicit_level=level is not None)
+            }
             shape = suffix.lstrip(".")
     return build_dataset(raw, meta, strict=strict, source={"file": str(path), "shape": shape})
 
@@ -173,7 +183,9 @@ def _content_kind(head: bytes) -> str:
         return "parquet"
     if head.startswith((b"$FL2", b"$FL3")):
         return "sav"
-    if head.startswith(b"<stata_dta>") or (len(head) > 1 and head[0] in (0x71, 0x72, 0x73) and head[1] in (1, 2)):
+    if head.startswith(b"<stata_dta>") or (
+        len(head) > 1 and head[0] in (0x71, 0x72, 0x73) and head[1] in (1, 2)
+    ):
         return "dta"
     lowered = head.lstrip().lower()
     if lowered.startswith((b"<!doctype html", b"<html")):
@@ -200,7 +212,9 @@ def _read_csv_bytes(data: bytes, *, file: str, encoding: str) -> pd.DataFrame:
             hint="re-export the data as UTF-8, or pass --encoding (e.g. cp1252, latin-1)",
         ) from None
     except LookupError:
-        raise SurvmigError(f"unknown encoding '{encoding}'", hint="use e.g. utf-8, cp1252, latin-1") from None
+        raise SurvmigError(
+            f"unknown encoding '{encoding}'", hint="use e.g. utf-8, cp1252, latin-1"
+        ) from None
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as err:
@@ -221,9 +235,15 @@ class _ColumnMap:
         self.variables = [v for v in meta.variables_at(level) if v.kind in ("question", "meta")]
         for var in self.variables:
             rel = var.path[len(base) :]
-            for candidate in ("-".join(rel), "/".join(var.path), "/".join(rel), "-".join(var.path), var.name):
+            for candidate in (
+                "-".join(rel),
+                "/".join(var.path),
+                "/".join(rel),
+                "-".join(var.path),
+                var.name,
+            ):
                 self.lookup.setdefault(candidate, var)
-        self.silent = set()
+        self.silent = {v.name for v in meta.variables_at(level, kinds=["option"])}
         for path in meta.silent.get(level, []):
             parts = tuple(path.split("/"))
             rel = parts[len(base) :]
@@ -252,7 +272,13 @@ class _ColumnMap:
 
 
 def _map_columns(
-    frame: pd.DataFrame, meta: FormMetadata, level: str, *, file: str, platform: dict[str, str], ignored: set[str]
+    frame: pd.DataFrame,
+    meta: FormMetadata,
+    level: str,
+    *,
+    file: str,
+    platform: dict[str, str],
+    ignored: set[str],
 ) -> RawLevel:
     """Rename export columns to variable names; rebuild summaries from split columns."""
     cmap = _ColumnMap(meta, level)
@@ -284,7 +310,10 @@ def _map_columns(
             out[col] = frame[col]
     for name, parts in geo.items():
         if name not in out:
-            cols = [parts.get(p, pd.Series([""] * len(frame), index=frame.index)).astype(str) for p in _GEO_PARTS]
+            cols = [
+                parts.get(p, pd.Series([""] * len(frame), index=frame.index)).astype(str)
+                for p in _GEO_PARTS
+            ]
             joined = cols[0].str.cat(cols[1:], sep=" ").str.strip()
             out[name] = joined.where(cols[0].str.strip() != "", "")
     for name, split in options.items():
@@ -293,7 +322,10 @@ def _map_columns(
         var = meta.variables[name]
         codes = [c.name for c in meta.choices.get(var.list_name or "", []) if c.name in split]
         codes += [c for c in split if c not in codes]
-        flags = {c: split[c].astype(str).str.strip().str.lower().isin(["1", "true", "1.0"]) for c in codes}
+        flags = {
+            c: split[c].astype(str).str.strip().str.lower().isin(["1", "true", "1.0"])
+            for c in codes
+        }
         text = pd.Series([""] * len(frame), index=frame.index, dtype=object)
         for code in codes:
             text = text.where(~flags[code], (text + " " + code).str.strip())
@@ -310,12 +342,18 @@ def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, Ra
     except zipfile.BadZipFile as err:
         raise SurvmigError(f"damaged zip archive: {err}", file=path) from None
     with zf:
-        members = [n for n in zf.namelist() if n.lower().endswith(".csv") and not n.startswith("media/")]
+        members = [
+            n for n in zf.namelist() if n.lower().endswith(".csv") and not n.startswith("media/")
+        ]
         if not members:
             raise SurvmigError(
-                "the zip archive holds no CSV file", file=path, hint="download the CSV export (submissions.csv.zip)"
+                "the zip archive holds no CSV file",
+                file=path,
+                hint="download the CSV export (submissions.csv.zip)",
             )
-        frames = {n: _read_csv_bytes(zf.read(n), file=f"{path}:{n}", encoding=encoding) for n in members}
+        frames = {
+            n: _read_csv_bytes(zf.read(n), file=f"{path}:{n}", encoding=encoding) for n in members
+        }
     root_name = f"{meta.form_id}.csv"
     roots = [n for n, df in frames.items() if PARENT_KEY not in df.columns]
     if root_name in frames:
@@ -332,7 +370,14 @@ def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, Ra
     root_frame = frames.pop(root_member)
     if KEY not in root_frame.columns:
         raise SurvmigError("the submissions table has no KEY column", file=f"{path}:{root_member}")
-    out[meta.root] = _map_columns(root_frame, meta, meta.root, file=f"{path}:{root_member}", platform=CENTRAL_META, ignored=set())
+    out[meta.root] = _map_columns(
+        root_frame,
+        meta,
+        meta.root,
+        file=f"{path}:{root_member}",
+        platform=CENTRAL_META,
+        ignored=set(),
+    )
     repeats = {lv.name for lv in meta.levels.values() if lv.parent is not None}
     for member, frame in frames.items():
         where = f"{path}:{member}"
@@ -343,7 +388,9 @@ def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, Ra
             raise SurvmigError(
                 "this table belongs to no repeat of the form",
                 file=where,
-                hint="repeats in the form: " + (", ".join(sorted(repeats)) or "none") + "; is the export from another form version?",
+                hint="repeats in the form: "
+                + (", ".join(sorted(repeats)) or "none")
+                + "; is the export from another form version?",
             )
         if level in out:
             raise SurvmigError(f"two tables in the archive hold repeat '{level}'", file=where)
@@ -351,7 +398,9 @@ def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, Ra
     return out
 
 
-def _central_level(member: str, frame: pd.DataFrame, meta: FormMetadata, repeats: set[str]) -> str | None:
+def _central_level(
+    member: str, frame: pd.DataFrame, meta: FormMetadata, repeats: set[str]
+) -> str | None:
     keys = frame[KEY].astype(str)
     if len(keys):
         names = keys.str.extract(_REPEAT_KEY)[0].dropna().unique()
@@ -368,9 +417,13 @@ def _central_level(member: str, frame: pd.DataFrame, meta: FormMetadata, repeats
 # ---------------------------------------------------------------------------------------- KoboToolbox
 def _read_kobo(path: Path, meta: FormMetadata) -> dict[str, RawLevel]:
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, na_filter=False)
+        sheets = pd.read_excel(
+            path, sheet_name=None, dtype=str, keep_default_na=False, na_filter=False
+        )
     except Exception as err:  # openpyxl raises many kinds on damaged workbooks
-        raise SurvmigError(f"cannot read the workbook: {type(err).__name__}: {err}", file=path) from None
+        raise SurvmigError(
+            f"cannot read the workbook: {type(err).__name__}: {err}", file=path
+        ) from None
     if not sheets:
         raise SurvmigError("the workbook has no sheet", file=path)
     names = list(sheets)
@@ -402,7 +455,16 @@ def _read_kobo(path: Path, meta: FormMetadata) -> dict[str, RawLevel]:
     index_to_key: dict[str, pd.Series] = {
         names[0]: pd.Series(root_frame[KEY].to_numpy(), index=_kobo_index(root_frame))
     }
-    out = {meta.root: _map_columns(root_frame, meta, meta.root, file=f"{path}:{names[0]}", platform=KOBO_META, ignored=KOBO_IGNORED)}
+    out = {
+        meta.root: _map_columns(
+            root_frame,
+            meta,
+            meta.root,
+            file=f"{path}:{names[0]}",
+            platform=KOBO_META,
+            ignored=KOBO_IGNORED,
+        )
+    }
     # parents before children: follow the form's level order
     order = sorted(sheet_level.items(), key=lambda kv: list(meta.levels).index(kv[1]))
     for sheet, level in order[1:]:
@@ -417,17 +479,26 @@ def _read_kobo(path: Path, meta: FormMetadata) -> dict[str, RawLevel]:
         if lookup is None:
             raise SurvmigError(f"the parent sheet of '{sheet}' has no _index column", file=where)
         lookup = lookup[~lookup.index.duplicated()]
-        parent_index = frame["_parent_index"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+        parent_index = (
+            frame["_parent_index"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+        )
         pos = lookup.index.get_indexer(parent_index)
         parent_key = np.where(pos >= 0, lookup.to_numpy(dtype=object)[pos], None)
         orphan = pos < 0
         # orphans keep a recognisable parent key so the link problem can be reported
-        parent_key = np.where(orphan, "_parent_index:" + parent_index.to_numpy(dtype=object), parent_key)
+        parent_key = np.where(
+            orphan, "_parent_index:" + parent_index.to_numpy(dtype=object), parent_key
+        )
         frame[PARENT_KEY] = parent_key
         pos_in_parent = frame.groupby(PARENT_KEY, sort=False).cumcount().to_numpy() + 1
         segment = meta.levels[level].key_segment
         frame[KEY] = (
-            pd.Series(parent_key, index=frame.index).astype(str) + "/" + segment + "[" + pd.Series(pos_in_parent, index=frame.index).astype(str) + "]"
+            pd.Series(parent_key, index=frame.index).astype(str)
+            + "/"
+            + segment
+            + "["
+            + pd.Series(pos_in_parent, index=frame.index).astype(str)
+            + "]"
         )
         if "_index" in frame.columns:
             index_to_key[sheet] = pd.Series(frame[KEY].to_numpy(), index=_kobo_index(frame))
@@ -443,7 +514,11 @@ def _kobo_index(frame: pd.DataFrame) -> pd.Index:
 
 def _kobo_root_keys(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
     frame = frame.copy()
-    instance = frame["meta/instanceID"].astype(str).str.strip() if "meta/instanceID" in frame.columns else None
+    instance = (
+        frame["meta/instanceID"].astype(str).str.strip()
+        if "meta/instanceID" in frame.columns
+        else None
+    )
     if "_uuid" in frame.columns:
         from_uuid = "uuid:" + frame["_uuid"].astype(str).str.strip()
         key = from_uuid if instance is None else instance.where(instance != "", from_uuid)
@@ -456,7 +531,9 @@ def _kobo_root_keys(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------- single tables
-def _read_single(path: Path, meta: FormMetadata, level: str, encoding: str, *, explicit_level: bool) -> RawLevel:
+def _read_single(
+    path: Path, meta: FormMetadata, level: str, encoding: str, *, explicit_level: bool
+) -> RawLevel:
     from survmig.data.labelled import read_labelled
 
     suffix = path.suffix.lower()
@@ -499,7 +576,11 @@ def _text(series: pd.Series, var: Variable | None) -> pd.Series:
 def _read_directory(path: Path, meta: FormMetadata, encoding: str) -> dict[str, RawLevel]:
     out: dict[str, RawLevel] = {}
     for level in meta.levels:
-        found = [p for p in sorted(path.glob(f"{level}.*")) if p.suffix.lower() in _SUFFIXES - {".zip", ".xlsx"}]
+        found = [
+            p
+            for p in sorted(path.glob(f"{level}.*"))
+            if p.suffix.lower() in _SUFFIXES - {".zip", ".xlsx"}
+        ]
         if not found:
             continue
         file = found[0]
@@ -543,13 +624,16 @@ def build_dataset(
             dups = sorted(set(keys[dup]))
             if strict:
                 raise SurvmigError(
-                    f"duplicate instance ids: {', '.join(dups[:5])}" + (" …" if len(dups) > 5 else "")
+                    f"duplicate instance ids: {', '.join(dups[:5])}"
+                    + (" …" if len(dups) > 5 else "")
                     + f" ({len(dups)} id(s) on {int(dup.sum())} rows)",
                     file=rl.file,
                     hint="remove the duplicated submissions, or import with --keep-going and review `survmig data check`",
                 )
             for key in keys[dup].tolist():
-                notes.append(Problem(level, key, KEY, "duplicate", "the same key is on several rows", key))
+                notes.append(
+                    Problem(level, key, KEY, "duplicate", "the same key is on several rows", key)
+                )
         parent = meta.levels[level].parent
         if parent is not None:
             frame = _link(frame, tables.get(parent), meta, level, rl.file, strict, notes)
@@ -557,7 +641,9 @@ def build_dataset(
     return Dataset(tables, meta, source=source, notes=notes)
 
 
-def _check_version(raw: dict[str, RawLevel], meta: FormMetadata, strict: bool, notes: list[Problem]) -> None:
+def _check_version(
+    raw: dict[str, RawLevel], meta: FormMetadata, strict: bool, notes: list[Problem]
+) -> None:
     root = raw.get(meta.root)
     versions: set[str] = set()
     if root is not None and "FormVersion" in root.frame.columns:
@@ -568,13 +654,16 @@ def _check_version(raw: dict[str, RawLevel], meta: FormMetadata, strict: bool, n
         if rl.extra:
             problems.append(f"{level}: columns not in the form: {', '.join(rl.extra)}")
         if rl.missing:
-            problems.append(f"{level}: form questions missing from the file: {', '.join(rl.missing)}")
+            problems.append(
+                f"{level}: form questions missing from the file: {', '.join(rl.missing)}"
+            )
     if not problems and not other_versions:
         return
     text = "; ".join(problems)
     if other_versions:
-        text = f"data were collected with form version(s) {', '.join(other_versions)}, the form is version {meta.version}" + (
-            f"; {text}" if text else ""
+        text = (
+            f"data were collected with form version(s) {', '.join(other_versions)}, the form is version {meta.version}"
+            + (f"; {text}" if text else "")
         )
     if strict and problems:
         raise SurvmigError(
@@ -583,11 +672,30 @@ def _check_version(raw: dict[str, RawLevel], meta: FormMetadata, strict: bool, n
         )
     for level, rl in raw.items():
         for col in rl.extra:
-            notes.append(Problem(level, None, col, "not-in-form", "column is not in the form (kept as text)"))
+            notes.append(
+                Problem(level, None, col, "not-in-form", "column is not in the form (kept as text)")
+            )
         for col in rl.missing:
-            notes.append(Problem(level, None, col, "missing-column", "question of the form is not in the file (all missing)"))
+            notes.append(
+                Problem(
+                    level,
+                    None,
+                    col,
+                    "missing-column",
+                    "question of the form is not in the file (all missing)",
+                )
+            )
     for version in other_versions:
-        notes.append(Problem(meta.root, None, "FormVersion", "form-version", f"data from form version {version}, form is {meta.version}", version))
+        notes.append(
+            Problem(
+                meta.root,
+                None,
+                "FormVersion",
+                "form-version",
+                f"data from form version {version}, form is {meta.version}",
+                version,
+            )
+        )
 
 
 def _link(
@@ -616,9 +724,15 @@ def _link(
                 "import with --keep-going to keep them and get them reported",
             )
         for key, pk in zip(frame.loc[orphan, KEY].tolist(), pkey[orphan].tolist(), strict=True):
-            notes.append(Problem(level, key, PARENT_KEY, "orphan", "repeat row without a parent in the data", pk))
+            notes.append(
+                Problem(
+                    level, key, PARENT_KEY, "orphan", "repeat row without a parent in the data", pk
+                )
+            )
     if parent is not None and ROOT_KEY in parent.columns:
-        root_of_parent = pd.Series(parent[ROOT_KEY].to_numpy(dtype=object), index=parent[KEY].astype(str))
+        root_of_parent = pd.Series(
+            parent[ROOT_KEY].to_numpy(dtype=object), index=parent[KEY].astype(str)
+        )
         root_of_parent = root_of_parent[~root_of_parent.index.duplicated()]
         root = root_of_parent.reindex(pkey.to_numpy()).to_numpy(dtype=object)
     else:
@@ -636,18 +750,26 @@ def _root_from_key(keys: pd.Series) -> pd.Series:
     return keys.str.split("/", n=1).str[0]
 
 
-def _type_level(frame: pd.DataFrame, meta: FormMetadata, level: str, notes: list[Problem]) -> pd.DataFrame:
+def _type_level(
+    frame: pd.DataFrame, meta: FormMetadata, level: str, notes: list[Problem]
+) -> pd.DataFrame:
     keys = key_series(frame)
     is_root = meta.levels[level].parent is None
     cols: dict[str, pd.Series] = {KEY: frame[KEY].astype("string")}
     if not is_root:
         cols[PARENT_KEY] = frame[PARENT_KEY].astype("string")
-        cols[ROOT_KEY] = pd.Series(frame[ROOT_KEY].to_numpy(dtype=object), index=frame.index).astype("string")
+        cols[ROOT_KEY] = pd.Series(
+            frame[ROOT_KEY].to_numpy(dtype=object), index=frame.index
+        ).astype("string")
         cols[ROW_POS] = frame[ROW_POS]
     for var in meta.data_variables(level):
         if var.kind == "option":
             continue
-        raw = frame[var.name] if var.name in frame.columns else pd.Series([""] * len(frame), index=frame.index)
+        raw = (
+            frame[var.name]
+            if var.name in frame.columns
+            else pd.Series([""] * len(frame), index=frame.index)
+        )
         cols[var.name] = coerce_column(meta, var, raw, level=level, keys=keys, problems=notes)
         if var.type == "select_multiple":
             opts = meta.option_columns(var.name)

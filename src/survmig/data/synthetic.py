@@ -14,11 +14,23 @@ import pandas as pd
 from survmig.conventions import DONT_KNOW, REFUSED
 from survmig.data.dataset import Dataset
 from survmig.data.form import KEY, PARENT_KEY, ROOT_KEY, ROW_POS, FormMetadata, Variable
-from survmig.data.xpath import Context, XPathError, XPathUnsupported, XValue, evaluate, node_from_series, parse
+from survmig.data.logic import form_context, truth
+from survmig.data.xpath import (
+    XPathError,
+    XPathUnsupported,
+    XValue,
+    evaluate,
+    node_from_series,
+    parse,
+)
 
 _INT_RANGES = [(0, 100), (0, 10), (1, 12), (1950, 2024), (0, 100_000), (1, 5)]
 _FLOAT_RANGES = [(0.0, 1000.0), (0.0, 100.0), (0.0, 1_000_000.0), (0.0, 1.0)]
-_DATE_RANGES = [("1950-01-01", "2024-12-31"), ("2015-01-01", "2024-12-31"), ("2000-01-01", "2024-12-31")]
+_DATE_RANGES = [
+    ("1950-01-01", "2024-12-31"),
+    ("2015-01-01", "2024-12-31"),
+    ("2000-01-01", "2024-12-31"),
+]
 
 
 def synthetic_dataset(
@@ -50,10 +62,26 @@ def synthetic_dataset(
             idx = np.repeat(np.arange(len(parent)), counts)
             pos = _positions(counts)
             pkeys = parent[KEY].to_numpy(dtype=object)[idx]
-            keys = pd.Series(pkeys, dtype=object) + "/" + level.key_segment + "[" + pd.Series(pos).astype(str) + "]"
-            root = parent[ROOT_KEY].to_numpy(dtype=object)[idx] if ROOT_KEY in parent.columns else pkeys
+            keys = (
+                pd.Series(pkeys, dtype=object)
+                + "/"
+                + level.key_segment
+                + "["
+                + pd.Series(pos).astype(str)
+                + "]"
+            )
+            root = (
+                parent[ROOT_KEY].to_numpy(dtype=object)[idx]
+                if ROOT_KEY in parent.columns
+                else pkeys
+            )
             frame = pd.DataFrame(
-                {KEY: keys, PARENT_KEY: pkeys, ROOT_KEY: root, ROW_POS: pd.array(pos, dtype="Int64")}
+                {
+                    KEY: keys,
+                    PARENT_KEY: pkeys,
+                    ROOT_KEY: root,
+                    ROW_POS: pd.array(pos, dtype="Int64"),
+                }
             )
             parent_view = flat_parent.iloc[idx].reset_index(drop=True)
         _fill_level(form, level.name, frame, parent_view, rng, special_rate)
@@ -92,7 +120,7 @@ def _repeat_counts(form, level, parent, flat_parent, rng, means) -> np.ndarray:
     counts = None
     if level.repeat_count:
         try:
-            value = evaluate(parse(level.repeat_count), _context(form, flat_parent, n)).as_num()
+            value = evaluate(parse(level.repeat_count), form_context(form, flat_parent, n)).as_num()
             counts = np.nan_to_num(value, nan=0.0).clip(0, 30).astype(int)
         except (XPathError, XPathUnsupported):
             counts = None
@@ -106,22 +134,11 @@ def _repeat_counts(form, level, parent, flat_parent, rng, means) -> np.ndarray:
     return counts
 
 
-def _context(form: FormMetadata, frame: pd.DataFrame, n: int, current: XValue | None = None) -> Context:
-    def resolve(name: str) -> XValue:
-        if name in frame.columns:
-            var = form.variables.get(name)
-            return node_from_series(frame[name], is_date=bool(var and var.type in ("date", "today")))
-        if name in form.variables:
-            return XValue("node", num=np.full(n, np.nan), str_=np.full(n, "", dtype=object))
-        raise XPathUnsupported(f"unknown name {name}")
-
-    pos = frame[ROW_POS].to_numpy(dtype=float, na_value=np.nan) if ROW_POS in frame.columns else None
-    return Context(n, resolve, current, pos)
-
-
-def _truth(form: FormMetadata, expr: str, frame: pd.DataFrame, n: int, current: XValue | None = None) -> np.ndarray | None:
+def _truth(
+    form: FormMetadata, expr: str, frame, n: int, current: XValue | None = None
+) -> np.ndarray | None:
     try:
-        return evaluate(parse(expr), _context(form, frame, n, current)).as_bool()
+        return truth(form, expr, frame, n, current)
     except (XPathError, XPathUnsupported):
         return None
 
@@ -144,11 +161,18 @@ def _fill_level(
             mask = _truth(form, expr, view, n)
             if mask is not None:
                 asked &= mask
-        if var.kind == "meta" and var.name == "instanceID" and KEY in frame.columns and form.levels[level].parent is None:
+        if (
+            var.kind == "meta"
+            and var.name == "instanceID"
+            and KEY in frame.columns
+            and form.levels[level].parent is None
+        ):
             values = frame[KEY].astype("string").reset_index(drop=True)
         else:
             values = _draw(form, var, view, n, rng, special_rate)
-        frame[var.name] = values.where(pd.Series(asked, index=values.index)) if len(values) else values
+        frame[var.name] = (
+            values.where(pd.Series(asked, index=values.index)) if len(values) else values
+        )
         if var.type == "select_multiple":
             from survmig.data.coerce import option_dummies
 
@@ -179,17 +203,25 @@ class _Columns:
         return name in self.chain.frame.columns or name in self.chain.parent_view.columns
 
 
-def _draw(form: FormMetadata, var: Variable, view: pd.DataFrame, n: int, rng, special_rate: float) -> pd.Series:
+def _draw(
+    form: FormMetadata, var: Variable, view: pd.DataFrame, n: int, rng, special_rate: float
+) -> pd.Series:
     vtype = var.type
     if n == 0:
         return pd.Series([], dtype=object)
     if var.name == "instanceID":
         return pd.Series([f"uuid:{_hex(rng)}" for _ in range(n)], dtype="string")
     if vtype in ("start", "end"):
-        base = pd.Timestamp("2024-06-01 08:00:00") + pd.to_timedelta(rng.integers(0, 60 * 86400, n), unit="s")
-        return pd.Series(base + pd.to_timedelta(3600 if vtype == "end" else 0, unit="s")).astype("datetime64[ms]")
+        base = pd.Timestamp("2024-06-01 08:00:00") + pd.to_timedelta(
+            rng.integers(0, 60 * 86400, n), unit="s"
+        )
+        return pd.Series(base + pd.to_timedelta(3600 if vtype == "end" else 0, unit="s")).astype(
+            "datetime64[ms]"
+        )
     if vtype == "today":
-        return pd.Series(pd.Timestamp("2024-06-01") + pd.to_timedelta(rng.integers(0, 60, n), unit="D")).astype("datetime64[ms]")
+        return pd.Series(
+            pd.Timestamp("2024-06-01") + pd.to_timedelta(rng.integers(0, 60, n), unit="D")
+        ).astype("datetime64[ms]")
     if vtype == "select_one":
         codes = [c.name for c in form.choices.get(var.list_name or "", [])]
         regular = [c for c in codes if c not in (str(DONT_KNOW), str(REFUSED))] or codes
@@ -202,7 +234,11 @@ def _draw(form: FormMetadata, var: Variable, view: pd.DataFrame, n: int, rng, sp
             return series.astype("string")
         return pd.to_numeric(series).astype("Int64")
     if vtype == "select_multiple":
-        codes = [c.name for c in form.choices.get(var.list_name or "", []) if c.name not in (str(DONT_KNOW), str(REFUSED))]
+        codes = [
+            c.name
+            for c in form.choices.get(var.list_name or "", [])
+            if c.name not in (str(DONT_KNOW), str(REFUSED))
+        ]
         if not codes:
             return pd.Series([pd.NA] * n, dtype="string")
         chosen = rng.random((n, len(codes))) < 0.3
@@ -216,12 +252,14 @@ def _draw(form: FormMetadata, var: Variable, view: pd.DataFrame, n: int, rng, sp
     if vtype == "date":
         return _draw_dates(form, var, view, n, rng)
     if vtype == "datetime":
-        base = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 86400, n), unit="s")
+        base = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+            rng.integers(0, 365 * 86400, n), unit="s"
+        )
         return pd.Series(base).astype("datetime64[ms]")
     if vtype == "calculate":
         if var.calculation:
             try:
-                value = evaluate(parse(var.calculation), _context(form, view, n))
+                value = evaluate(parse(var.calculation), form_context(form, view, n))
             except (XPathError, XPathUnsupported):
                 return pd.Series([pd.NA] * n, dtype="string")
             if value.kind in ("num", "bool"):
@@ -237,9 +275,22 @@ def _draw(form: FormMetadata, var: Variable, view: pd.DataFrame, n: int, rng, sp
         lon = rng.uniform(-20, 40, n).round(6)
         return pd.Series([f"{a} {b} 0 5" for a, b in zip(lat, lon, strict=True)], dtype="string")
     if vtype in ("time",):
-        return pd.Series([f"{h:02d}:{m:02d}:00.000Z" for h, m in zip(rng.integers(0, 24, n), rng.integers(0, 60, n), strict=True)], dtype="string")
-    words = np.array(["Amina", "Youssef", "Marie", "Jean", "Fatou", "Omar", "Leila", "Kofi", "Sara", "Ali"], dtype=object)
-    picks = words[rng.integers(0, len(words), n)] + " " + pd.Series(rng.integers(1, 999, n)).astype(str).to_numpy(dtype=object)
+        return pd.Series(
+            [
+                f"{h:02d}:{m:02d}:00.000Z"
+                for h, m in zip(rng.integers(0, 24, n), rng.integers(0, 60, n), strict=True)
+            ],
+            dtype="string",
+        )
+    words = np.array(
+        ["Amina", "Youssef", "Marie", "Jean", "Fatou", "Omar", "Leila", "Kofi", "Sara", "Ali"],
+        dtype=object,
+    )
+    picks = (
+        words[rng.integers(0, len(words), n)]
+        + " "
+        + pd.Series(rng.integers(1, 999, n)).astype(str).to_numpy(dtype=object)
+    )
     return pd.Series(picks, dtype="string")
 
 
@@ -258,7 +309,11 @@ def _draw_numeric(form, var, view, n, rng, special_rate) -> pd.Series:
     for lo, hi in _INT_RANGES if integer else _FLOAT_RANGES:
         if not todo.any():
             break
-        draw = rng.integers(lo, hi + 1, n).astype(float) if integer else np.round(rng.uniform(lo, hi, n), 2)
+        draw = (
+            rng.integers(lo, hi + 1, n).astype(float)
+            if integer
+            else np.round(rng.uniform(lo, hi, n), 2)
+        )
         trial = np.where(todo, draw, out)
         ok = _passes(form, var, view, pd.Series(trial))
         newly = todo & ok

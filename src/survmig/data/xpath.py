@@ -242,7 +242,9 @@ class XValue:
 
 
 def _to_number(values: np.ndarray) -> np.ndarray:
-    return pd.to_numeric(pd.Series(values, dtype=object).str.strip(), errors="coerce").to_numpy(dtype=float)
+    return pd.to_numeric(pd.Series(values, dtype=object).str.strip(), errors="coerce").to_numpy(
+        dtype=float
+    )
 
 
 def _str_len(values: np.ndarray) -> np.ndarray:
@@ -289,7 +291,11 @@ def node_from_series(series: pd.Series, *, is_date: bool = False) -> XValue:
         text[np.isnan(num)] = ""
         return XValue("node", num=num, str_=text)
     text = series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
-    text = np.array([v if isinstance(v, str) else str(v) for v in text], dtype=object) if len(text) else text
+    text = (
+        np.array([v if isinstance(v, str) else str(v) for v in text], dtype=object)
+        if len(text)
+        else text
+    )
     return XValue("node", num=_to_number(text), str_=text)
 
 
@@ -389,7 +395,9 @@ def _call(name: str, args: list[Node], ctx: Context) -> XValue:  # noqa: C901 - 
     def need(count: int | tuple[int, ...]) -> None:
         counts = (count,) if isinstance(count, int) else count
         if len(args) not in counts:
-            raise XPathError(f"{name}() takes {' or '.join(map(str, counts))} argument(s), got {len(args)}")
+            raise XPathError(
+                f"{name}() takes {' or '.join(map(str, counts))} argument(s), got {len(args)}"
+            )
 
     if name == "true":
         need(0)
@@ -463,7 +471,9 @@ def _call(name: str, args: list[Node], ctx: Context) -> XValue:  # noqa: C901 - 
         need(2)
         text = pd.Series(ev[0]().as_str(), dtype=object)
         what = _const_str(args[1], f"the second argument of {name}()")
-        method = {"contains": "contains", "starts-with": "startswith", "ends-with": "endswith"}[name]
+        method = {"contains": "contains", "starts-with": "startswith", "ends-with": "endswith"}[
+            name
+        ]
         kwargs = {"regex": False} if method == "contains" else {}
         res = getattr(text.str, method)(what, **kwargs)
         return XValue("bool", bool_=res.fillna(False).to_numpy(dtype=bool))
@@ -486,7 +496,9 @@ def _call(name: str, args: list[Node], ctx: Context) -> XValue:  # noqa: C901 - 
         need(1)
         if args[0][0] == "str":
             day = (pd.Timestamp(args[0][1]) - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
-            return XValue("node", num=np.full(n, float(day)), str_=np.full(n, args[0][1], dtype=object))
+            return XValue(
+                "node", num=np.full(n, float(day)), str_=np.full(n, args[0][1], dtype=object)
+            )
         value = ev[0]()
         return XValue("node", num=value.as_num(), str_=value.as_str())
     if name == "position":
@@ -520,7 +532,9 @@ _OP_WORDS = {
 }
 
 
-def to_words(expr: str, describe: Callable[[str], str], describe_value: Callable[[str, str], str]) -> str:
+def to_words(
+    expr: str, describe: Callable[[str], str], describe_value: Callable[[str, str], str]
+) -> str:
     """Render an expression for a codebook: ``${age} >= 15`` -> ``Age (age) ≥ 15``.
 
     ``describe(name)`` names a question; ``describe_value(name, code)`` names one of its answers.
@@ -556,8 +570,15 @@ def to_words(expr: str, describe: Callable[[str], str], describe_value: Callable
             return f"{words(a)} {_OP_WORDS.get(op, op)} {words(b)}"
         if kind == "call":
             fname, args = nd[1], nd[2]
-            if fname == "selected" and len(args) == 2 and args[0][0] == "ref" and args[1][0] in ("str", "num"):
-                code = args[1][1] if args[1][0] == "str" else format_numbers(np.array([args[1][1]]))[0]
+            if (
+                fname == "selected"
+                and len(args) == 2
+                and args[0][0] == "ref"
+                and args[1][0] in ("str", "num")
+            ):
+                code = (
+                    args[1][1] if args[1][0] == "str" else format_numbers(np.array([args[1][1]]))[0]
+                )
                 return f"{describe_value(args[0][1], code)} selected in {describe(args[0][1])}"
             if fname == "not" and len(args) == 1:
                 return f"not ({words(args[0], True)})"

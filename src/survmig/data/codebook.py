@@ -1,0 +1,340 @@
+"""Codebooks: HTML for people and DDI Codebook 2.5 XML for archives, one file per level.
+
+Each variable shows its name, type, concept, PII flag, question text in every language of the form,
+the universe (its relevance, in words where the expression allows), the codes with their labels and
+frequencies (special codes -8/-9 flagged as missing), and counts of answered / not answered rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+from lxml import etree
+
+from survmig.conventions import SPECIAL_CODES
+from survmig.data.dataset import Dataset
+from survmig.data.form import KEY_COLUMNS, PLATFORM_COLUMNS, FormMetadata, Variable
+from survmig.data.labelled import KEY_LABELS
+from survmig.data.xpath import to_words
+from survmig.fileio import atomic_dir
+
+DDI_NS = "ddi:codebook:2_5"
+SPECIAL_VALUES = {str(c) for c in SPECIAL_CODES}
+
+
+def universe_text(
+    meta: FormMetadata, var: Variable | None, level: str, lang: str | None = None
+) -> str:
+    """Who was asked, in words: the level, then every relevance condition."""
+    lv = meta.levels[level]
+    who = f"every {level} record" if lv.parent is not None else f"every submission ({level})"
+    conditions = [*lv.relevant, *(var.relevance() if var is not None else ())]
+    if not conditions:
+        return who.capitalize()
+
+    def describe(name: str) -> str:
+        v = meta.variables.get(name)
+        if v is None:
+            return name
+        text = meta.label(v, lang)
+        return f"{text} ({name})" if text else name
+
+    def describe_value(name: str, code: str) -> str:
+        v = meta.variables.get(name)
+        if v is not None and v.has_choices:
+            ch = meta.choice(v.list_name, code)
+            if ch is not None:
+                return f"'{meta.text(ch.labels, lang)}' [{code}]"
+        return f"'{code}'"
+
+    words = " and ".join(to_words(c, describe, describe_value) for c in conditions)
+    return f"{who.capitalize()} where {words}"
+
+
+def _frequencies(
+    meta: FormMetadata, var: Variable, series: pd.Series, lang: str | None
+) -> list[dict]:
+    """Codes with labels and counts (choice-list order, then codes found outside the list)."""
+    rows: list[dict] = []
+    if var.type == "select_multiple":
+        counts = series.dropna().astype(str).str.split().explode().value_counts()
+    else:
+        values = series.dropna()
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            values = values.astype("Int64").astype(str)
+        counts = values.astype(str).value_counts()
+    seen = set()
+    for code, label in meta.value_labels(var, lang).items():
+        rows.append(
+            {
+                "code": code,
+                "label": label,
+                "n": int(counts.get(code, 0)),
+                "missing": code in SPECIAL_VALUES,
+            }
+        )
+        seen.add(code)
+    for code, n in counts.items():
+        if code not in seen:
+            rows.append(
+                {"code": code, "label": "(not in the choice list)", "n": int(n), "missing": False}
+            )
+    return rows
+
+
+def _numeric_summary(series: pd.Series) -> dict | None:
+    if not pd.api.types.is_numeric_dtype(series.dtype):
+        return None
+    values = series.astype("Float64")
+    specials = {int(c): int((values == c).sum()) for c in SPECIAL_CODES}
+    valid = values[~values.isin(list(SPECIAL_CODES))].dropna().astype(float)
+    if valid.empty:
+        return {"n": 0, "specials": specials}
+    return {
+        "n": int(len(valid)),
+        "min": float(valid.min()),
+        "max": float(valid.max()),
+        "mean": float(valid.mean()),
+        "median": float(valid.median()),
+        "stdev": float(valid.std()) if len(valid) > 1 else 0.0,
+        "specials": specials,
+    }
+
+
+def describe_level(ds: Dataset, level: str, lang: str | None = None) -> list[dict]:
+    """Everything the codebooks show about each column of ``level``."""
+    meta = ds.metadata
+    df = ds.table(level)
+    out = []
+    for col in df.columns:
+        var = meta.variables.get(col)
+        series = df[col]
+        entry: dict = {
+            "name": col,
+            "type": var.type
+            if var
+            else (
+                "key" if col in KEY_COLUMNS else "platform" if col in PLATFORM_COLUMNS else "text"
+            ),
+            "label": meta.label(var, lang)
+            if var
+            else KEY_LABELS.get(col, PLATFORM_COLUMNS.get(col, (col,))[0]),
+            "questions": {
+                lang_: text for lang_, text in (var.labels.items() if var else []) if text
+            },
+            "hints": dict(var.hints) if var else {},
+            "concept": var.concept if var else None,
+            "pii": bool(var.pii) if var else False,
+            "module": var.module if var else None,
+            "universe": universe_text(meta, var, level, lang)
+            if var and var.kind == "question"
+            else "",
+            "relevant": " and ".join(var.relevance()) if var else "",
+            "constraint": var.constraint if var else None,
+            "answered": int(series.notna().sum()),
+            "missing": int(series.isna().sum()),
+            "categories": _frequencies(meta, var, series, lang) if var and var.has_choices else [],
+            "summary": _numeric_summary(series)
+            if var and var.kind == "question" and not var.has_choices
+            else None,
+            "numeric": pd.api.types.is_numeric_dtype(series.dtype),
+        }
+        if var is not None and var.kind == "option":
+            entry["categories"] = [
+                {"code": str(k), "label": v, "n": int((series == k).sum()), "missing": False}
+                for k, v in {0: "not selected", 1: "selected"}.items()
+            ]
+        out.append(entry)
+    return out
+
+
+_HTML = jinja2.Template(
+    """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }} — {{ level }}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
+table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
+.var{border-top:2px solid #345;margin-top:1.5em;padding-top:.5em}.name{font-family:monospace;font-size:1.1em;font-weight:bold}
+.meta{color:#555}.pii{color:#a00;font-weight:bold}.missing{color:#777;font-style:italic}[dir=rtl]{text-align:right}
+nav a{margin-right:.6em;font-family:monospace}
+</style></head><body>
+<h1>{{ title }}</h1>
+<p class="meta">Form <code>{{ form_id }}</code>{% if version %}, version {{ version }}{% endif %}.
+Level <b>{{ level }}</b>: {{ rows }} records, {{ variables|length }} variables. Languages: {{ languages|join(", ") }}.</p>
+<nav>{% for v in variables %}<a href="#{{ v.name }}">{{ v.name }}</a>{% endfor %}</nav>
+{% for v in variables %}
+<div class="var" id="{{ v.name }}">
+<div><span class="name">{{ v.name }}</span> — {{ v.label }} <span class="meta">({{ v.type }}{% if v.concept %}; concept <code>{{ v.concept }}</code>{% endif %}{% if v.module %}; module {{ v.module }}{% endif %})</span>
+{% if v.pii %}<span class="pii">PII — removed from public-use files</span>{% endif %}</div>
+{% if v.questions %}<table>{% for l, q in v.questions.items() %}<tr><th>{{ l }}</th><td{% if "(ar)" in l %} dir="rtl"{% endif %}>{{ q }}{% if v.hints.get(l) %}<br><span class="meta">{{ v.hints[l] }}</span>{% endif %}</td></tr>{% endfor %}</table>{% endif %}
+{% if v.universe %}<p><b>Universe:</b> {{ v.universe }}{% if v.relevant %} <span class="meta">(<code>{{ v.relevant }}</code>)</span>{% endif %}</p>{% endif %}
+{% if v.constraint %}<p class="meta">Constraint: <code>{{ v.constraint }}</code></p>{% endif %}
+<p class="meta">Answered: {{ v.answered }}; empty: {{ v.missing }}.</p>
+{% if v.categories %}<table><tr><th>Code</th><th>Label</th><th>Frequency</th><th>%</th></tr>
+{% for c in v.categories %}<tr{% if c.missing %} class="missing"{% endif %}><td>{{ c.code }}</td><td>{{ c.label }}{% if c.missing %} (missing for estimation){% endif %}</td><td>{{ c.n }}</td><td>{{ "%.1f"|format(100 * c.n / (rows or 1)) }}</td></tr>{% endfor %}
+</table>{% endif %}
+{% if v.summary %}<table><tr><th>Valid</th><th>Min</th><th>Max</th><th>Mean</th><th>Median</th><th>Don't know (-8)</th><th>Refused (-9)</th></tr>
+<tr><td>{{ v.summary.n }}</td><td>{{ v.summary.get("min", "") }}</td><td>{{ v.summary.get("max", "") }}</td><td>{{ "%.3g"|format(v.summary.mean) if v.summary.get("mean") is not none else "" }}</td><td>{{ v.summary.get("median", "") }}</td><td>{{ v.summary.specials[-8] }}</td><td>{{ v.summary.specials[-9] }}</td></tr></table>{% endif %}
+</div>
+{% endfor %}
+</body></html>
+""",
+    autoescape=True,
+)
+
+
+def codebook_html(ds: Dataset, level: str, lang: str | None = None) -> str:
+    meta = ds.metadata
+    return _HTML.render(
+        title=meta.title,
+        form_id=meta.form_id,
+        version=meta.version,
+        level=level,
+        rows=len(ds.table(level)),
+        languages=meta.languages,
+        variables=describe_level(ds, level, lang),
+    )
+
+
+def _lang_attr(language: str) -> str | None:
+    import re
+
+    m = re.search(r"\(([A-Za-z-]+)\)\s*$", language)
+    return m.group(1) if m else None
+
+
+def codebook_ddi(ds: Dataset, level: str, lang: str | None = None) -> bytes:
+    """DDI Codebook 2.5 for one level (elements in the order the 2.5 schema requires)."""
+    meta = ds.metadata
+    nsmap = {None: DDI_NS}
+    root = etree.Element(
+        f"{{{DDI_NS}}}codeBook",
+        nsmap=nsmap,
+        version="2.5",
+        ID=f"CB_{_xml_id(meta.form_id)}_{_xml_id(level)}",
+    )
+
+    def sub(
+        parent: etree._Element, tag: str, text: str | None = None, **attrs: str
+    ) -> etree._Element:
+        el = etree.SubElement(
+            parent, f"{{{DDI_NS}}}{tag}", **{k: v for k, v in attrs.items() if v is not None}
+        )
+        if text is not None:
+            el.text = text
+        return el
+
+    stdy = sub(root, "stdyDscr")
+    citation = sub(stdy, "citation")
+    titl = sub(citation, "titlStmt")
+    sub(titl, "titl", f"{meta.title} — {level}")
+    sub(titl, "IDNo", f"{meta.form_id}{'-' + meta.version if meta.version else ''}")
+    if meta.version:
+        ver = sub(citation, "verStmt")
+        sub(ver, "version", meta.version)
+    info = sub(stdy, "stdyInfo")
+    summary = sub(info, "sumDscr")
+    sub(summary, "anlyUnit", level)
+    sub(summary, "universe", universe_text(meta, None, level, lang))
+
+    df = ds.table(level)
+    file_id = f"F_{_xml_id(level)}"
+    fdscr = sub(root, "fileDscr", ID=file_id)
+    ftxt = sub(fdscr, "fileTxt")
+    sub(ftxt, "fileName", f"{level}")
+    sub(
+        ftxt,
+        "fileCont",
+        f"One record per {level} ({'submission' if meta.levels[level].parent is None else 'repeat iteration'}).",
+    )
+    dims = sub(ftxt, "dimensns")
+    sub(dims, "caseQnty", str(len(df)))
+    sub(dims, "varQnty", str(len(df.columns)))
+
+    data = sub(root, "dataDscr")
+    for i, v in enumerate(describe_level(ds, level, lang), start=1):
+        var = meta.variables.get(v["name"])
+        attrs = {
+            "ID": f"V{i}",
+            "name": v["name"],
+            "files": file_id,
+            "intrvl": "contin" if v["summary"] else "discrete",
+        }
+        el = sub(data, "var", **attrs)
+        sub(el, "labl", v["label"] or v["name"], level="variable")
+        for language, text in v["questions"].items():
+            qstn = sub(
+                el,
+                "qstn",
+                **(
+                    {"{http://www.w3.org/XML/1998/namespace}lang": _lang_attr(language)}
+                    if _lang_attr(language)
+                    else {}
+                ),
+            )
+            sub(qstn, "qstnLit", text)
+            if v["hints"].get(language):
+                sub(qstn, "ivuInstr", v["hints"][language])
+        if v["universe"]:
+            sub(el, "universe", v["universe"], clusion="I")
+        s = v["summary"]
+        sub(el, "sumStat", str(v["answered"]), type="vald")
+        sub(el, "sumStat", str(v["missing"]), type="invd")
+        if s and s.get("n"):
+            for key, ddi_type in (
+                ("mean", "mean"),
+                ("median", "medn"),
+                ("min", "min"),
+                ("max", "max"),
+                ("stdev", "stdev"),
+            ):
+                sub(el, "sumStat", _num(s[key]), type=ddi_type)
+        if var is not None and var.pii:
+            sub(el, "txt", "Personally identifying information: removed from public-use files.")
+        for cat in v["categories"]:
+            c = sub(
+                el,
+                "catgry",
+                missing="Y" if cat["missing"] else None,
+                missType="special code" if cat["missing"] else None,
+            )
+            sub(c, "catValu", str(cat["code"]))
+            sub(c, "labl", cat["label"], level="category")
+            sub(c, "catStat", str(cat["n"]), type="freq")
+        if v["concept"]:
+            sub(el, "concept", v["concept"])
+        sub(
+            el,
+            "varFormat",
+            type="numeric" if v["numeric"] else "character",
+            schema="other",
+            otherSchema="survmig",
+        )
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.6g}"
+
+
+def _xml_id(text: str) -> str:
+    import re
+
+    clean = re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+    return clean if re.match(r"[A-Za-z_]", clean) else f"_{clean}"
+
+
+def write_codebooks(ds: Dataset, directory: str | Path, lang: str | None = None) -> list[Path]:
+    """``codebook-<level>.html`` and ``ddi-<level>.xml`` for every level (all or nothing)."""
+    written = []
+    directory = Path(directory)
+    with atomic_dir(directory) as tmp:
+        for level in ds.levels:
+            (tmp / f"codebook-{level}.html").write_text(
+                codebook_html(ds, level, lang), encoding="utf-8"
+            )
+            (tmp / f"ddi-{level}.xml").write_bytes(codebook_ddi(ds, level, lang))
+            written += [directory / f"codebook-{level}.html", directory / f"ddi-{level}.xml"]
+    return written

@@ -1,0 +1,247 @@
+"""``survmig data``: import, check, export and document collected data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from survmig.errors import SurvmigError
+
+
+def _load(
+    export: str,
+    form: str | None,
+    level: str | None,
+    keep_going: bool,
+    encoding: str,
+    root_level: str,
+):
+    from survmig.data.readers import read_export
+
+    return read_export(
+        export, form, level=level, strict=not keep_going, encoding=encoding, root_level=root_level
+    )
+
+
+def _input_options(func):
+    func = click.option(
+        "--root-level",
+        default="household",
+        show_default=True,
+        help="Name of the table with one row per submission.",
+    )(func)
+    func = click.option(
+        "--encoding", default="utf-8", show_default=True, help="Text encoding of CSV files."
+    )(func)
+    func = click.option(
+        "--keep-going",
+        is_flag=True,
+        help="Import exports that do not match the form (other columns, broken links, duplicate ids) and report the problems.",
+    )(func)
+    func = click.option(
+        "--level",
+        default=None,
+        help="Level held by a single .csv/.parquet/.sav/.dta file (default: the root).",
+    )(func)
+    func = click.option(
+        "--form",
+        "form",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="The compiled XLSForm (.xlsx).",
+    )(func)
+    return click.argument("export", type=click.Path())(func)
+
+
+@click.group("data")
+def data() -> None:
+    """Import, check, export and document collected data.
+
+    \b
+    Example:
+      survmig data import submissions.csv.zip --form form.xlsx -o data/
+      survmig data check data/ -o problems.csv
+      survmig data export data/ --format sav,dta --lang fr -o out/
+      survmig data codebook data/ -o codebook/
+    """
+
+
+@data.command("import")
+@_input_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Dataset directory to write.",
+)
+def import_(export, form, level, keep_going, encoding, root_level, output) -> None:
+    """Read an export with its form into a typed, linked dataset (Parquet + metadata).
+
+    EXPORT is an ODK Central .zip, a KoboToolbox .xlsx (XML values and headers), a .csv, .parquet,
+    .sav or .dta table, or a directory of <level>.<ext> files.
+
+    \b
+    Example:
+      survmig data import submissions.csv.zip --form form.xlsx -o data/
+      survmig data import kobo.xlsx --form form.xlsx -o data/ --keep-going
+    """
+    if form is None:
+        raise SurvmigError(
+            "--form is required to import an export", hint="give the compiled XLSForm (.xlsx)"
+        )
+    ds = _load(export, form, level, keep_going, encoding, root_level)
+    ds.write(output)
+    sizes = ", ".join(f"{lv}: {len(ds.table(lv))} rows" for lv in ds.levels)
+    click.echo(f"imported {sizes} -> {output}")
+    if ds.notes:
+        click.echo(
+            f"{len(ds.notes)} problem(s) found while importing; run `survmig data check {output}` for the list"
+        )
+
+
+@data.command("check")
+@_input_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write every problem to this CSV.",
+)
+@click.option("--show", default=20, show_default=True, help="How many problems to print.")
+def check(export, form, level, keep_going, encoding, root_level, output, show) -> None:
+    """Check data against its form; exit status 1 when problems are found.
+
+    Reports columns not in the form, values outside the choice lists or constraints, answers where the
+    skip logic says the question was not asked, required answers missing, repeat rows without a parent
+    or against repeat_count, duplicate instance ids. Expressions the checker cannot evaluate are listed
+    as not checked.
+
+    \b
+    Example:
+      survmig data check submissions.csv.zip --form form.xlsx -o problems.csv
+      survmig data check data/
+    """
+    from survmig.data.checks import check_dataset
+
+    ds = _load(export, form, level, True, encoding, root_level)
+    report = check_dataset(ds)
+    if output:
+        report.write(output)
+    summary = report.summary()
+    click.echo(f"checked {', '.join(f'{lv}: {n} rows' for lv, n in report.rows.items())}")
+    if report.ok:
+        click.echo("no problems found")
+    else:
+        click.echo(f"{len(report.problems)} problem(s):")
+        click.echo(summary.to_string(index=False))
+        click.echo(report.to_frame().head(show).to_string(index=False))
+    if report.not_checked:
+        click.echo(
+            f"{len(report.not_checked)} check(s) not made (expression outside the supported subset):"
+        )
+        click.echo(report.not_checked_frame().to_string(index=False))
+    if output:
+        click.echo(f"report written to {output}")
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@data.command("export")
+@_input_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the files.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="sav,dta",
+    show_default=True,
+    help="Comma-separated: sav, dta, csv, parquet.",
+)
+@click.option(
+    "--lang", default=None, help="Language of the labels (en, fr, ar, or a form language name)."
+)
+@click.option(
+    "--public-use",
+    "public",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML configuration of a public-use file.",
+)
+@click.option(
+    "--dta-special",
+    type=click.Choice(["extended", "labelled"]),
+    default="extended",
+    show_default=True,
+    help="-8/-9 in Stata as .a/.b or as labelled values.",
+)
+def export(
+    export,
+    form,
+    level,
+    keep_going,
+    encoding,
+    root_level,
+    output,
+    formats,
+    lang,
+    public,
+    dta_special,
+) -> None:
+    """Write labelled SPSS/Stata files (and CSV, Parquet), one per level.
+
+    \b
+    Example:
+      survmig data export data/ --format sav,dta --lang fr -o out/
+      survmig data export data/ --public-use public.yaml --format sav,csv -o public/
+    """
+    from survmig.data.labelled import write_tables
+    from survmig.data.public import load_config, public_use
+
+    ds = _load(export, form, level, keep_going, encoding, root_level)
+    if public is not None:
+        ds, log = public_use(ds, load_config(public))
+        for line in log:
+            click.echo(f"public use: {line}")
+    fmts = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    notes = write_tables(ds, output, fmts, lang=lang, dta_special=dta_special)
+    click.echo(f"wrote {', '.join(f'{lv}.{f}' for lv in ds.levels for f in fmts)} -> {output}")
+    if notes:
+        click.echo(
+            f"{len(notes)} note(s) on names, labels and codes in {Path(output) / 'export_notes.csv'}"
+        )
+
+
+@data.command("codebook")
+@_input_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the codebooks.",
+)
+@click.option(
+    "--lang",
+    default=None,
+    help="Language of variable and value labels (question texts show every language).",
+)
+def codebook(export, form, level, keep_going, encoding, root_level, output, lang) -> None:
+    """Write an HTML codebook and a DDI Codebook 2.5 XML file per level.
+
+    \b
+    Example:
+      survmig data codebook data/ -o codebook/
+    """
+    from survmig.data.codebook import write_codebooks
+
+    ds = _load(export, form, level, keep_going, encoding, root_level)
+    paths = write_codebooks(ds, output, lang)
+    click.echo("wrote " + ", ".join(p.name for p in paths) + f" -> {output}")

@@ -1,0 +1,219 @@
+"""Public-use files: remove what identifies people, coarsen what could, keep the rest unchanged.
+
+Always removed: questions flagged ``pii: yes`` in the form (with their option columns), GPS answers
+(geopoint/geotrace/geoshape), identifying metadata (device id, phone number, user name, e-mail,
+SIM serial, subscriber id, audit) and the platform columns that name submitters or devices. Keys
+(instance ids) are replaced by sequential ids that keep the links between levels.
+
+Configured in YAML::
+
+    drop: [village_name, enumerator]      # more variables to remove
+    keep: [start]                         # exceptions to the automatic removal (not PII-flagged ones)
+    top_code:                             # values above the limit become the limit
+      remit_amount: {max: 50000}
+      hh_income: {quantile: 0.99}         # the limit is this quantile of the valid values
+    age_groups:                           # replace a number by labelled groups [lo, next lo)
+      age: {breaks: [0, 15, 25, 35, 45, 55, 65]}
+    anonymize_keys: true
+
+Special codes (-8, -9) are never top-coded or grouped: they stay as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from survmig.conventions import SPECIAL_CODES
+from survmig.data.dataset import Dataset
+from survmig.data.form import (
+    GEO_TYPES,
+    IDENTIFYING_META,
+    KEY,
+    PARENT_KEY,
+    ROOT_KEY,
+    Choice,
+    FormMetadata,
+)
+from survmig.errors import SurvmigError
+
+IDENTIFYING_PLATFORM = ("SubmitterID", "SubmitterName", "DeviceID", "Notes", "Tags")
+_ALLOWED = {"drop", "keep", "top_code", "age_groups", "anonymize_keys"}
+
+
+def load_config(path: str | Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise SurvmigError("public-use configuration not found", file=path) from None
+    except yaml.YAMLError as err:
+        line = getattr(getattr(err, "problem_mark", None), "line", None)
+        raise SurvmigError(
+            f"not valid YAML: {err}", file=path, line=None if line is None else line + 1
+        ) from None
+    if not isinstance(data, dict):
+        raise SurvmigError(
+            "the configuration must be a mapping (drop:, top_code:, age_groups:)", file=path
+        )
+    unknown = set(data) - _ALLOWED
+    if unknown:
+        raise SurvmigError(
+            f"unknown key(s): {', '.join(sorted(unknown))}",
+            file=path,
+            hint="allowed: " + ", ".join(sorted(_ALLOWED)),
+        )
+    data["_file"] = str(path)
+    return data
+
+
+def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Dataset, list[str]]:
+    """A new Dataset for public release, and the list of what was done (for the release notes)."""
+    config = dict(config or {})
+    file = config.pop("_file", None)
+    meta = ds.metadata
+    log: list[str] = []
+    known = set(meta.variables)
+    for section in ("drop", "keep"):
+        for name in config.get(section) or []:
+            if name not in known:
+                raise SurvmigError(f"{section}: '{name}' is not a variable of the form", file=file)
+    keep = set(config.get("keep") or [])
+    drop: set[str] = set(config.get("drop") or [])
+    for var in meta.variables.values():
+        if var.pii:
+            drop.add(var.name)
+            if var.name in keep:
+                raise SurvmigError(
+                    f"keep: '{var.name}' is flagged as PII in the form and cannot be kept",
+                    file=file,
+                )
+        elif (var.type in GEO_TYPES or var.type in IDENTIFYING_META) and var.name not in keep:
+            drop.add(var.name)
+    if config.get("anonymize_keys", True):
+        drop.update(n for n in ("instanceID", "deprecatedID", "instanceName") if n in known)
+    for var in meta.variables.values():
+        if var.parent in drop:
+            drop.add(var.name)
+    tables = {}
+    for level in ds.levels:
+        df = ds.table(level)
+        gone = [c for c in df.columns if c in drop or (c in IDENTIFYING_PLATFORM and c not in keep)]
+        if gone:
+            log.append(f"{level}: removed {', '.join(gone)}")
+        tables[level] = df.drop(columns=gone).copy()
+    variables = {k: v for k, v in meta.variables.items() if k not in drop}
+    choices = dict(meta.choices)
+    for name, rule in (config.get("top_code") or {}).items():
+        level, series = _numeric(ds, meta, name, "top_code", file)
+        limit = _limit(series, rule, name, file)
+        special = series.isin(list(SPECIAL_CODES))
+        over = (series > limit) & ~special
+        tables[level][name] = series.mask(over.fillna(False), limit)
+        log.append(
+            f"{level}.{name}: {int(over.sum())} value(s) above {limit:g} top-coded to {limit:g}"
+        )
+    for name, rule in (config.get("age_groups") or {}).items():
+        level, series = _numeric(ds, meta, name, "age_groups", file)
+        breaks = rule.get("breaks") if isinstance(rule, dict) else None
+        if not breaks or sorted(breaks) != list(breaks) or len(breaks) < 2:
+            raise SurvmigError(
+                f"age_groups.{name}.breaks must be an increasing list of at least two numbers",
+                file=file,
+            )
+        codes, list_choices = _groups(series, [float(b) for b in breaks])
+        list_name = f"{name}_groups"
+        choices[list_name] = list_choices
+        tables[level][name] = codes
+        old = variables[name]
+        variables[name] = dataclasses.replace(
+            old, type="select_one", list_name=list_name, constraint=None
+        )
+        log.append(f"{level}.{name}: grouped at {', '.join(f'{b:g}' for b in breaks)}")
+    if config.get("anonymize_keys", True):
+        _anonymize(tables, meta)
+        log.append("keys replaced by sequential ids")
+    new_meta = FormMetadata(
+        title=meta.title,
+        form_id=meta.form_id,
+        version=meta.version,
+        default_language=meta.default_language,
+        languages=meta.languages,
+        levels=list(meta.levels.values()),
+        variables=list(variables.values()),
+        choices=choices,
+        source=meta.source,
+        silent=meta.silent,
+    )
+    return Dataset(tables, new_meta, source={**ds.source, "public_use": True}), log
+
+
+def _numeric(
+    ds: Dataset, meta: FormMetadata, name: str, section: str, file: str | None
+) -> tuple[str, pd.Series]:
+    var = meta.variables.get(name)
+    if var is None:
+        raise SurvmigError(f"{section}: '{name}' is not a variable of the form", file=file)
+    series = ds.table(var.level)[name] if name in ds.table(var.level).columns else None
+    if series is None or not pd.api.types.is_numeric_dtype(series.dtype):
+        raise SurvmigError(f"{section}: '{name}' is not a numeric variable", file=file)
+    return var.level, series
+
+
+def _limit(series: pd.Series, rule: Any, name: str, file: str | None) -> float:
+    if not isinstance(rule, dict) or not ({"max", "quantile"} & set(rule)):
+        raise SurvmigError(f"top_code.{name} needs 'max: NUMBER' or 'quantile: 0.99'", file=file)
+    if "max" in rule:
+        return float(rule["max"])
+    q = float(rule["quantile"])
+    if not 0 < q < 1:
+        raise SurvmigError(f"top_code.{name}.quantile must be between 0 and 1", file=file)
+    valid = series[~series.isin(list(SPECIAL_CODES))].dropna().astype(float)
+    return float(np.quantile(valid, q)) if len(valid) else float("inf")
+
+
+def _groups(series: pd.Series, breaks: list[float]) -> tuple[pd.Series, list[Choice]]:
+    values = series.astype("Float64")
+    special = values.isin(list(SPECIAL_CODES)).fillna(False)
+    idx = np.searchsorted(
+        np.asarray(breaks), values.to_numpy(dtype=float, na_value=np.nan), side="right"
+    )
+    codes = pd.Series(idx, index=series.index).astype("Int64")
+    codes = codes.where(values.notna() & ~special, pd.NA)
+    codes = codes.where(~special, values.astype("Int64"))
+    labels = (
+        [f"under {breaks[0]:g}"]
+        + [f"{a:g}–{b - 1:g}" for a, b in zip(breaks[:-1], breaks[1:], strict=True)]
+        + [f"{breaks[-1]:g}+"]
+    )
+    choices = [Choice(str(i), {"default": text}) for i, text in enumerate(labels)]
+    choices += [Choice(str(c), {"default": text}) for c, (_, text) in SPECIAL_CODES.items()]
+    return codes, choices
+
+
+def _anonymize(tables: dict[str, pd.DataFrame], meta: FormMetadata) -> None:
+    mapping: dict[str, str] = {}
+    for level, df in tables.items():
+        lv = meta.levels[level]
+        if lv.parent is None:
+            new = pd.Series(np.arange(1, len(df) + 1), index=df.index).astype(str)
+            mapping.update(dict(zip(df[KEY].astype(str), new, strict=True)))
+            df[KEY] = new.astype("string")
+            continue
+        parent = df[PARENT_KEY].astype(str).map(mapping)
+        new = (
+            parent.fillna("orphan")
+            + "/"
+            + df.get("ROW_POS", pd.Series(range(1, len(df) + 1))).astype(str)
+        )
+        mapping.update(dict(zip(df[KEY].astype(str), new, strict=True)))
+        df[KEY] = new.astype("string")
+        df[PARENT_KEY] = parent.astype("string")
+        df[ROOT_KEY] = df[ROOT_KEY].astype(str).map(mapping).astype("string")
