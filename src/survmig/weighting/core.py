@@ -174,14 +174,14 @@ def rake(
         sweeps += 1
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(S0 > 0, S / np.where(S0 > 0, S0, 1.0), 0.0)
-    new = W.copy() if not inplace else W
-    Factors(ratio, cell_of_unit).multiply(new)
     margin_weights = []
-    w0 = W[:, 0]
+    w0 = W[:, 0]  # before the weights change (W may be adjusted in place below)
     for cell_total in last_factors:
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(S0[:, 0] > 0, cell_total / np.where(S0[:, 0] > 0, S0[:, 0], 1.0), 0.0)
         margin_weights.append(w0 * r[cell_of_unit])
+    new = W.copy() if not inplace else W
+    Factors(ratio, cell_of_unit).multiply(new)
     misfit = [
         float(np.max(np.abs(np.asarray(margin_cells[i] @ S[:, 0]) - m.targets)))
         for i, m in enumerate(margins)
