@@ -150,6 +150,7 @@ def run_scenario_files(
         "forms": [
             {
                 "xform": model.xml,
+                "attachments": str(form_path.resolve().parent),
                 "scenarios": [
                     {"name": s.name, "language": s.language, "ops": s.ops()}
                     for s in scenario_file.scenarios
@@ -162,10 +163,13 @@ def run_scenario_files(
     reports = []
     for (form_path, model, scenario_file), outcome in zip(prepared, answer["forms"], strict=True):
         if "error" in outcome:
+            missing = "resource is missing" in outcome["error"]
             raise SurvmigError(
                 f"ODK's engine cannot load the form: {outcome['error']}",
                 file=form_path,
-                hint="check the form with ODK Validate (survmig validate)",
+                hint="put the form's attachment files (CSV, XML) in the form's folder"
+                if missing
+                else "check the form with ODK Validate (survmig validate)",
             )
         results = [
             _judge(model, scenario, played)
@@ -259,9 +263,13 @@ def _judge_action(action: Action, step: Step, result: dict[str, Any]) -> Failure
         "not-answerable": f"cannot answer a {result.get('nodeType')}",
     }
     if problem == "not-offered":
+        offered = result["offered"]
+        shown = ", ".join(offered[:12]) + (
+            f", … ({len(offered)} in all)" if len(offered) > 12 else ""
+        )
         return Failure(
             f"choice {', '.join(map(repr, result['missing']))} is not offered "
-            f"(offered now: {', '.join(result['offered']) or 'none'})",
+            f"(offered now: {shown or 'none'})",
             address,
             step.number,
             action.line,

@@ -5,6 +5,7 @@
 // ENGINE_ROOT is the folder whose node_modules holds @getodk/xforms-engine and jsdom (it may differ
 // from this script's folder when the package is installed read-only). The job is
 //   {"forms": [{"xform": "<h:html…>", "scenarios": [{"name": …, "language": …|null, "ops": [op…]}]}]}
+// (each form may also carry "attachments": the folder its attachment files are read from)
 // with ops
 //   {"op": "answer", "ref": "/data/age", "value": "30" | ["a", "b"]}
 //   {"op": "add", "ref": "/data/trip", "count": 1}
@@ -14,6 +15,7 @@
 // The harness only drives the engine and reports what it sees; survmig compares that with the
 // scenario's expectations. One result per op; a scenario stops at its first engine exception.
 
+import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -42,6 +44,22 @@ function readStdin() {
     process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     process.stdin.on('error', reject);
   });
+}
+
+// Form attachments (select_one_from_file CSV/XML/GeoJSON) are read from the form's own folder,
+// as ODK Central serves the files uploaded with the form.
+const MEDIA_TYPES = { '.csv': 'text/csv', '.xml': 'text/xml', '.geojson': 'application/geo+json' };
+function attachments(folder) {
+  return async (url) => {
+    const name = decodeURIComponent(String(url.href ?? url).split('/').pop());
+    try {
+      const data = await fs.readFile(path.join(folder ?? '.', name));
+      const type = MEDIA_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream';
+      return new Response(data, { status: 200, headers: { 'content-type': type } });
+    } catch {
+      return new Response(`form attachment ${name} not found in ${folder}`, { status: 404 });
+    }
+  };
 }
 
 function text(range) {
@@ -191,7 +209,7 @@ const output = { engine: engine.constants ? 'ok' : 'unknown', forms: [] };
 for (const form of job.forms) {
   let loaded;
   try {
-    loaded = await engine.loadForm(form.xform);
+    loaded = await engine.loadForm(form.xform, { fetchFormAttachment: attachments(form.attachments) });
   } catch (err) {
     output.forms.push({ error: String(err?.message ?? err) });
     continue;
