@@ -1,0 +1,737 @@
+"""The estimation engine: totals, means, proportions, ratios, quantiles and counts, by domain.
+
+How it works (the DESIGN's decision 3):
+
+1. every requested statistic, for every domain, is a smooth function of *domain totals* of a few
+   per-row features (``y``, ``1[y = c]``, ``1[not missing]``…) — a mean is ``Σwy / Σw``;
+2. one pass sums the weighted features to (sampling unit, domain) cells (:mod:`.reduce`);
+3. the linearized score of a unit is the gradient of the statistic applied to its cell sums (R's
+   ``x - mean`` scores summed to PSUs), and the variance algebra runs on those small arrays
+   (:mod:`.variance`): strata, fpc, singleton rules, later stages, calibration residuals;
+4. replicate designs evaluate the same functions on replicate totals, which are PSU totals times the
+   replicate factors (or, for arbitrary replicate weights, one sparse product).
+
+There is no Python loop over domains, variables or replicates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from survmig.conventions import SPECIAL_CODES
+from survmig.design.core import SurveyDesign, require_columns
+from survmig.errors import SurvmigError
+from survmig.estimation import ci as cimod
+from survmig.estimation.quantiles import qrule_math, sort_segments
+from survmig.estimation.reduce import Reducer, dense_group_sums, expand_by_domain, get_reducer
+from survmig.estimation.variance import (
+    Cells,
+    calibrated_unit_scores,
+    emit,
+    replicate_variance,
+    stage_variance,
+)
+
+STATISTICS = ("mean", "total", "prop", "ratio", "quantile", "count")
+NA_RULES = ("fail", "drop")
+EMPTY_RULES = ("fail", "keep")
+COLUMNS = (
+    "statistic",
+    "variable",
+    "category",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "cv",
+    "deff",
+    "deft",
+    "n",
+    "weighted_n",
+    "df",
+)
+
+
+@dataclasses.dataclass
+class _Output:
+    """One per-domain output: ``θ = T[num] / T[den]`` (``den < 0``: a total)."""
+
+    statistic: str
+    variable: str
+    category: Any
+    num: int
+    den: int
+    ok: int  # column of the unweighted "case counts" matrix and of the weighted features
+    lin: int = -1  # Σ w y_c (deff)
+    sq: int = -1  # Σ w y_c² (deff)
+    quantile: tuple[int, float] | None = None  # (segment variable index, probability)
+    shift: float = 0.0  # a mean is computed on y - shift (numerical safety); added back at the end
+    ratio_pair: tuple[str, str] | None = None
+
+
+class _Features:
+    """Per-row feature columns (unweighted) and "case" indicator columns, deduplicated by key."""
+
+    def __init__(self) -> None:
+        self.cols: list[np.ndarray] = []
+        self.keys: dict[Any, int] = {}
+        self.ok_cols: list[np.ndarray] = []
+        self.ok_keys: dict[Any, int] = {}
+
+    def add(self, key: Any, make: Any) -> int:
+        if key not in self.keys:
+            self.keys[key] = len(self.cols)
+            self.cols.append(np.asarray(make() if callable(make) else make, dtype=float))
+        return self.keys[key]
+
+    def add_ok(self, key: Any, mask: np.ndarray) -> int:
+        if key not in self.ok_keys:
+            self.ok_keys[key] = len(self.ok_cols)
+            self.ok_cols.append(mask)
+        return self.ok_keys[key]
+
+    def matrix(self) -> np.ndarray:
+        return np.column_stack(self.cols) if self.cols else np.zeros((0, 0))
+
+
+def _listify(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def _missing_mask(series: pd.Series, missing_codes: Sequence[float]) -> np.ndarray:
+    miss = series.isna().to_numpy().copy()
+    if missing_codes:
+        codes = list(missing_codes)
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            miss |= series.isin(codes).to_numpy()
+        else:
+            miss |= (
+                series.astype("string")
+                .isin([str(int(c)) if float(c).is_integer() else str(c) for c in codes])
+                .fillna(False)
+                .to_numpy(dtype=bool)
+            )
+    return miss
+
+
+def _numeric(data: pd.DataFrame, var: str, statistic: str) -> np.ndarray:
+    s = data[var]
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(float).to_numpy()
+    if not pd.api.types.is_numeric_dtype(s):
+        conv = pd.to_numeric(s, errors="coerce")
+        bad = conv.isna() & s.notna()
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise SurvmigError(
+                f"variable {var!r} is not numeric (value {s.iloc[first]!r} at row {first + 1})",
+                where=statistic,
+                hint="use --prop for a categorical variable" if statistic != "prop" else None,
+            )
+        s = conv
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+class _Request:
+    """The parsed request: outputs, features and the rows' domains."""
+
+    def __init__(
+        self,
+        design: SurveyDesign,
+        *,
+        mean: list[str],
+        total: list[str],
+        prop: list[str],
+        ratio: list[tuple[str, str]],
+        quantile: dict[str, list[float]],
+        count: bool,
+        by: list[str],
+        na: str,
+        missing_codes: Sequence[float],
+    ) -> None:
+        data = design.data
+        self.design = design
+        self.na = na
+        self.missing_codes = tuple(missing_codes)
+        variables = [*mean, *total, *prop, *quantile] + [v for pair in ratio for v in pair]
+        require_columns(data, variables, "analysis variable")
+        require_columns(data, by, "by")
+        self.by = by
+        self.domain, self.domain_table = self._domains(data, by)
+        self.n_domains = len(self.domain_table)
+        w = design.weights
+        self.weights = w
+        nonzero = w != 0
+        self.feat = _Features()
+        self.outputs: list[_Output] = []
+        self._missing: dict[str, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}
+        self.quantile_vars: list[str] = []
+
+        def ok_of(var: str) -> np.ndarray:
+            if var not in self._missing:
+                self._missing[var] = _missing_mask(data[var], self.missing_codes)
+            miss = self._missing[var]
+            if miss.any() and na == "fail":
+                first = int(np.flatnonzero(miss)[0])
+                nspecial = int(miss.sum() - data[var].isna().sum())
+                extra = f" ({nspecial} coded -8/-9: don't know / refused)" if nspecial else ""
+                raise SurvmigError(
+                    f"variable {var!r} has {int(miss.sum())} missing value(s){extra}, first at row "
+                    f"{first + 1}",
+                    where="missing values",
+                    hint="use na='drop' (--na drop) to estimate over the non-missing values, as R's na.rm=TRUE",
+                )
+            return ~miss & nonzero
+
+        def values_of(var: str, statistic: str) -> np.ndarray:
+            if var not in self._values:
+                self._values[var] = _numeric(data, var, statistic)
+            return self._values[var]
+
+        self.centre: dict[str, float] = {}
+
+        def centred(var: str, ok: np.ndarray) -> np.ndarray:
+            y = values_of(var, "mean")
+            centre = self.centre.setdefault(var, float(np.mean(y[ok])) if ok.any() else 0.0)
+            return np.where(ok, y - centre, 0.0)
+
+        f = self.feat
+        for var in mean:
+            ok = ok_of(var)
+            values_of(var, "mean")
+            k_ok = f.add_ok(("ok", var), ok)
+            yc = f.add(("yc", var), lambda var=var, ok=ok: centred(var, ok))
+            sq = f.add(("yc2", var), lambda yc=yc: f.cols[yc] ** 2)
+            den = f.add(("okw", var), ok)
+            self.outputs.append(
+                _Output("mean", var, None, yc, den, k_ok, lin=yc, sq=sq, shift=self.centre[var])
+            )
+        for var in total:
+            ok = ok_of(var)
+            y = values_of(var, "total")
+            k_ok = f.add_ok(("ok", var), ok)
+            num = f.add(("y", var), lambda y=y, ok=ok: np.where(ok, y, 0.0))
+            yc = f.add(("yc", var), lambda var=var, ok=ok: centred(var, ok))
+            sq = f.add(("yc2", var), lambda yc=yc: f.cols[yc] ** 2)
+            f.add(("okw", var), ok)
+            self.outputs.append(_Output("total", var, None, num, -1, k_ok, lin=yc, sq=sq))
+        for var in prop:
+            ok = ok_of(var)
+            s = data[var]
+            k_ok = f.add_ok(("ok", var), ok)
+            den = f.add(("okw", var), ok)
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                cats = [
+                    c
+                    for c in s.cat.categories
+                    if not _missing_mask(pd.Series([c]), self.missing_codes)[0]
+                ]
+                codes = s.cat.codes.to_numpy()
+                cat_codes = {c: i for i, c in enumerate(s.cat.categories)}
+                indicator = {c: (codes == cat_codes[c]) & ok for c in cats}
+            else:
+                cats = sorted(pd.unique(s[ok]).tolist(), key=_sort_key)
+                arr = s.to_numpy()
+                indicator = {c: (arr == c) & ok for c in cats}
+            if not cats:
+                raise SurvmigError(f"variable {var!r} has no non-missing values", where="prop")
+            for c in cats:
+                num = f.add(("cat", var, c), indicator[c])
+                self.outputs.append(_Output("prop", var, c, num, den, k_ok, lin=num, sq=num))
+        for num_var, den_var in ratio:
+            ok = ok_of(num_var) & ok_of(den_var)
+            y = values_of(num_var, "ratio")
+            x = values_of(den_var, "ratio")
+            k_ok = f.add_ok(("ok2", num_var, den_var), ok)
+            num = f.add(("ry", num_var, den_var), lambda y=y, ok=ok: np.where(ok, y, 0.0))
+            den = f.add(("rx", num_var, den_var), lambda x=x, ok=ok: np.where(ok, x, 0.0))
+            f.add(("okw2", num_var, den_var), ok)
+            self.outputs.append(
+                _Output(
+                    "ratio",
+                    f"{num_var}/{den_var}",
+                    None,
+                    num,
+                    den,
+                    k_ok,
+                    ratio_pair=(num_var, den_var),
+                )
+            )
+        if count:
+            k_ok = f.add_ok(("all",), nonzero)
+            num = f.add(("one",), nonzero)
+            self.outputs.append(_Output("count", "", None, num, -1, k_ok))
+        self.quantile_probs: list[list[float]] = []
+        for var, probs in quantile.items():
+            ok = ok_of(var)
+            values_of(var, "quantile")
+            probs = [float(p) for p in probs]
+            if not probs or any(not 0 <= p <= 1 for p in probs):
+                raise SurvmigError(
+                    f"quantile probabilities for {var!r} must be between 0 and 1, got {probs}",
+                    where="quantile",
+                )
+            k_ok = f.add_ok(("ok", var), ok)
+            f.add(("okw", var), ok)
+            qi = len(self.quantile_vars)
+            self.quantile_vars.append(var)
+            self.quantile_probs.append(probs)
+            for p in probs:
+                self.outputs.append(_Output("quantile", var, p, -1, -1, k_ok, quantile=(qi, p)))
+        if not self.outputs:
+            raise SurvmigError(
+                "nothing to estimate",
+                where="estimate",
+                hint="ask for at least one of mean, total, prop, ratio, quantile",
+            )
+
+    def _domains(self, data: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+        n = len(data)
+        if not by:
+            return np.zeros(n, dtype=np.int64), pd.DataFrame(index=[0])
+        drop = np.zeros(n, dtype=bool)
+        codes_list = []
+        uniques = []
+        for col in by:
+            s = data[col]
+            miss = s.isna().to_numpy()
+            if miss.any():
+                if self.na == "fail":
+                    first = int(np.flatnonzero(miss)[0])
+                    raise SurvmigError(
+                        f"domain variable {col!r} has {int(miss.sum())} missing value(s), first at row "
+                        f"{first + 1}",
+                        where="by",
+                        hint="recode the missing values as a category, or use na='drop' to leave those rows out of every domain",
+                    )
+                drop |= miss
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                used = pd.unique(s.cat.codes[s.cat.codes >= 0])
+                unused = [c for i, c in enumerate(s.cat.categories) if i not in set(used.tolist())]
+                if unused:
+                    raise SurvmigError(
+                        f"domain variable {col!r} has categories without cases: "
+                        f"{', '.join(map(repr, unused[:6]))}",
+                        where="by",
+                        hint="an empty domain has no estimate; drop unused categories (remove_unused_categories) or merge them",
+                    )
+                c = s.cat.codes.to_numpy().astype(np.int64)
+                u = np.asarray(s.cat.categories, dtype=object)
+            else:
+                c, u = pd.factorize(s, sort=True)
+                c = c.astype(np.int64)
+                u = np.asarray(u, dtype=object)
+            codes_list.append(np.where(c < 0, 0, c))
+            uniques.append(u)
+        combined = codes_list[0]
+        for c in codes_list[1:]:
+            combined = combined * (int(c.max()) + 1) + c
+        combined = np.where(drop, -1, combined)
+        keep = combined >= 0
+        dom_codes, dom_uniq = pd.factorize(combined[keep], sort=True)
+        domain = np.full(n, -1, dtype=np.int64)
+        domain[keep] = dom_codes
+        # one representative row per domain gives its by values
+        first = np.zeros(len(dom_uniq), dtype=np.int64)
+        rows = np.flatnonzero(keep)
+        first[dom_codes[::-1]] = rows[::-1]
+        table = pd.DataFrame({col: data[col].to_numpy()[first] for col in by})
+        return domain, table
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, int | float | np.integer | np.floating | bool | np.bool_):
+        return (0, float(value))
+    return (1, str(value))
+
+
+def estimate(
+    design: SurveyDesign,
+    *,
+    mean: str | Sequence[str] = (),
+    total: str | Sequence[str] = (),
+    prop: str | Sequence[str] = (),
+    ratio: Sequence[tuple[str, str]] | Mapping[str, str] = (),
+    quantile: Mapping[str, Sequence[float]] | None = None,
+    count: bool = False,
+    by: str | Sequence[str] = (),
+    ci: str = "t",
+    level: float = 0.95,
+    na: str = "fail",
+    deff: bool = True,
+    missing_codes: Sequence[float] = tuple(SPECIAL_CODES),
+    empty_domains: str = "fail",
+    reducer: str | Reducer | None = None,
+) -> pd.DataFrame:
+    """Design-based estimates with standard errors, as a tidy table (one row per statistic,
+    variable, category and domain).
+
+    ``ci`` chooses the interval for proportions (``t``, ``logit``, ``beta``, ``wilson``); other
+    statistics use ``t`` with the design degrees of freedom, quantiles Woodruff intervals.
+    ``na="drop"`` estimates over the non-missing values of each variable (R's ``na.rm=TRUE``: the
+    missing rows form no part of the domain); values in ``missing_codes`` (-8 don't know, -9 refused)
+    are missing. ``empty_domains="keep"`` returns NaN rows for a domain without cases instead of
+    failing. ``deff`` adds design effects against SRS without replacement (R ``deff=TRUE``).
+    """
+    if ci not in cimod.CI_METHODS:
+        raise SurvmigError(
+            f"unknown confidence interval method {ci!r}",
+            where="ci",
+            hint=f"use {', '.join(cimod.CI_METHODS)}",
+        )
+    if na not in NA_RULES:
+        raise SurvmigError(f"unknown na rule {na!r}", where="na", hint="use fail or drop")
+    if empty_domains not in EMPTY_RULES:
+        raise SurvmigError(f"unknown empty_domains rule {empty_domains!r}", where="empty_domains")
+    if not 0 < level < 1:
+        raise SurvmigError(f"level must be between 0 and 1, got {level}", where="level")
+    ratio_pairs = list(ratio.items()) if isinstance(ratio, Mapping) else [tuple(p) for p in ratio]
+    for pair in ratio_pairs:
+        if len(pair) != 2:
+            raise SurvmigError(
+                f"a ratio needs a numerator and a denominator, got {pair!r}", where="ratio"
+            )
+    req = _Request(
+        design,
+        mean=_listify(mean),
+        total=_listify(total),
+        prop=_listify(prop),
+        ratio=[(str(a), str(b)) for a, b in ratio_pairs],
+        quantile={str(k): list(v) for k, v in (quantile or {}).items()},
+        count=count,
+        by=_listify(by),
+        na=na,
+        missing_codes=missing_codes,
+    )
+    return _Engine(
+        req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains
+    ).run()
+
+
+class _Engine:
+    def __init__(
+        self, req: _Request, reducer: Reducer, *, ci: str, level: float, deff: bool, empty: str
+    ) -> None:
+        self.req = req
+        self.reducer = reducer
+        self.ci = ci
+        self.level = level
+        self.want_deff = deff
+        self.empty = empty
+        self.warn: list[str] = []
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def run(self) -> pd.DataFrame:
+        req = self.req
+        design = req.design
+        D = req.n_domains
+        w = req.weights
+        domain = req.domain
+        self._quantile_pass()
+        F = req.feat.matrix()  # (n, K) unweighted features
+        OK = np.column_stack(req.feat.ok_cols).astype(float)  # (n, J)
+        K = F.shape[1]
+        WF = F * w[:, None]
+        outs = req.outputs
+        len(outs)
+        num = np.array([o.num for o in outs])
+        den = np.array([o.den for o in outs])
+        okc = np.array([o.ok for o in outs])
+
+        # domain totals and counts: one reduction by domain
+        T = dense_group_sums(domain, D, np.column_stack([WF, OK]), self.reducer)
+        counts = T[:, K:]
+        T = T[:, :K]
+        theta = self._point(T, num, den)  # (D, P)
+        n_out = counts[:, okc]  # (D, P)
+        ok_w = req.feat.keys
+        wn = self._weighted_n(T, outs, ok_w)
+        self._check_empty(n_out, theta)
+
+        # linearization coefficients: S = Σ_t coef · G[kidx]
+        kidx = np.stack([num, np.where(den >= 0, den, num)], axis=1)
+        kidx = np.where(kidx < 0, 0, kidx)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Tden = np.where(den >= 0, T[:, np.maximum(den, 0)], 1.0)
+            coef = np.stack(
+                [
+                    np.where(den >= 0, 1.0 / Tden, 1.0),
+                    np.where(den >= 0, -theta / Tden, 0.0),
+                ],
+                axis=2,
+            )  # (D, P, 2)
+        coef = np.where(np.isfinite(coef), coef, 0.0)
+        if design.is_replicate:
+            var = self._replicate_variance(F, WF, OK, T, theta, num, den, okc)
+        else:
+            var = self._linearization_variance(WF, OK, kidx, coef, okc)
+        se = np.sqrt(var)
+        df = float(design.df)
+        table = self._assemble(theta, se, var, n_out, wn, T, df, counts)
+        emit(self.warn)
+        return table
+
+    def _point(self, T: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        """θ = T[num] / T[den] (or T[num]); quantile placeholders get NaN."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            top = np.take(T, np.maximum(num, 0), axis=-1)
+            bottom = np.where(den >= 0, np.take(T, np.maximum(den, 0), axis=-1), 1.0)
+            out = top / bottom
+        return np.where(num >= 0, out, np.nan)
+
+    def _weighted_n(self, T: np.ndarray, outs: list[_Output], keys: dict[Any, int]) -> np.ndarray:
+        cols = []
+        for o in outs:
+            if o.statistic == "ratio":
+                cols.append(keys[("okw2", *o.ratio_pair)])
+            elif o.statistic == "count":
+                cols.append(keys[("one",)])
+            else:
+                cols.append(keys[("okw", o.variable)])
+        return T[:, cols]
+
+    def _check_empty(self, n_out: np.ndarray, theta: np.ndarray) -> None:
+        empty = n_out == 0
+        if empty.any() and self.empty == "fail":
+            d, p = (int(x[0]) for x in np.nonzero(empty))
+            o = self.req.outputs[p]
+            dom = self._domain_label(d)
+            raise SurvmigError(
+                f"no cases of {o.variable!r} for {o.statistic}{dom}",
+                where="empty domain",
+                hint="merge small domains, check the filter, or use empty_domains='keep' for NaN rows",
+            )
+
+    def _domain_label(self, d: int) -> str:
+        if not self.req.by:
+            return ""
+        row = self.req.domain_table.iloc[d]
+        return " in domain " + ", ".join(f"{c}={row[c]!r}" for c in self.req.by)
+
+    # -- quantiles: point estimates first, then CDF features --------------------------------------
+
+    def _quantile_pass(self) -> None:
+        req = self.req
+        if not req.quantile_vars:
+            return
+        D = req.n_domains
+        data_w = req.weights
+        V = len(req.quantile_vars)
+        values = np.concatenate([req._values[v] for v in req.quantile_vars])
+        oks = [req.feat.ok_cols[req.feat.ok_keys[("ok", v)]] for v in req.quantile_vars]
+        seg = np.concatenate(
+            [np.where(ok & (req.domain >= 0), i * D + req.domain, -1) for i, ok in enumerate(oks)]
+        )
+        weights = np.tile(data_w, V)
+        self.qseg = sort_segments(values, weights, seg, V * D)
+        self.qhat: dict[tuple[int, float], np.ndarray] = {}
+        for o in req.outputs:
+            if o.quantile is None:
+                continue
+            qi, p = o.quantile
+            segs = qi * D + np.arange(D)
+            qhat = qrule_math(self.qseg, segs, np.full(D, p))
+            self.qhat[o.quantile] = qhat
+            var = req.quantile_vars[qi]
+            y = req._values[var]
+            ok = oks[qi] & (req.domain >= 0)
+            below = np.zeros(y.shape[0])
+            dom = np.maximum(req.domain, 0)
+            below[ok] = (y[ok] <= qhat[dom[ok]]).astype(float)
+            cdf = req.feat.add(("cdf", var, p), below)
+            o.num = cdf
+            o.den = req.feat.keys[("okw", var)]
+
+    # -- linearization ------------------------------------------------------------------------------
+
+    def _stage_cells(
+        self,
+        stage_units: np.ndarray,
+        n_units: int,
+        WF: np.ndarray,
+        OK: np.ndarray,
+        kidx: np.ndarray,
+        coef: np.ndarray,
+        okc: np.ndarray,
+    ) -> Cells:
+        req = self.req
+        D = req.n_domains
+        K = WF.shape[1]
+        codes = np.where(req.domain >= 0, stage_units * D + req.domain, -1)
+        groups, sums = self.reducer(codes, n_units * D, np.column_stack([WF, OK]))
+        G = sums[:, :K]
+        cnt = sums[:, K:]
+        unit = groups // D
+        dom = groups % D
+        scores = np.einsum("cpt,cpt->cp", G[:, kidx], coef[dom])
+        present = cnt[:, okc] > 0
+        return Cells(unit, dom, scores, present)
+
+    def _linearization_variance(self, WF, OK, kidx, coef, okc) -> np.ndarray:
+        req = self.req
+        design = req.design
+        stages = list(design.stages if design.variance == "multistage" else design.stages[:1])
+        cells = [
+            self._stage_cells(st.units, st.n_units_total, WF, OK, kidx, coef, okc) for st in stages
+        ]
+        if design.calibration:
+            cells = calibrated_unit_scores(
+                design, stages, cells, req.n_domains, WF, req.domain, kidx, coef, self.reducer
+            )
+        total = np.zeros_like(coef[:, :, 0])
+        for s, (st, c) in enumerate(zip(stages, cells, strict=True)):
+            total = total + stage_variance(st, c, req.n_domains, design, s + 1, self.warn)
+        return total
+
+    # -- replicates ---------------------------------------------------------------------------------
+
+    def _replicate_totals(self, F: np.ndarray, WF: np.ndarray) -> np.ndarray:
+        """Replicate domain totals (R, D, K)."""
+        req = self.req
+        rep = req.design.replicate_weights
+        D = req.n_domains
+        K = F.shape[1]
+        if rep.factors is not None:
+            U = rep.factors.shape[0]
+            codes = np.where(req.domain >= 0, rep.index * D + req.domain, -1)
+            groups, G = self.reducer(codes, U * D, WF)
+            unit = groups // D
+            dom = groups % D
+            rows = np.repeat(unit, K)
+            cols = (dom[:, None] * K + np.arange(K)[None, :]).ravel()
+            Gs = sp.csr_matrix((G.ravel(), (rows, cols)), shape=(U, D * K))
+            Tr = np.asarray((Gs.T @ rep.factors).T)
+        else:
+            X = expand_by_domain(req.domain, D, F)
+            Tr = np.asarray((X.T @ rep.matrix).T)
+        return Tr.reshape(-1, D, K)
+
+    def _replicate_variance(self, F, WF, OK, T, theta, num, den, okc) -> np.ndarray:
+        rep = self.req.design.replicate_weights
+        Tr = self._replicate_totals(F, WF)
+        theta_r = self._point(Tr, num, den)  # (R, D, P)
+        return replicate_variance(theta, theta_r, rep.scale, rep.rscales, rep.mse, self.warn)
+
+    # -- assembling the table -----------------------------------------------------------------------
+
+    def _deff(self, theta, var, n_out, wn, T) -> np.ndarray:
+        outs = self.req.outputs
+        D = theta.shape[0]
+        res = np.full((D, len(outs)), np.nan)
+        if not self.want_deff:
+            return res
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for j, o in enumerate(outs):  # a few arithmetic lines per requested statistic
+                if o.statistic in ("mean", "total", "prop"):
+                    N = wn[:, j]
+                    n = n_out[:, j]
+                    s1 = T[:, o.lin]
+                    s2 = T[:, o.sq]
+                    svyvar = n / (n - 1) * (s2 - s1 * s1 / N) / N
+                    if o.statistic == "total":
+                        vsrs = svyvar * N * N * (N - n) / (N * n)
+                    else:
+                        vsrs = np.where(n > N, np.nan, svyvar * (N - n) / (N * n))
+                    res[:, j] = var[:, j] / vsrs
+            ratios = [j for j, o in enumerate(outs) if o.statistic == "ratio"]
+            if ratios:
+                res[:, ratios] = var[:, ratios] / self._ratio_vsrs(theta, n_out, wn, T, ratios)
+        return res
+
+    def _ratio_vsrs(self, theta, n_out, wn, T, ratios) -> np.ndarray:
+        """SRS variance of a ratio: R's ``deff(svytotal(r))`` with ``r = (y - R x) / X``."""
+        req = self.req
+        D = req.n_domains
+        dom = np.maximum(req.domain, 0)
+        cols = []
+        for j in ratios:  # the residual features of each requested ratio (a per-statistic list)
+            o = req.outputs[j]
+            y = req.feat.cols[o.num]
+            x = req.feat.cols[o.den]
+            e = np.where(req.domain >= 0, y - theta[dom, j] * x, 0.0)
+            cols += [e, e * e]
+        E = dense_group_sums(
+            req.domain, D, np.column_stack(cols) * req.weights[:, None], self.reducer
+        )
+        s1, s2 = E[:, 0::2], E[:, 1::2]
+        N = wn[:, ratios]
+        n = n_out[:, ratios]
+        X = T[:, [req.outputs[j].den for j in ratios]]
+        svyvar = n / (n - 1) * (s2 - s1 * s1 / N) / N / (X * X)
+        return svyvar * N * N * (N - n) / (N * n)
+
+    def _assemble(self, theta, se, var, n_out, wn, T, df, counts) -> pd.DataFrame:
+        req = self.req
+        outs = req.outputs
+        D = req.n_domains
+        P = len(outs)
+        estimate = theta + np.array([o.shift for o in outs])[None, :]
+        lo, hi = cimod.ci_t(estimate, se, df, self.level)
+        stat = np.array([o.statistic for o in outs])
+        is_prop = stat == "prop"
+        if self.ci != "t" and is_prop.any():
+            p, s = theta[:, is_prop], se[:, is_prop]
+            if self.ci == "logit":
+                l2, h2 = cimod.ci_logit(p, s, df, self.level)
+            elif self.ci == "beta":
+                l2, h2 = cimod.ci_beta(p, s, n_out[:, is_prop], df, self.level)
+            else:
+                l2, h2 = cimod.ci_wilson(p, s, df, self.level)
+            lo[:, is_prop], hi[:, is_prop] = l2, h2
+        deff = self._deff(theta, var, n_out, wn, T)
+        # quantiles: Woodruff intervals from the CDF estimate and its SE
+        is_q = stat == "quantile"
+        if is_q.any():
+            t = cimod.t_quantile(1 - (1 - self.level) / 2, df)
+            cdf_lo, cdf_hi = lo[:, is_q], hi[:, is_q]
+            cdf_lo = np.where(np.isnan(cdf_lo) | (cdf_lo < 0), np.nan, cdf_lo)
+            cdf_hi = np.where(np.isnan(cdf_hi) | (cdf_hi > 1), np.nan, cdf_hi)
+            qi = np.array([o.quantile[0] for o in outs if o.quantile is not None])
+            segs = (qi[None, :] * D + np.arange(D)[:, None]).ravel()
+            q_lo = qrule_math(self.qseg, segs, cdf_lo.ravel()).reshape(D, -1)
+            q_hi = qrule_math(self.qseg, segs, cdf_hi.ravel()).reshape(D, -1)
+            qhat = np.column_stack([self.qhat[o.quantile] for o in outs if o.quantile is not None])
+            estimate[:, is_q] = qhat
+            lo[:, is_q], hi[:, is_q] = q_lo, q_hi
+            se[:, is_q] = (q_hi - q_lo) / (2 * t)
+            deff[:, is_q] = np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cv = se / np.abs(estimate)
+        frame: dict[str, Any] = {
+            "statistic": np.repeat(stat, D),
+            "variable": np.repeat([o.variable for o in outs], D),
+            "category": np.repeat(
+                np.array([None if o.category is None else o.category for o in outs], dtype=object),
+                D,
+            ),
+        }
+        for col in req.by:
+            frame[col] = np.tile(req.domain_table[col].to_numpy(), P)
+        order = lambda a: a.T.ravel()  # noqa: E731  (outputs major, domains minor)
+        frame.update(
+            estimate=order(estimate),
+            se=order(se),
+            ci_low=order(lo),
+            ci_high=order(hi),
+            cv=order(cv),
+            deff=order(deff),
+            deft=np.sqrt(order(deff)),
+            n=order(n_out).astype(np.int64),
+            weighted_n=order(wn),
+            df=np.full(D * P, df),
+        )
+        out = pd.DataFrame(frame)
+        out["category"] = out["category"].astype(object)
+        return out
