@@ -249,3 +249,13 @@ scenarios:
     result = run_cli("test-form", household_form, french, english)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.count("1 passed, 0 failed") == 2
+
+
+def test_the_readme_example_passes(run_cli, household_form, scenario_file, project_root):
+    """The scenario file shown in the README is run against the test form, so the docs stay true."""
+    readme = (project_root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section:formtest -->")[1]
+    example = section.split("```yaml\n")[1].split("```")[0]
+    result = run_cli("test-form", household_form, scenario_file(example))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "1 passed, 0 failed" in result.stdout
