@@ -38,13 +38,13 @@ PLATFORM_COLUMNS: dict[str, tuple[str, str | None, str | None]] = {
     "SubmitterName": ("Submitter's account name", "SubmitterName", "_submitted_by"),
     "AttachmentsPresent": ("Attachments received", "AttachmentsPresent", None),
     "AttachmentsExpected": ("Attachments expected", "AttachmentsExpected", None),
-    "Status": ("Submission status", "Status", "_status"),
+    "SubmissionStatus": ("Submission status", "Status", "_status"),
     "ReviewState": ("Review / validation state", "ReviewState", "_validation_status"),
-    "DeviceID": ("Device that sent the submission", "DeviceID", None),
-    "Edits": ("Number of edits on the server", "Edits", None),
+    "SubmissionDeviceID": ("Device that sent the submission", "DeviceID", None),
+    "SubmissionEdits": ("Number of edits on the server", "Edits", None),
     "FormVersion": ("Form version the submission was made with", "FormVersion", "__version__"),
-    "Notes": ("Reviewer notes", None, "_notes"),
-    "Tags": ("Reviewer tags", None, "_tags"),
+    "ReviewNotes": ("Reviewer notes", None, "_notes"),
+    "ReviewTags": ("Reviewer tags", None, "_tags"),
 }
 
 #: XLSForm question types that hold no answer in the submission.

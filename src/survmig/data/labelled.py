@@ -335,7 +335,7 @@ def _stata_specials(
     values = numeric.astype(object)
     for code, letter in EXTENDED.items():
         values[numeric == code] = letter
-    relabelled = {(EXTENDED[k] if k in EXTENDED else k): v for k, v in vlabels.items()}
+    relabelled = {EXTENDED.get(k, k): v for k, v in vlabels.items()}
     return values, relabelled, list(EXTENDED.values())
 
 

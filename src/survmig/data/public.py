@@ -42,7 +42,7 @@ from survmig.data.form import (
 )
 from survmig.errors import SurvmigError
 
-IDENTIFYING_PLATFORM = ("SubmitterID", "SubmitterName", "DeviceID", "Notes", "Tags")
+IDENTIFYING_PLATFORM = ("SubmitterID", "SubmitterName", "SubmissionDeviceID", "ReviewNotes", "ReviewTags")
 _ALLOWED = {"drop", "keep", "top_code", "age_groups", "anonymize_keys"}
 
 

@@ -8,6 +8,8 @@ failing draws are redrawn from the next candidate range.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -121,9 +123,19 @@ def _repeat_counts(form, level, parent, flat_parent, rng, means) -> np.ndarray:
     if level.repeat_count:
         try:
             value = evaluate(parse(level.repeat_count), form_context(form, flat_parent, n)).as_num()
-            counts = np.nan_to_num(value, nan=0.0).clip(0, 30).astype(int)
+            counts = np.nan_to_num(value, nan=0.0).clip(0, 100).astype(int)
         except (XPathError, XPathUnsupported):
             counts = None
+    ref = re.fullmatch(r"\s*\$\{([A-Za-z_][\w.-]*)\}\s*", level.repeat_count or "")
+    if level.name in means and ref and ref.group(1) in parent.columns:
+        # the wanted size drives the count question, so the data stay consistent with the form
+        name = ref.group(1)
+        drawn = np.maximum(rng.poisson(means[level.name], n), 1)
+        current = parent[name]
+        keep = current.isna() | current.isin([DONT_KNOW, REFUSED])
+        parent[name] = current.where(keep, pd.Series(drawn, index=parent.index).astype(current.dtype))
+        flat_parent[name] = parent[name].to_numpy()
+        counts = np.where(keep.to_numpy(), 0, drawn)
     if counts is None:
         mean = means.get(level.name, 4.0 if form.levels[level.parent].parent is None else 0.6)
         counts = rng.poisson(mean, n)
@@ -229,6 +241,8 @@ def _draw(
         for special in (str(DONT_KNOW), str(REFUSED)):
             if special in codes:
                 picks = np.where(rng.random(n) < special_rate / 2, special, picks)
+        if var.constraint:
+            picks = _satisfy_choice(form, var, view, picks, regular, rng)
         series = pd.Series(picks, dtype=object)
         if form.is_string_coded(var):
             return series.astype("string")
@@ -245,7 +259,9 @@ def _draw(
         none = ~chosen.any(axis=1)
         chosen[none, rng.integers(0, len(codes), int(none.sum()))] = True
         labels = np.array(codes, dtype=object)
-        text = [" ".join(labels[row]) for row in chosen]
+        text = np.array([" ".join(labels[row]) for row in chosen], dtype=object)
+        if var.constraint:
+            text = _satisfy_choice(form, var, view, text, codes, rng)
         return pd.Series(text, dtype="string")
     if vtype in ("integer", "decimal", "range"):
         return _draw_numeric(form, var, view, n, rng, special_rate)
@@ -292,6 +308,34 @@ def _draw(
         + pd.Series(rng.integers(1, 999, n)).astype(str).to_numpy(dtype=object)
     )
     return pd.Series(picks, dtype="string")
+
+
+def _satisfy_choice(form, var, view, picks: np.ndarray, codes: list[str], rng) -> np.ndarray:
+    """Redraw codes that break the constraint; then try each code in list order for the rest."""
+
+    def typed(values: np.ndarray) -> pd.Series:
+        series = pd.Series(values, dtype=object)
+        if var.type == "select_multiple" or form.is_string_coded(var):
+            return series.astype("string")
+        return pd.to_numeric(series).astype("Int64")
+
+    ok = _passes(form, var, view, typed(picks))
+    for _ in range(3):
+        if ok.all():
+            return picks
+        redraw = np.array(codes, dtype=object)[rng.integers(0, len(codes), len(picks))]
+        trial = np.where(ok, picks, redraw)
+        ok_trial = _passes(form, var, view, typed(trial))
+        picks = np.where(~ok & ok_trial, trial, picks)
+        ok = ok | ok_trial
+    for code in codes:
+        if ok.all():
+            break
+        trial = np.where(ok, picks, code)
+        ok_trial = _passes(form, var, view, typed(trial))
+        picks = np.where(~ok & ok_trial, trial, picks)
+        ok = ok | ok_trial
+    return picks
 
 
 def _passes(form: FormMetadata, var: Variable, view: pd.DataFrame, values: pd.Series) -> np.ndarray:

@@ -153,7 +153,7 @@ class _Parser:
             if tok.value == ".":
                 return ("cur",)
             if tok.value == "..":
-                raise XPathUnsupported("'..' used as a value")
+                return ("parent",)
             return ("ref", tok.value.rsplit("/", 1)[-1])
         if tok.kind == "op" and tok.value == "(":
             node = self.binary(0)
@@ -326,6 +326,8 @@ def evaluate(node: Node, ctx: Context) -> XValue:
         return _const("str", node[1], n)
     if kind == "ref":
         return ctx.resolve(node[1])
+    if kind == "parent":
+        raise XPathUnsupported("'..' used as a value")
     if kind == "cur":
         if ctx.current is None:
             raise XPathUnsupported("'.' outside a constraint")
@@ -502,6 +504,8 @@ def _call(name: str, args: list[Node], ctx: Context) -> XValue:  # noqa: C901 - 
         value = ev[0]()
         return XValue("node", num=value.as_num(), str_=value.as_str())
     if name == "position":
+        if args and args[0] != ("parent",):
+            raise XPathUnsupported("position() of anything but the current repeat (..)")
         if ctx.position is None:
             raise XPathUnsupported("position() outside a repeat")
         return XValue("num", num=ctx.position.astype(float))
