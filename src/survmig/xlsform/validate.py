@@ -18,7 +18,7 @@ from survmig.conventions import MAX_NAME_LENGTH
 from survmig.errors import SurvmigError
 
 _ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
-_SHEET = re.compile(r"'?(survey|choices|settings)'? sheet", re.I)
+_SHEET = re.compile(r"(?:on the '|sheet: ')(survey|choices|settings|entities)'", re.I)
 _TOKEN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
