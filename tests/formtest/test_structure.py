@@ -112,3 +112,60 @@ def test_choices_from_a_file_next_to_the_form(run_cli, tmp_path, scenario_file):
     (tmp_path / "countries.csv").write_text("name,label\nMAR,Morocco\nTUN,Tunisia\n")
     result = run_cli("test-form", form, scenarios)
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+TYPES = [
+    {"type": "date", "name": "d", "label": "D"},
+    {"type": "time", "name": "t", "label": "T"},
+    {"type": "geopoint", "name": "g", "label": "G"},
+    {"type": "decimal", "name": "amt", "label": "Amount", "constraint": ". > 0"},
+    {"type": "acknowledge", "name": "ok", "label": "OK"},
+    {"type": "rank uses", "name": "rk", "label": "Rank"},
+    {"type": "range", "name": "rg", "label": "R", "parameters": "start=1 end=5 step=1"},
+    {"type": "calculate", "name": "yr", "calculation": 'format-date(${d}, "%Y")'},
+    {"type": "text", "name": "late", "label": "L", "relevant": '${d} > date("2020-01-01")'},
+]
+TYPES_SCENARIO = """
+scenarios:
+  - name: every answer type the engine takes
+    steps:
+      - answer:
+          d: 2024-03-05
+          t: "10:30:00"
+          g: "12.5 -7.25 0 10"
+          amt: 2.50
+          ok: OK
+          rk: [b, a]
+          rg: 3
+        values:
+          d: 2024-03-05
+          g: 12.5 -7.25 0.0 10.0
+          amt: 2.5
+          yr: 2024
+          rk: b a
+          rg: 3
+        shown: [late]
+      - answer: {amt: -1}
+        rejected: {amt: constraint}
+  - name: impossible date
+    steps:
+      - answer: {d: "2024-13-45"}
+"""
+
+
+def test_answer_types(run_cli, tmp_path, scenario_file):
+    form = write_xlsform(
+        tmp_path / "types.xlsx",
+        TYPES,
+        [
+            {"list_name": "uses", "name": "a", "label": "A"},
+            {"list_name": "uses", "name": "b", "label": "B"},
+        ],
+    )
+    result = run_cli("test-form", form, scenario_file(TYPES_SCENARIO))
+    assert result.exit_code == 2
+    assert "PASS  every answer type the engine takes" in result.stdout
+    assert (
+        "scenarios.yaml:31: step 1: d: the engine did not take '2024-13-45' as a date value (it stored nothing)"
+        in result.stdout
+    )

@@ -276,6 +276,14 @@ def _judge_action(action: Action, step: Step, result: dict[str, Any]) -> Failure
         )
     if problem:
         return Failure(messages.get(problem, problem), address, step.number, action.line)
+    if action.kind == "answer" and result["stored"] == "" and action.value not in (None, "", []):
+        return Failure(
+            f"the engine did not take {_shown(action.value)!r} as a "
+            f"{action.target.node.datatype} value (it stored nothing)",
+            address,
+            step.number,
+            action.line,
+        )
     if action.kind == "answer" and not _same(action.value, result["stored"], action.target.node):
         return Failure(
             f"the engine stored {result['stored']!r} instead of {_shown(action.value)!r}",
@@ -400,7 +408,13 @@ def _same(expected: Any, observed: str, node: FormNode) -> bool:
     text = expected.isoformat() if hasattr(expected, "isoformat") else str(expected)
     if text == observed:
         return True
-    a, b = _number(text), _number(observed)
+    wanted, got = text.split(), observed.split()  # geopoints are several numbers
+    return len(wanted) == len(got) > 0 and all(
+        w == g or _close(_number(w), _number(g)) for w, g in zip(wanted, got, strict=True)
+    )
+
+
+def _close(a: float | None, b: float | None) -> bool:
     return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 

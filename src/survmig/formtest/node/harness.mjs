@@ -127,9 +127,13 @@ function answer(node, value) {
     case 'rank':
       node.setValues(Array.isArray(value) ? value : value === null ? [] : [value]);
       break;
+    case 'trigger':
+      // acknowledge: any answer ticks it ("OK", true); null, "" or "false" clears it
+      if (state.readonly) return { problem: 'readonly' };
+      node.setValue(!(value === null || value === '' || value === 'false'));
+      break;
     case 'input':
     case 'range':
-    case 'trigger':
       if (state.readonly) return { problem: 'readonly' };
       node.setValue(value === null ? '' : value);
       break;
