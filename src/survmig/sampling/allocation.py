@@ -41,7 +41,7 @@ def proportional(sizes: Sequence[float], n: int, labels: Sequence | None = None)
     """``n_h = n N_h / N`` — self-weighting, the benchmark for every other allocation."""
     big_n = _sizes(sizes, labels)
     n = check_count(n, "n")
-    exact = n * big_n / big_n.sum()
+    exact = _capped(n * big_n / big_n.sum(), big_n, big_n)
     return _result(
         "Proportional allocation",
         labels,

@@ -186,7 +186,7 @@ class SimulationResult:
                 self.runs.loc[self.runs["design"] == d, estimand].dropna().to_numpy()
                 for d in designs
             ]
-            ax.boxplot(data, vert=False, showfliers=False)
+            ax.boxplot(data, orientation="horizontal", showfliers=False)
             ax.set_yticks(range(1, len(designs) + 1), designs, fontsize=8)
             ax.axvline(self.truth[estimand], color="C3", linestyle="--", label="true value")
             ax.set_title(f"{estimand.replace('_', ' ')}: estimates over {self.reps} samples")
