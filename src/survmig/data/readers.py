@@ -777,7 +777,8 @@ def _type_level(
             for col in dummies.columns:
                 cols[col] = dummies[col]
     for name in PLATFORM_COLUMNS:
-        if name in frame.columns:
+        # platform columns the server left entirely empty carry nothing and are not kept
+        if name in frame.columns and frame[name].fillna("").astype(str).str.strip().ne("").any():
             cols[name] = _platform(frame[name], name)
     known = set(cols) | set(KEY_COLUMNS)
     for col in frame.columns:

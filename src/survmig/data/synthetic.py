@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from survmig.conventions import DONT_KNOW, REFUSED
+from survmig.data.coerce import coerce_column
 from survmig.data.dataset import Dataset
 from survmig.data.form import KEY, PARENT_KEY, ROOT_KEY, ROW_POS, FormMetadata, Variable
 from survmig.data.logic import form_context, truth
@@ -278,13 +279,8 @@ def _draw(
                 value = evaluate(parse(var.calculation), form_context(form, view, n))
             except (XPathError, XPathUnsupported):
                 return pd.Series([pd.NA] * n, dtype="string")
-            if value.kind in ("num", "bool"):
-                num = pd.Series(value.as_num())
-                if (num.dropna() == num.dropna().round()).all():
-                    return num.round().astype("Int64")
-                return num.astype("Float64")
-            text = pd.Series(value.as_str(), dtype=object)
-            return text.where(text != "").astype("string")
+            # type it exactly as an import would type the exported text
+            return coerce_column(form, var, pd.Series(value.as_str()).replace("NaN", ""), level=var.level, keys=pd.Series([None] * n), problems=[])
         return pd.Series([pd.NA] * n, dtype="string")
     if vtype in ("geopoint",):
         lat = rng.uniform(-30, 30, n).round(6)

@@ -549,7 +549,7 @@ def to_words(
     except (XPathError, XPathUnsupported):
         return expr
 
-    def words(nd: Node, top: bool = False) -> str:
+    def words(nd: Node, top: bool = False, within: str | None = None) -> str:
         kind = nd[0]
         if kind == "num":
             return format_numbers(np.array([nd[1]]))[0]
@@ -564,8 +564,8 @@ def to_words(
         if kind == "bin":
             op, a, b = nd[1], nd[2], nd[3]
             if op in ("and", "or"):
-                text = f"{words(a)} {op} {words(b)}"
-                return text if top else f"({text})"
+                text = f"{words(a, within=op)} {op} {words(b, within=op)}"
+                return text if top or within == op else f"({text})"
             if op in ("=", "!=") and a[0] == "ref" and b[0] in ("str", "num"):
                 code = b[1] if b[0] == "str" else format_numbers(np.array([b[1]]))[0]
                 if code == "":
