@@ -166,6 +166,6 @@ def test_answer_types(run_cli, tmp_path, scenario_file):
     assert result.exit_code == 2
     assert "PASS  every answer type the engine takes" in result.stdout
     assert (
-        "scenarios.yaml:31: step 1: d: the engine did not take '2024-13-45' as a date value (it stored nothing)"
+        "scenarios.yaml:25: step 1: d: the engine did not take '2024-13-45' as a date value (it stored nothing)"
         in result.stdout
     )
