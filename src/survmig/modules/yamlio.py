@@ -46,7 +46,10 @@ class LList(list):
         return self.lines[index] if 0 <= index < len(self.lines) else self.line
 
 
-class _Loader(yaml.SafeLoader):
+_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+
+
+class _Loader(_BASE):  # type: ignore[misc, valid-type]
     """SafeLoader with line-aware containers and YAML-1.2-like booleans."""
 
 
