@@ -128,7 +128,7 @@ def test_propensity_classes():
     assert len(rep.classes) == 4
     assert sum(c["cases"] for c in rep.classes) == len(API)
     assert res.weights.sum() == pytest.approx(API.pw.sum(), rel=1e-12)
-    assert (res.weights[data.resp == 0] == 0).all()
+    assert len(res.weights) == data.resp.sum()  # respondents carry the weight
     # each class's factor = its weight / its respondents' weight
     for c in rep.classes:
         assert c["factor"] == pytest.approx(1 / c["response_rate_weighted"], rel=1e-12)
@@ -240,3 +240,42 @@ def test_output_formats(run_cli, tmp_path, ext):
 
         got = (pyreadstat.read_sav if ext == ".sav" else pyreadstat.read_dta)(str(out))[0]
     np.testing.assert_allclose(got.groupby("region").w0.sum().to_numpy(), [40, 50, 60])
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_cli_nonrespondents(run_cli, tmp_path, keep):
+    data = API.assign(resp=(np.arange(len(API)) % 3 != 0).astype(int))
+    data.to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "s.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "steps": [
+                    {"step": "nonresponse", "response": "resp", "classes": ["stype"]},
+                    {
+                        "step": "poststratify",
+                        "by": "stype",
+                        "totals": {"E": 4421, "H": 755, "M": 1018},
+                    },
+                ]
+            }
+        )
+    )
+    out = tmp_path / "o.csv"
+    args = [
+        "weight",
+        tmp_path / "d.csv",
+        "--weight",
+        "pw",
+        "--steps",
+        tmp_path / "s.yaml",
+        "-o",
+        out,
+    ]
+    res = run_cli(*args, *(["--keep-nonrespondents"] if keep else []))
+    assert res.exit_code == 0, res.stderr
+    got = pd.read_csv(out)
+    n_non = int((data.resp == 0).sum())
+    assert f"{n_non} nonrespondent(s)" in res.stdout
+    assert len(got) == len(API) if keep else len(got) == len(API) - n_non
+    assert (got.pw[got.resp == 0] == 0).all() and (got.pw[got.resp == 1] > 0).all()
+    assert got.pw.sum() == pytest.approx(6194)

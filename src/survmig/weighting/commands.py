@@ -72,6 +72,7 @@ def weight_file(
     weight: str | None = None,
     weight_column: str | None = None,
     replicate_prefix: str = "repw_",
+    keep_nonrespondents: bool = False,
 ) -> Any:
     """What the command does, callable from Python: returns the :class:`WeightingResult`."""
     from survmig.weighting.pipeline import run_steps, weight_design
@@ -106,16 +107,24 @@ def weight_file(
         except SurvmigError as err:
             raise _with_file(err, steps_path) from None
         out_col = weight_column or weight or "weight"
+    n_all = len(data)
+    weights_all = np.zeros(n_all)
+    weights_all[result.rows] = result.weights
     frame = data.copy()
-    frame[out_col] = result.weights
+    frame[out_col] = weights_all
     if result.repweights is not None:
-        reps = pd.DataFrame(
-            result.repweights,
-            columns=[f"{replicate_prefix}{i + 1}" for i in range(result.repweights.shape[1])],
-        )
+        reps_all = np.zeros((n_all, result.repweights.shape[1]))
+        reps_all[result.rows] = result.repweights
+        names = [f"{replicate_prefix}{i + 1}" for i in range(result.repweights.shape[1])]
         frame = pd.concat(
-            [frame.drop(columns=[c for c in reps.columns if c in frame.columns]), reps], axis=1
+            [
+                frame.drop(columns=[c for c in names if c in frame.columns]),
+                pd.DataFrame(reps_all, columns=names, index=frame.index),
+            ],
+            axis=1,
         )
+    if not keep_nonrespondents:
+        frame = frame.iloc[result.rows]
     if not np.isfinite(result.weights).all():
         raise SurvmigError("the weighting produced non-finite weights", file=steps_path)
     write_data(frame, output)
@@ -157,6 +166,11 @@ def _with_file(err: SurvmigError, path: Path) -> SurvmigError:
     help="Prefix of replicate weight columns.",
 )
 @click.option(
+    "--keep-nonrespondents",
+    is_flag=True,
+    help="Also write nonrespondents (weight 0); by default only weighted respondents are written.",
+)
+@click.option(
     "-o",
     "--output",
     required=True,
@@ -170,6 +184,7 @@ def weight(
     weight: str | None,
     weight_column: str | None,
     replicate_prefix: str,
+    keep_nonrespondents: bool,
     output: Path,
 ) -> None:
     """Run a weighting pipeline: base weights, nonresponse, post-stratification, raking, calibration,
@@ -193,7 +208,18 @@ def weight(
         weight=weight,
         weight_column=weight_column,
         replicate_prefix=replicate_prefix,
+        keep_nonrespondents=keep_nonrespondents,
     )
     print_summary(result)
+    dropped = result.n_input - len(result.rows)
+    if dropped:
+        click.echo(
+            f"{dropped} nonrespondent(s) "
+            + (
+                "written with weight 0"
+                if keep_nonrespondents
+                else "not written (--keep-nonrespondents keeps them)"
+            )
+        )
     md, js = report_paths(output)
     click.echo(f"wrote {output}, {md.name}, {js.name}")

@@ -29,6 +29,10 @@ class WeightingResult:
     repweights: np.ndarray | None
     calibration: list[Any]
     reports: list[StepReport]
+    #: positions in the input data of the rows the weights belong to (respondents)
+    rows: np.ndarray
+    #: rows of the input data (respondents and nonrespondents)
+    n_input: int
     design: Any = None
 
     @property
@@ -40,6 +44,8 @@ class WeightingResult:
             "steps": [r.as_dict() for r in self.reports],
             "final": self.final,
             "replicates": 0 if self.repweights is None else int(self.repweights.shape[1]),
+            "rows_in": self.n_input,
+            "rows_weighted": int(len(self.rows)),
         }
 
 
@@ -61,7 +67,8 @@ def run_steps(
 
     ``weights`` may be omitted when the first step is a base-weight step. ``repweights`` (n × R) are
     adjusted replicate by replicate with the same steps. Calibration records are kept when
-    ``linearization`` (default: no replicate weights).
+    ``linearization`` (default: no replicate weights). After a nonresponse step only respondents
+    remain: ``result.rows`` are the positions of the weighted rows in ``data``.
     """
     step_list, source = _steps(steps)
     n = len(data)
@@ -96,6 +103,8 @@ def run_steps(
         state.W[:, 1:].copy() if state.W.shape[1] > 1 else None,
         state.calibration,
         reports,
+        state.rows,
+        n,
     )
 
 
@@ -105,7 +114,8 @@ def weight_design(
     """Weight a :class:`survmig.design.SurveyDesign`; the result carries the new design.
 
     The design's full-sample and replicate weights go through ``steps``; the new design is
-    ``design.with_weights(weights, repweights, calibration=design.calibration + new records)``.
+    ``design.with_weights(weights, repweights, calibration=design.calibration + new records)``,
+    restricted to the respondents when a nonresponse step removed nonrespondents.
     ``data`` defaults to the design's own data frame.
     """
     if data is None:
@@ -121,6 +131,16 @@ def weight_design(
         linearization=rep is None,
     )
     old = tuple(getattr(design, "calibration", ()) or ())
+    if len(res.rows) < design.n:
+        if old:
+            raise SurvmigError(
+                "the design is already calibrated: nonresponse adjustment must come first",
+                hint="run the nonresponse step on the uncalibrated design",
+            )
+        # respondents only; strata keep their full-design PSU counts (R's subset())
+        mask = np.zeros(design.n, dtype=bool)
+        mask[res.rows] = True
+        design = design.subset(mask)
     res.design = design.with_weights(
         res.weights,
         res.repweights,

@@ -36,10 +36,30 @@ class WeightState:
     linearization: bool = True
     #: where the steps came from, for error messages
     source: str | None = None
+    #: positions (in the input data) of the rows still in the sample
+    rows: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = np.arange(len(self.data))
 
     @property
     def n_replicates(self) -> int:
         return self.W.shape[1] - 1
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Continue with the rows in ``mask`` only (respondents after a nonresponse adjustment)."""
+        if mask.all():
+            return
+        if self.calibration:
+            raise SurvmigError(
+                "the nonresponse adjustment must come before post-stratification, raking and calibration",
+                file=self.source,
+                hint="move the nonresponse step up",
+            )
+        self.data = self.data.loc[mask].reset_index(drop=True)
+        self.W = self.W[mask]
+        self.rows = self.rows[mask]
 
 
 def weight_summary(w: np.ndarray) -> dict[str, float]:
@@ -516,7 +536,7 @@ class Nonresponse(Step):
                 hint="collapse small classes so that every replicate keeps respondents in each class",
             )
         core.Factors(factors, codes).multiply(state.W)
-        state.W[~resp] = 0.0
+        n_before = len(resp)
         rep.classes = [
             {
                 "class": lab,
@@ -535,8 +555,12 @@ class Nonresponse(Step):
                 strict=True,
             )
         ]
+        state.keep(resp)
         rep.after = weight_summary(state.W[:, 0])
-        rep.notes.append(f"{int((~resp).sum())} nonrespondent(s) now have weight 0")
+        rep.notes.append(
+            f"{int((~resp).sum())} nonrespondent(s) of {n_before} leave the sample: their weight is carried"
+            " by the respondents of their class"
+        )
         return rep
 
 
