@@ -605,10 +605,23 @@ def simulate(
             seed=seed,
             progress=lambda k: bar.advance(task, k),
         )
-    shown = result.table.drop(columns=["truth", "var_x_cost"])
-    Console().print(
-        df_table(shown, title=f"{reps} samples of each design on {households:,} households")
-    )
+    shown = result.table[
+        [
+            "design",
+            "estimand",
+            "bias",
+            "empirical_se",
+            "mean_estimated_se",
+            "coverage_95",
+            "mean_cost",
+            "rare_interviews",
+            "relative_var_x_cost",
+        ]
+    ]
+    out = Console()
+    if not out.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
+        out = Console(width=180)
+    out.print(df_table(shown, title=f"{reps} samples of each design on {households:,} households"))
     click.echo(
         f"truth: prevalence {result.truth['prevalence']:.4f}, "
         f"remittance share {result.truth['remittance_share']:.4f}"
