@@ -58,6 +58,8 @@ def plain(markup: Markup) -> str:
         ("${age} * 2 > 4 and ${works} = 1", "${age}Q1 * 2 > 4 and Q2 [Works?] is “Yes” (1)"),
         ("count-selected(${uses}) > 1", "count-selected(${uses}Q3) > 1"),
         ("/data/a = 1", "/data/a = 1"),
+        (". >= ${age} - 1", "the answer is ${age}Q1 - 1 or more"),
+        (". <= today()", "the answer is today's date or less"),
         ("${age} >", "${age}Q1 >"),
         ("${x} = 'a'", "${x} is “a”"),
     ],
@@ -73,6 +75,11 @@ def test_french_and_arabic_sentences():
     assert plain(writer("ar").sentence("${age} < 15 or ${works} = 2")) == (
         "Q1 [Age] أقل من 15 أو Q2 [Works?] يساوي «No» (2)"
     )
+
+
+def test_choice_labels_of_the_question_a_constraint_belongs_to():
+    assert plain(writer().sentence(". != 1", current="works")) == "the answer is not “Yes” (1)"
+    assert plain(writer().sentence(". != 1")) == "the answer is not 1"
 
 
 def test_fallback_is_escaped_code():

@@ -121,7 +121,8 @@ class _Parser:
         left = self.mul()
         while (token := self.peek()) and token[0] == "op" and token[1] in "+-":
             self.i += 1
-            left = Expr("arith", self.span(start), token[1], (left, self.mul()))
+            right = self.mul()
+            left = Expr("arith", self.span(start), token[1], (left, right))
         return left
 
     def mul(self) -> Expr:
@@ -132,7 +133,8 @@ class _Parser:
             or (token[0] == "name" and token[1] in ("div", "mod"))
         ):
             self.i += 1
-            left = Expr("arith", self.span(start), token[1], (left, self.unary()))
+            right = self.unary()
+            left = Expr("arith", self.span(start), token[1], (left, right))
         return left
 
     def unary(self) -> Expr:
@@ -192,10 +194,20 @@ class Writer:
     choice: Callable[[str, str], str | None]
     number: Callable[[str], str | None] = lambda name: None
 
-    def sentence(self, source: str) -> Markup:
-        """The whole expression as a sentence (without the leading "Ask if")."""
+    def sentence(self, source: str, current: str | None = None) -> Markup:
+        """The whole expression as a sentence (without the leading "Ask if").
+
+        ``current`` names the question ``.`` stands for (in constraints), so its choice codes
+        are shown with their labels.
+        """
         expr = parse(source)
-        return self.code(source) if expr is None else self.write(expr)
+        if expr is None:
+            return self.code(source)
+        self.current = current
+        try:
+            return self.write(expr)
+        finally:
+            self.current = None
 
     def code(self, text: str) -> Markup:
         """An expression shown as written, each ``${x}`` tagged with its question number."""
@@ -276,13 +288,16 @@ class Writer:
         """A compared value; a choice code of a select question shows its label too."""
         if expr.kind in ("num", "str"):
             literal = str(expr.value)
-            label = self.choice(about.value, literal) if about.kind == "ref" else None
+            name = about.value if about.kind == "ref" else getattr(self, "current", None)
+            label = self.choice(name, literal) if name and about.kind in ("ref", "self") else None
             if label is not None:
                 quoted = self.phrases["quote"].format(label)
                 return Markup('{} <span class="code">({})</span>').format(quoted, literal)
             if expr.kind == "num":
                 return Markup(escape(literal))
             return Markup(escape(self.phrases["quote"].format(literal)))
+        if expr.kind == "call" and expr.value == "today" and not expr.args:
+            return Markup(escape(self.phrases["today"]))
         subject = self.subject(expr)
         return subject if subject is not None else self.code(expr.text)
 

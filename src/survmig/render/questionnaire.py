@@ -293,10 +293,14 @@ class _Builder:
             options = (self.survey.get("choices") or {}).get(element.get("list_name") or "")
         return options or []
 
-    def sentence(self, key: str, expression: str | None) -> Markup | None:
+    def sentence(
+        self, key: str, expression: str | None, current: str | None = None
+    ) -> Markup | None:
         if not expression or not str(expression).strip():
             return None
-        return Markup(escape(self.phrases[key])).format(c=self.writer.sentence(str(expression)))
+        return Markup(escape(self.phrases[key])).format(
+            c=self.writer.sentence(str(expression), current)
+        )
 
     # -- items ----------------------------------------------------------------------------------
 
@@ -363,7 +367,7 @@ class _Builder:
         required = str(bind.get("required", "")).strip().lower()
         item.required = required not in ("", "no", "false", "false()")
         item.required_message = self.quoted(self.text(bind.get("jr:requiredMsg")))
-        item.constraint = self.sentence("accepted", bind.get("constraint"))
+        item.constraint = self.sentence("accepted", bind.get("constraint"), name)
         message = self.text(bind.get("jr:constraintMsg"))
         item.constraint_message = self.quoted(
             message if message and message.strip() != "-" else None
