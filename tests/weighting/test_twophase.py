@@ -82,3 +82,32 @@ def test_adjusted_weights_match_r(tmp_path: Path, case: str) -> None:
     res = run(tmp_path, LATER[case])
     rtol = 1e-6 if "logit" in case else 1e-8
     np.testing.assert_allclose(res.weights, CASES[case]["weights"], rtol=rtol)
+
+
+def test_cli_base_weights_feed_the_design(run_cli, tmp_path: Path) -> None:
+    """design.yaml names a weight column the base step creates; replicates are made from it."""
+    SAMPLE.to_csv(tmp_path / "hh.csv", index=False)
+    (tmp_path / "design.yaml").write_text(
+        yaml.safe_dump({"ids": "ea", "strata": "stratum", "weights": "w", "nest": True})
+    )
+    (tmp_path / "w.yaml").write_text(
+        yaml.safe_dump({"steps": BASE + LATER["calibrate_linear"]}, sort_keys=False)
+    )
+    out = tmp_path / "hh_w.parquet"
+    res = run_cli(
+        "weight",
+        tmp_path / "hh.csv",
+        "--design",
+        tmp_path / "design.yaml",
+        "--steps",
+        tmp_path / "w.yaml",
+        "-o",
+        out,
+    )
+    assert res.exit_code == 0, res.stderr
+    got = pd.read_parquet(out)
+    assert len(got) == RESP.sum()
+    np.testing.assert_allclose(got["w"], CASES["calibrate_linear"]["weights"], rtol=1e-8)
+    report = json.loads((tmp_path / "hh_w.weighting.json").read_text())
+    assert [s["kind"] for s in report["steps"]] == ["base", "nonresponse", "calibrate"]
+    assert report["rows_in"] == len(SAMPLE) and report["rows_weighted"] == RESP.sum()

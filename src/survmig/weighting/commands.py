@@ -63,6 +63,15 @@ def _design_weight_column(design: Any) -> str | None:
     return None
 
 
+def _design_weights_key(path: Path) -> str | None:
+    """The weight column named by design.yaml (``weights: COL``), if any."""
+    from survmig.modules.yamlio import load_yaml
+
+    spec = load_yaml(path)
+    value = spec.get("weights") if isinstance(spec, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def weight_file(
     data_path: Path,
     steps_path: Path,
@@ -78,6 +87,7 @@ def weight_file(
     from survmig.weighting.pipeline import run_steps, weight_design
     from survmig.weighting.report import write_reports
     from survmig.weighting.spec import load_steps
+    from survmig.weighting.steps import BaseWeights
 
     if output.suffix.lower() not in FORMATS:
         raise SurvmigError(
@@ -90,12 +100,26 @@ def weight_file(
     if design_path is not None:
         from survmig.design import load_design
 
+        pre_reports: list[Any] = []
+        lead = 0
+        while lead < len(steps) and isinstance(steps[lead], BaseWeights):
+            lead += 1
+        col = _design_weights_key(design_path)
+        if lead and col is not None and col not in data.columns:
+            # the design's weight column is made by the base step(s): compute it first
+            try:
+                pre = run_steps(data, steps[:lead])
+            except SurvmigError as err:
+                raise _with_file(err, steps_path) from None
+            data = data.assign(**{col: pre.weights})
+            pre_reports, steps = pre.reports, steps[lead:]
         design = load_design(design_path, data)
         try:
             result = weight_design(design, steps, data=data)
         except SurvmigError as err:
             raise _with_file(err, steps_path) from None
-        out_col = weight_column or _design_weight_column(design) or "weight"
+        result.reports[:0] = pre_reports
+        out_col = weight_column or _design_weight_column(design) or col or "weight"
     else:
         weights = None
         if weight is not None:
