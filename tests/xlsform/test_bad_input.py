@@ -29,7 +29,7 @@ level: household
 universe: {en: All, fr: Tous, ar: الكل}
 depends_on: [household_roster]
 questions:
-QUESTIONS"""
+"""
 
 
 def question(
@@ -41,7 +41,8 @@ def question(
     return q + "".join(f"    {line}\n" for line in extra.splitlines() if line)
 
 
-def run_build(tmp_path: Path, run_cli, spec: str, local: str | None = None):
+def run_build(tmp_path: Path, run_cli, spec: str, local: str | None = None) -> str:
+    """Build; assert exit 2, one line on stderr, no traceback, nothing written. The line."""
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(textwrap.dedent(spec), encoding="utf-8")
     if local is not None:
@@ -58,176 +59,133 @@ def run_build(tmp_path: Path, run_cli, spec: str, local: str | None = None):
     return lines[0]
 
 
-def with_local(questions: str, spec_extra: str = "") -> tuple[str, str]:
-    spec = SPEC + "  - file: local_mod.yaml\n" + spec_extra
-    return spec, LOCAL.replace("QUESTIONS", questions)
-
-
-def test_unknown_module_id(tmp_path, run_cli):
-    message = run_build(
-        tmp_path, run_cli, SPEC.replace("id: household_roster", "id: houshold_roster")
-    )
-    assert re.search(
-        r"spec\.yaml:8: unknown module 'houshold_roster' — did you mean 'household_roster'", message
-    )
-
-
-def test_duplicate_variable_across_modules(tmp_path, run_cli):
-    message = run_build(tmp_path, run_cli, *with_local(question("sex")))
-    assert re.search(
-        r"local_mod\.yaml:9: module local_mod, question sex: name 'sex' is used by "
-        r"both module household_roster \(question sex\) and module local_mod",
-        message,
-    )
-
-
-def test_reference_to_a_question_that_does_not_exist(tmp_path, run_cli):
-    message = run_build(
-        tmp_path, run_cli, *with_local(question("lm_q", extra="relevant: ${hh_sise} > 1"))
-    )
-    assert re.search(
-        r"local_mod\.yaml:13: module local_mod, question lm_q: relevant refers to "
-        r"\$\{hh_sise\}, which no module defines — did you mean 'hh_size'",
-        message,
-    )
-
-
-def test_reference_to_a_question_not_yet_asked(tmp_path, run_cli):
-    questions = question("lm_first", extra="relevant: ${lm_second} = 1") + question(
-        "lm_second", concept="hh_n_remittance_senders"
-    )
-    message = run_build(tmp_path, run_cli, *with_local(questions))
-    assert re.search(
-        r"local_mod\.yaml:13: module local_mod, question lm_first: relevant refers to "
-        r"\$\{lm_second\}, which is not asked yet",
-        message,
-    )
-
-
-def test_reference_to_a_dropped_question(tmp_path, run_cli):
-    spec = SPEC + "    drop: [age]\n"
-    message = run_build(tmp_path, run_cli, spec)
-    assert re.search(
+SPEC_CASES = {
+    "unknown module id": (
+        SPEC.replace("id: household_roster", "id: houshold_roster"),
+        r"spec\.yaml:8: unknown module 'houshold_roster' — did you mean 'household_roster'",
+    ),
+    "reference to a dropped question": (
+        SPEC + "    drop: [age]\n",
         r"household_roster\.yaml:\d+: module household_roster, question age_check: "
         r"label refers to \$\{age\}, which the spec drops",
-        message,
-    )
-
-
-def test_calculation_cycle(tmp_path, run_cli):
-    questions = question("lm_a", type_="calculate", extra="calculation: ${lm_b} + 1") + question(
-        "lm_b",
-        type_="calculate",
-        concept="hh_n_remittance_senders",
-        extra="calculation: ${lm_a} * 2",
-    )
-    message = run_build(tmp_path, run_cli, *with_local(questions))
-    assert "calculation cycle: lm_a -> lm_b -> lm_a" in message
-    assert re.search(r"local_mod\.yaml:\d+: module local_mod, question lm_\w: ", message)
-
-
-def test_unknown_language_code(tmp_path, run_cli):
-    message = run_build(tmp_path, run_cli, SPEC.replace("[en, fr, ar]", "[en, fr, xx]"))
-    assert re.search(r"spec\.yaml:4: unknown language code 'xx'", message)
-
-
-def test_language_missing_from_a_module(tmp_path, run_cli):
-    spec = SPEC.replace("[en, fr, ar]", "[en, es]").replace("ar: سيئ}", "ar: سيئ, es: Malo}")
-    message = run_build(tmp_path, run_cli, spec)
-    assert re.search(
+    ),
+    "unknown language code": (
+        SPEC.replace("[en, fr, ar]", "[en, fr, xx]"),
+        r"spec\.yaml:4: unknown language code 'xx'",
+    ),
+    "language missing from a module": (
+        SPEC.replace("[en, fr, ar]", "[en, es]").replace("ar: سيئ}", "ar: سيئ, es: Malo}"),
         r"household_roster\.yaml:\d+: module household_roster, question hh_size: "
         r"label has no text in language 'es'",
-        message,
-    )
-
-
-def test_unknown_country_code(tmp_path, run_cli):
-    message = run_build(tmp_path, run_cli, SPEC.replace("country: MAR", "country: MOR"))
-    assert re.search(r"spec\.yaml:5: country: 'MOR' is not an ISO 3166-1 alpha-3 code", message)
-
-
-def test_unknown_country_in_main_destinations(tmp_path, run_cli):
-    spec = SPEC + "countries:\n  first: [FRA, XYZ]\n"
-    message = run_build(tmp_path, run_cli, spec)
-    assert re.search(r"spec\.yaml:10: countries\.first: 'XYZ' is not an ISO 3166-1", message)
-
-
-def test_name_too_long(tmp_path, run_cli):
-    long_name = "lm_" + "x" * 30
-    message = run_build(tmp_path, run_cli, *with_local(question(long_name)))
-    assert re.search(
-        rf"local_mod\.yaml:9: name '{long_name}' is 33 characters long \(at most 32\)", message
-    )
-
-
-@pytest.mark.parametrize("bad", ["2nd_q", "lm-q", "xmlq"])
-def test_invalid_xml_name(tmp_path, run_cli, bad):
-    message = run_build(tmp_path, run_cli, *with_local(question(bad)))
-    assert re.search(r"local_mod\.yaml:9: ", message)
-    assert "not a name" in message or "not a valid XML name" in message
-
-
-def test_choice_list_used_but_not_defined(tmp_path, run_cli):
-    message = run_build(
-        tmp_path,
-        run_cli,
-        *with_local(question("lm_q", type_="select_one colours", concept="hh_member_abroad")),
-    )
-    assert re.search(
-        r"local_mod\.yaml:10: module local_mod, question lm_q: choice list 'colours' "
-        r"is not defined",
-        message,
-    )
-
-
-def test_yaml_syntax_error_in_spec(tmp_path, run_cli):
-    spec = SPEC.replace("modules:\n", "modules:\n   - id: census_core\n  - broken: [\n")
-    message = run_build(tmp_path, run_cli, spec)
-    assert re.search(r"spec\.yaml:\d+: YAML syntax error", message)
-
-
-def test_yaml_syntax_error_in_module(tmp_path, run_cli):
-    spec, local = with_local(question("lm_q"))
-    message = run_build(
-        tmp_path, run_cli, spec, local.replace("level: household", "level: [household")
-    )
-    assert re.search(r"local_mod\.yaml:\d+: YAML syntax error", message)
-
-
-def test_unknown_parameter_and_bad_value(tmp_path, run_cli):
-    message = run_build(tmp_path, run_cli, SPEC + "parameters:\n  refrence_years: 3\n")
-    assert re.search(
+    ),
+    "unknown country code": (
+        SPEC.replace("country: MAR", "country: MOR"),
+        r"spec\.yaml:5: country: 'MOR' is not an ISO 3166-1 alpha-3 code",
+    ),
+    "unknown main destination": (
+        SPEC + "countries:\n  first: [FRA, XYZ]\n",
+        r"spec\.yaml:10: countries\.first: 'XYZ' is not an ISO 3166-1",
+    ),
+    "unknown currency code": (
+        SPEC.replace("currency: MAD", "currency: DHS"),
+        r"spec\.yaml:6: currency: 'DHS' is not an ISO 4217 alpha-3 code",
+    ),
+    "YAML syntax error in the spec": (
+        SPEC.replace("modules:\n", "modules:\n   - id: census_core\n  - broken: [\n"),
+        r"spec\.yaml:\d+: YAML syntax error",
+    ),
+    "unknown parameter": (
+        SPEC + "parameters:\n  refrence_years: 3\n",
         r"spec\.yaml:10: parameter 'refrence_years' is not declared by any module "
         r".*did you mean 'reference_years'",
-        message,
-    )
-    message = run_build(tmp_path, run_cli, SPEC + "    parameters: {max_members: 500}\n")
-    assert re.search(r"spec\.yaml:9: parameter 'max_members' = 500 must be at most 99", message)
-
-
-def test_missing_dependency_and_misspelt_spec_field(tmp_path, run_cli):
-    message = run_build(tmp_path, run_cli, SPEC.replace("id: household_roster", "id: census_core"))
-    assert re.search(
+    ),
+    "parameter out of bounds": (
+        SPEC + "    parameters: {max_members: 500}\n",
+        r"spec\.yaml:9: parameter 'max_members' = 500 must be at most 99",
+    ),
+    "missing dependency": (
+        SPEC.replace("id: household_roster", "id: census_core"),
         r"spec\.yaml:8: module census_core depends on household_roster, which is not "
         r"listed before it",
-        message,
-    )
-    message = run_build(tmp_path, run_cli, SPEC + "    dorp: [sex]\n")
-    assert re.search(r"spec\.yaml:9: invalid questionnaire spec: .*unknown field 'dorp'", message)
-
-
-def test_override_or_drop_of_an_unknown_question(tmp_path, run_cli):
-    message = run_build(tmp_path, run_cli, SPEC + "    drop: [sexe]\n")
-    assert re.search(
+    ),
+    "misspelt spec field": (
+        SPEC + "    dorp: [sex]\n",
+        r"spec\.yaml:9: invalid questionnaire spec: .*unknown field 'dorp'",
+    ),
+    "drop of an unknown question": (
+        SPEC + "    drop: [sexe]\n",
         r"spec\.yaml:9: drop: module household_roster has no question 'sexe' — "
         r"did you mean 'sex'",
-        message,
-    )
+    ),
+}
 
 
-def test_two_variables_for_one_concept_at_one_level(tmp_path, run_cli):
-    message = run_build(tmp_path, run_cli, *with_local(question("lm_q", concept="hh_size")))
-    assert "concept 'hh_size' at level 'household' is carried by both hh_size" in message
+@pytest.mark.parametrize(("spec", "pattern"), SPEC_CASES.values(), ids=SPEC_CASES.keys())
+def test_bad_spec(tmp_path, run_cli, spec, pattern):
+    message = run_build(tmp_path, run_cli, spec)
+    assert re.search(pattern, message), message
+
+
+LONG = "lm_" + "x" * 30
+MODULE_CASES = {
+    "duplicate variable across modules": (
+        question("sex"),
+        r"local_mod\.yaml:9: module local_mod, question sex: name 'sex' is used by both "
+        r"module household_roster \(question sex\) and module local_mod",
+    ),
+    "reference to a question that does not exist": (
+        question("lm_q", extra="relevant: ${hh_sise} > 1"),
+        r"local_mod\.yaml:13: module local_mod, question lm_q: relevant refers to "
+        r"\$\{hh_sise\}, which no module defines — did you mean 'hh_size'",
+    ),
+    "reference to a question not yet asked": (
+        question("lm_first", extra="relevant: ${lm_second} = 1")
+        + question("lm_second", concept="hh_n_remittance_senders"),
+        r"local_mod\.yaml:13: module local_mod, question lm_first: relevant refers to "
+        r"\$\{lm_second\}, which is not asked yet",
+    ),
+    "calculation cycle": (
+        question("lm_a", type_="calculate", extra="calculation: ${lm_b} + 1")
+        + question(
+            "lm_b",
+            type_="calculate",
+            concept="hh_n_remittance_senders",
+            extra="calculation: ${lm_a} * 2",
+        ),
+        r"local_mod\.yaml:\d+: module local_mod, question lm_\w: "
+        r"calculation cycle: lm_a -> lm_b -> lm_a",
+    ),
+    "name too long": (
+        question(LONG),
+        rf"local_mod\.yaml:9: name '{LONG}' is 33 characters long \(at most 32\)",
+    ),
+    "name starting with a digit": (
+        question("2nd_q"),
+        r"local_mod\.yaml:9: .*'2nd_q' is not a name",
+    ),
+    "name with a hyphen": (question("lm-q"), r"local_mod\.yaml:9: .*'lm-q' is not a name"),
+    "name starting with xml": (question("xmlq"), r"local_mod\.yaml:9: .*not a valid XML name"),
+    "choice list used but not defined": (
+        question("lm_q", type_="select_one colours", concept="hh_member_abroad"),
+        r"local_mod\.yaml:10: module local_mod, question lm_q: choice list 'colours' "
+        r"is not defined",
+    ),
+    "YAML syntax error in a module": (
+        question("lm_q") + "  - name: [\n",
+        r"local_mod\.yaml:\d+: YAML syntax error",
+    ),
+    "two variables for one concept at one level": (
+        question("lm_q", concept="hh_size"),
+        r"module local_mod, question lm_q: concept 'hh_size' at level 'household' is carried "
+        r"by both hh_size \(module household_roster\) and lm_q",
+    ),
+}
+
+
+@pytest.mark.parametrize(("questions", "pattern"), MODULE_CASES.values(), ids=MODULE_CASES.keys())
+def test_bad_module_in_a_spec(tmp_path, run_cli, questions, pattern):
+    message = run_build(tmp_path, run_cli, SPEC + "  - file: local_mod.yaml\n", LOCAL + questions)
+    assert re.search(pattern, message), message
 
 
 def test_existing_output_is_untouched_when_the_build_fails(tmp_path, run_cli):

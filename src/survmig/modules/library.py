@@ -274,28 +274,16 @@ def _item(entry: LDict, *, module: str, file: Path, line: int) -> Item:
 
 
 def _parameter(name: str, entry: LDict, file: Path) -> Parameter:
-    kinds = {"integer": int, "decimal": (int, float), "string": str, "boolean": bool}
-    expected = kinds[entry["type"]]
-    default = entry["default"]
-    ok = isinstance(default, expected) and not (
-        entry["type"] != "boolean" and isinstance(default, bool)
-    )
-    if not ok:
-        raise SurvmigError(
-            f"parameter {name!r}: default {default!r} is not of type {entry['type']}",
-            file=file,
-            line=entry.line_of("default"),
-        )
     param = Parameter(
         name=name,
         type=entry["type"],
-        default=default,
+        default=entry["default"],
         description=entry["description"],
         min=entry.get("min"),
         max=entry.get("max"),
         values=tuple(entry["values"]) if "values" in entry else None,
     )
-    check_parameter_value(param, default, file=file, line=entry.line_of("default"))
+    check_parameter_value(param, param.default, file=file, line=entry.line_of("default"))
     return param
 
 

@@ -64,75 +64,66 @@ class ValidationReport:
         return "\n".join(p.format() for p in self.problems)
 
 
-def _survey_names(data: bytes) -> dict[str, int]:
+def _survey_sheet(data: bytes) -> tuple[list[str], list[tuple]] | None:
+    """Header and rows of the survey sheet, or ``None`` when the workbook has none."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        if "survey" not in workbook.sheetnames:
+            return None
+        rows = workbook["survey"].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        return header, list(rows)
+    finally:
+        workbook.close()
+
+
+def _column(header: list[str], rows: list[tuple], name: str) -> list[str]:
+    """One column's cells as stripped text ('' when empty), row by row."""
+    if name not in header:
+        return [""] * len(rows)
+    col = header.index(name)
+    return [
+        str(row[col]).strip() if col < len(row) and row[col] is not None else "" for row in rows
+    ]
+
+
+def _survey_names(sheet: tuple[list[str], list[tuple]] | None) -> dict[str, int]:
     """name -> row number on the survey sheet (header = row 1)."""
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        if "survey" not in workbook.sheetnames:
-            return {}
-        rows = workbook["survey"].iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        if "name" not in header:
-            return {}
-        col = header.index("name")
-        out: dict[str, int] = {}
-        for number, row in enumerate(rows, start=2):
-            if col < len(row) and row[col] not in (None, ""):
-                out.setdefault(str(row[col]).strip(), number)
-        return out
-    finally:
-        workbook.close()
+    if sheet is None:
+        return {}
+    out: dict[str, int] = {}
+    for number, name in enumerate(_column(*sheet, "name"), start=2):
+        if name:
+            out.setdefault(name, number)
+    return out
 
 
-def _name_problems(data: bytes) -> list[Problem]:
+def _name_problems(sheet: tuple[list[str], list[tuple]] | None) -> list[Problem]:
     """survmig's portability rules for names (the strictest common platform limits)."""
-    from openpyxl import load_workbook
-
+    if sheet is None:
+        return [Problem("error", "survmig", "the workbook has no 'survey' sheet")]
+    header, rows = sheet
     problems = []
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        if "survey" not in workbook.sheetnames:
-            return [Problem("error", "survmig", "the workbook has no 'survey' sheet")]
-        rows = workbook["survey"].iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        if "relevance" in header:
-            problems.append(
-                Problem(
-                    "warning",
-                    "survmig",
-                    "column 'relevance' is an alias: name it 'relevant'",
-                    "survey",
-                    1,
-                )
+    if "relevance" in header:
+        message = "column 'relevance' is an alias: name it 'relevant'"
+        problems.append(Problem("warning", "survmig", message, "survey", 1))
+    kinds = _column(header, rows, "type")
+    for number, (name, kind) in enumerate(
+        zip(_column(header, rows, "name"), kinds, strict=True), start=2
+    ):
+        if not name or kind.startswith("end"):
+            continue
+        if not _NAME.match(name):
+            message = f"name {name!r} must start with a letter and use only letters, digits, _"
+            problems.append(Problem("error", "survmig", message, "survey", number))
+        elif len(name) > MAX_NAME_LENGTH:
+            message = (
+                f"name {name!r} is {len(name)} characters long (at most {MAX_NAME_LENGTH}, "
+                "the strictest common platform limit)"
             )
-        if "name" not in header:
-            return problems
-        col = header.index("name")
-        type_col = header.index("type") if "type" in header else None
-        for number, row in enumerate(rows, start=2):
-            name = row[col] if col < len(row) else None
-            kind = str(row[type_col]) if type_col is not None and type_col < len(row) else ""
-            if name in (None, "") or kind.startswith("end"):
-                continue
-            name = str(name).strip()
-            if not _NAME.match(name):
-                message = f"name {name!r} must start with a letter and use only letters, digits, _"
-                problems.append(Problem("error", "survmig", message, "survey", number))
-            elif len(name) > MAX_NAME_LENGTH:
-                problems.append(
-                    Problem(
-                        "error",
-                        "survmig",
-                        f"name {name!r} is {len(name)} characters long (at most "
-                        f"{MAX_NAME_LENGTH}, the strictest common platform limit)",
-                        "survey",
-                        number,
-                    )
-                )
-    finally:
-        workbook.close()
+            problems.append(Problem("error", "survmig", message, "survey", number))
     return problems
 
 
@@ -174,13 +165,14 @@ def validate_xlsform(source: str | Path | bytes, *, odk: bool = True) -> Validat
             "not an .xlsx workbook", file=None if isinstance(source, bytes) else source
         )
     try:
-        names = _survey_names(data)
+        sheet = _survey_sheet(data)
     except Exception as err:  # a corrupt workbook: say so, not a traceback
         raise SurvmigError(
             f"cannot read the workbook: {err}",
             file=None if isinstance(source, bytes) else source,
         ) from None
-    problems = _name_problems(data)
+    names = _survey_names(sheet)
+    problems = _name_problems(sheet)
     if odk and shutil.which("java") is None:
         raise SurvmigError(
             "ODK Validate needs Java, which is not installed",
