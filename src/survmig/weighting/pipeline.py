@@ -18,7 +18,14 @@ import pandas as pd
 
 from survmig.errors import SurvmigError
 from survmig.weighting.spec import load_steps
-from survmig.weighting.steps import BaseWeights, Step, StepReport, WeightState, weight_summary
+from survmig.weighting.steps import (
+    BaseWeights,
+    Step,
+    StepReport,
+    WeightState,
+    row_list,
+    weight_summary,
+)
 
 
 @dataclasses.dataclass
@@ -88,15 +95,14 @@ def run_steps(
         W = np.column_stack([W, R])
     if linearization is None:
         linearization = repweights is None
-    bad = ~np.isfinite(W[:, 0]) | (W[:, 0] < 0)
-    if bad.any() and not isinstance(step_list[0], BaseWeights):
-        rows = np.flatnonzero(bad)[:5] + 1
-        raise SurvmigError(
-            f"input weights are missing or negative in {int(bad.sum())} row(s) (rows {', '.join(map(str, rows))})",
-            hint="fix the weight column or start with a base step",
-        )
     data = data.reset_index(drop=True)
     state = WeightState(data, W, linearization=linearization, source=source)
+    bad = ~np.isfinite(W[:, 0]) | (W[:, 0] < 0)
+    if bad.any() and not isinstance(step_list[0], BaseWeights):
+        raise SurvmigError(
+            f"input weights are missing or negative in {int(bad.sum())} row(s) ({row_list(state, bad)})",
+            hint="fix the weight column or start with a base step",
+        )
     reports = [step.apply(state) for step in step_list]
     return WeightingResult(
         state.W[:, 0].copy(),

@@ -97,6 +97,13 @@ class StepReport:
         return dataclasses.asdict(self)
 
 
+def row_list(state: WeightState, mask: np.ndarray) -> str:
+    """``rows 4, 8, …``: the first flagged data rows (1-based, in the input data)."""
+    idx = state.rows[np.flatnonzero(mask)] + 1
+    more = ", …" if len(idx) > 5 else ""
+    return "rows " + ", ".join(map(str, idx[:5])) + more
+
+
 def _err(state: WeightState, step: Step, message: str, hint: str | None = None) -> SurvmigError:
     return SurvmigError(
         message, file=state.source, line=step.line, where=f"step {step.label}", hint=hint
@@ -142,12 +149,10 @@ def require_columns(state: WeightState, step: Step, columns: Sequence[str], role
             )
         missing = state.data[col].isna().to_numpy()
         if missing.any():
-            rows = np.flatnonzero(missing)[:5] + 1
             raise _err(
                 state,
                 step,
-                f"{role} column {col!r} has {int(missing.sum())} missing value(s) (rows {', '.join(map(str, rows))}"
-                f"{', …' if missing.sum() > 5 else ''})",
+                f"{role} column {col!r} has {int(missing.sum())} missing value(s) ({row_list(state, missing)})",
                 hint="impute or recode them into a category before weighting",
             )
 
@@ -391,12 +396,11 @@ class BaseWeights(Step):
                 raise _err(state, self, f"unknown stage type {st.kind!r}")
             bad = ~((pi > 0) & (pi <= 1))
             if bad.any():
-                rows_bad = np.flatnonzero(bad)[:5] + 1
                 raise _err(
                     state,
                     self,
                     f"stage {i + 1} ({st.kind}): selection probability outside (0, 1] in {int(bad.sum())} row(s)"
-                    f" (rows {', '.join(map(str, rows_bad))}; e.g. {pi[bad][0]:.6g})",
+                    f" ({row_list(state, bad)}; e.g. {pi[bad][0]:.6g})",
                     hint="check the measures of size and counts; units with probability > 1 are certainty units"
                     " (give them probability 1 with a 'probability' stage)",
                 )
