@@ -1,0 +1,273 @@
+"""``survmig estimate``: design-based estimates from a data file, a thin layer over :func:`estimate`."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from survmig.design import LONELY_PSU_RULES, SurveyDesign, design_from_options, load_design
+from survmig.errors import SurvmigError, SurvmigWarning
+from survmig.estimation.ci import CI_METHODS
+from survmig.estimation.engine import estimate as run_estimate
+from survmig.estimation.output import check_output_path, print_table, write_table
+
+#: Extension point for ``--indicators``. The target is called as
+#: ``fn(design, names, *, by, ci, level, na) -> pandas.DataFrame`` where ``names`` is a list of
+#: indicator names or ``None`` for all; it returns a tidy table with at least the columns of
+#: :data:`survmig.estimation.COLUMNS` (plus the ``by`` columns), which this command writes as it writes
+#: its own estimates. Unknown names must raise :class:`~survmig.errors.SurvmigError`.
+INDICATORS_HOOK = "survmig.indicators:estimate_indicators"
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def parse_ratios(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``NUM/DEN`` pairs, comma separated or repeated."""
+    out = []
+    for text in values:
+        for item in _split(text):
+            parts = item.split("/")
+            if len(parts) != 2 or not all(p.strip() for p in parts):
+                raise SurvmigError(
+                    f"a ratio is NUM/DEN, got {item!r}",
+                    where="--ratio",
+                    hint="e.g. --ratio remit_amount/hhsize",
+                )
+            out.append((parts[0].strip(), parts[1].strip()))
+    return out
+
+
+def parse_quantiles(values: tuple[str, ...]) -> dict[str, list[float]]:
+    """``VAR:P1,P2,…`` (a token with ``:`` starts the next variable), comma separated or repeated."""
+    out: dict[str, list[float]] = {}
+    for text in values:
+        current = None
+        for item in _split(text):
+            if ":" in item:
+                current, item = (s.strip() for s in item.split(":", 1))
+                out.setdefault(current, [])
+                if not item:
+                    continue
+            if current is None:
+                raise SurvmigError(
+                    f"a quantile is VAR:P1,P2,…, got {item!r}",
+                    where="--quantile",
+                    hint="e.g. --quantile income:0.25,0.5,0.75",
+                )
+            try:
+                p = float(item)
+            except ValueError:
+                raise SurvmigError(
+                    f"quantile probability {item!r} for {current!r} is not a number",
+                    where="--quantile",
+                ) from None
+            out[current].append(p)
+    for var, probs in out.items():
+        if not probs:
+            raise SurvmigError(
+                f"no probabilities given for quantiles of {var!r}", where="--quantile"
+            )
+    return out
+
+
+def run_indicators(design: SurveyDesign, spec: str, **options: Any) -> pd.DataFrame:
+    """Call the indicator catalogue through :data:`INDICATORS_HOOK` (``all`` = every indicator)."""
+    module_name, attr = INDICATORS_HOOK.split(":")
+    try:
+        module = importlib.import_module(module_name)
+        fn = getattr(module, attr)
+    except (ImportError, AttributeError):
+        raise SurvmigError(
+            "migration indicators are not available in this installation",
+            where="--indicators",
+            hint="estimate the variables directly with --mean/--prop/--total/--ratio/--quantile",
+        ) from None
+    names = None if spec.strip().lower() == "all" else _split(spec)
+    return fn(design, names, **options)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    from survmig.weighting.commands import read_data
+
+    return read_data(path)
+
+
+@click.command("estimate")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--design",
+    "design_file",
+    type=click.Path(path_type=Path),
+    help="design.yaml describing the sample.",
+)
+@click.option("--strata", help="Stratum column (one-stage design given on the command line).")
+@click.option("--psu", help="PSU (cluster) column; omit for element sampling.")
+@click.option("--weight", help="Sampling weight column.")
+@click.option("--fpc", help="Finite population correction column (population size or fraction).")
+@click.option("--nest", is_flag=True, help="PSU ids restart within strata.")
+@click.option("--mean", "means", help="Variables to average, comma separated.")
+@click.option("--total", "totals", help="Variables to total.")
+@click.option("--prop", "props", help="Categorical variables: the share of every category.")
+@click.option("--ratio", "ratios", multiple=True, help="NUM/DEN ratios, comma separated.")
+@click.option("--quantile", "quantiles", multiple=True, help="VAR:P1,P2,… (Woodruff intervals).")
+@click.option("--count", is_flag=True, help="Also estimate the population size of each domain.")
+@click.option(
+    "--indicators", help="Migration indicators NAME,… or all (from the indicator catalogue)."
+)
+@click.option("--by", help="Domain variables, comma separated (estimates for every combination).")
+@click.option(
+    "--ci",
+    type=click.Choice(CI_METHODS),
+    default="t",
+    show_default=True,
+    help="Interval for proportions.",
+)
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option(
+    "--na",
+    type=click.Choice(["fail", "drop"]),
+    default="fail",
+    show_default=True,
+    help="Missing values (and -8/-9 codes) in analysis variables: fail, or drop them from the domain.",
+)
+@click.option(
+    "--lonely-psu",
+    type=click.Choice(LONELY_PSU_RULES),
+    help="Rule for strata with one PSU (overrides the design).",
+)
+@click.option(
+    "--lonely-psu-domain",
+    is_flag=True,
+    help="Apply the rule to strata with one PSU inside a domain.",
+)
+@click.option(
+    "--keep-empty",
+    is_flag=True,
+    help="Report empty domains as rows without estimates instead of failing.",
+)
+@click.option("--no-deff", is_flag=True, help="Skip design effects.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output .csv, .xlsx, .json or .md (default: a table on screen).",
+)
+def estimate_command(
+    data: Path,
+    design_file: Path | None,
+    strata: str | None,
+    psu: str | None,
+    weight: str | None,
+    fpc: str | None,
+    nest: bool,
+    means: str | None,
+    totals: str | None,
+    props: str | None,
+    ratios: tuple[str, ...],
+    quantiles: tuple[str, ...],
+    count: bool,
+    indicators: str | None,
+    by: str | None,
+    ci: str,
+    level: float,
+    na: str,
+    lonely_psu: str | None,
+    lonely_psu_domain: bool,
+    keep_empty: bool,
+    no_deff: bool,
+    output: Path | None,
+) -> None:
+    """Design-based estimates with standard errors, confidence intervals, CV and design effects.
+
+    DATA is CSV, Parquet, SPSS (.sav) or Stata (.dta). The design comes from --design design.yaml
+    or, for a one-stage design, from --strata/--psu/--weight/--fpc (like Stata's svyset). The
+    table has one row per statistic, variable, category and domain.
+
+    \b
+    Examples:
+      survmig estimate survey.parquet --design design.yaml --mean migrant,remit_amount \\
+          --prop sex --by region,urban --na drop -o estimates.xlsx
+      survmig estimate survey.csv --strata region --psu ea --weight wt --nest \\
+          --ratio remit_amount/hhsize --quantile remit_amount:0.5,0.9 --ci logit
+    """
+    if output is not None:
+        check_output_path(output)
+    one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
+    if design_file is not None and one_liner:
+        raise SurvmigError(
+            "give the design either as --design or as --strata/--psu/--weight/--fpc, not both",
+            where="design",
+        )
+    if design_file is None and not one_liner:
+        raise SurvmigError(
+            "no design given",
+            where="design",
+            hint="use --design design.yaml or --strata/--psu/--weight",
+        )
+    if one_liner and weight is None:
+        raise SurvmigError("the one-line design needs --weight", where="--weight")
+    frame = _read(data)
+    if design_file is not None:
+        design = load_design(design_file, frame)
+    else:
+        design = design_from_options(
+            frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
+        )
+    options: dict[str, Any] = {}
+    if lonely_psu:
+        options["lonely_psu"] = lonely_psu
+    if lonely_psu_domain:
+        options["lonely_psu_domain"] = True
+    if options and not design.is_replicate:
+        design = design.with_options(**options)
+    requested = any([means, totals, props, ratios, quantiles, count])
+    if not requested and not indicators:
+        raise SurvmigError(
+            "nothing to estimate",
+            where="estimate",
+            hint="ask for --mean, --total, --prop, --ratio, --quantile or --indicators",
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurvmigWarning)
+        tables = []
+        if requested:
+            tables.append(
+                run_estimate(
+                    design,
+                    mean=_split(means),
+                    total=_split(totals),
+                    prop=_split(props),
+                    ratio=parse_ratios(ratios),
+                    quantile=parse_quantiles(quantiles),
+                    count=count,
+                    by=_split(by),
+                    ci=ci,
+                    level=level,
+                    na=na,
+                    deff=not no_deff,
+                    empty_domains="keep" if keep_empty else "fail",
+                )
+            )
+        if indicators:
+            tables.append(
+                run_indicators(design, indicators, by=_split(by), ci=ci, level=level, na=na)
+            )
+    for w in caught:
+        if issubclass(w.category, SurvmigWarning):
+            click.echo(f"warning: {w.message}", err=True)
+    table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    if output is None:
+        print_table(table)
+        return
+    write_table(table, output, meta={"data": str(data), "design": repr(design), "level": level})
+    click.echo(f"wrote {len(table)} estimates to {output}")
+
+
+estimate = estimate_command  # the attribute survmig.cli maps ``survmig estimate`` to
