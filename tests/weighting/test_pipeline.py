@@ -279,3 +279,12 @@ def test_cli_nonrespondents(run_cli, tmp_path, keep):
     assert len(got) == len(API) if keep else len(got) == len(API) - n_non
     assert (got.pw[got.resp == 0] == 0).all() and (got.pw[got.resp == 1] > 0).all()
     assert got.pw.sum() == pytest.approx(6194)
+
+
+def test_help_has_an_example(run_cli):
+    res = run_cli("weight", "--help")
+    assert res.exit_code == 0
+    assert (
+        "survmig weight survey.csv --design design.yaml --steps weighting.yaml -o weighted.csv"
+        in res.stdout
+    )
