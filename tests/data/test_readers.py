@@ -8,7 +8,15 @@ import zipfile
 import pandas as pd
 import pytest
 
-from survmig.data import KEY, PARENT_KEY, ROOT_KEY, ROW_POS, read_export, write_central_export, write_kobo_export
+from survmig.data import (
+    KEY,
+    PARENT_KEY,
+    ROOT_KEY,
+    ROW_POS,
+    read_export,
+    write_central_export,
+    write_kobo_export,
+)
 from survmig.data.exports import CENTRAL_TAIL
 from survmig.errors import SurvmigError
 
@@ -16,10 +24,15 @@ from survmig.errors import SurvmigError
 def assert_same(a, b, ignore=()):
     assert a.levels == b.levels
     for level in a.levels:
-        x, y = a.table(level), b.table(level).drop(columns=[c for c in ignore if c in b.table(level)])
+        x, y = (
+            a.table(level),
+            b.table(level).drop(columns=[c for c in ignore if c in b.table(level)]),
+        )
         assert list(x.columns) == list(y.columns), level
         for col in x.columns:
-            pd.testing.assert_series_equal(x[col], y[col], check_dtype=False, check_names=False, obj=f"{level}.{col}")
+            pd.testing.assert_series_equal(
+                x[col], y[col], check_dtype=False, check_names=False, obj=f"{level}.{col}"
+            )
 
 
 def test_form_metadata(form):
@@ -27,7 +40,10 @@ def test_form_metadata(form):
     assert form.levels["trip"].parent == "person"
     assert form.levels["emigrant"].relevant == ("${any_abroad} = 1",)
     earnings = form.variables["earnings"]
-    assert earnings.group_relevant == ("${age} >= 15",) and earnings.relevant == "selected(${activities}, 'job')"
+    assert (
+        earnings.group_relevant == ("${age} >= 15",)
+        and earnings.relevant == "selected(${activities}, 'job')"
+    )
     assert form.variables["pname"].pii and form.variables["age"].concept == "age"
     assert form.text(form.variables["age"].labels, "fr") == "Âge"
     assert form.language_key("ar") == "العربية (ar)"
@@ -47,7 +63,13 @@ def test_central_shape(form, small, tmp_path):
     path = write_central_export(small, form, tmp_path / "export.zip")
     with zipfile.ZipFile(path) as zf:
         assert sorted(zf.namelist()) == sorted(
-            ["hh_test.csv", "hh_test-person.csv", "hh_test-trip.csv", "hh_test-emigrant.csv", "hh_test-sender.csv"]
+            [
+                "hh_test.csv",
+                "hh_test-person.csv",
+                "hh_test-trip.csv",
+                "hh_test-emigrant.csv",
+                "hh_test-sender.csv",
+            ]
         )
         root = pd.read_csv(zf.open("hh_test.csv"), dtype=str, keep_default_na=False)
         person = pd.read_csv(zf.open("hh_test-person.csv"), dtype=str, keep_default_na=False)
@@ -68,7 +90,9 @@ def test_central_round_trip(form, small, tmp_path):
 
 
 def test_central_variants_split_and_bare_names(form, small, tmp_path):
-    path = write_central_export(small, form, tmp_path / "e.zip", split_select_multiples=True, group_paths=False)
+    path = write_central_export(
+        small, form, tmp_path / "e.zip", split_select_multiples=True, group_paths=False
+    )
     with zipfile.ZipFile(path) as zf:
         person = pd.read_csv(zf.open("hh_test-person.csv"), dtype=str, keep_default_na=False)
     assert "activities/job" in person.columns and "activities" in person.columns
@@ -85,7 +109,9 @@ def test_central_split_columns_only(form, small, tmp_path):
             df = df.drop(columns=[c for c in ("work-activities", "uses") if c in df.columns])
             dst.writestr(name, df.to_csv(index=False))
     back = read_export(rebuilt, form)
-    pd.testing.assert_series_equal(back.table("person")["activities"], small.table("person")["activities"], check_dtype=False)
+    pd.testing.assert_series_equal(
+        back.table("person")["activities"], small.table("person")["activities"], check_dtype=False
+    )
 
 
 def test_kobo_shape_and_round_trip(form, small, tmp_path):
@@ -94,8 +120,22 @@ def test_kobo_shape_and_round_trip(form, small, tmp_path):
     names = list(sheets)
     assert names == ["Test household survey", "person", "trip", "emigrant", "sender"]
     root, person, trip = sheets[names[0]], sheets["person"], sheets["trip"]
-    assert {"_id", "_uuid", "_submission_time", "_index", "__version__", "hh/region", "meta/instanceID"} <= set(root.columns)
-    assert {"person/work/activities", "person/work/activities/job", "_parent_index", "_parent_table_name", "_submission__uuid"} <= set(person.columns)
+    assert {
+        "_id",
+        "_uuid",
+        "_submission_time",
+        "_index",
+        "__version__",
+        "hh/region",
+        "meta/instanceID",
+    } <= set(root.columns)
+    assert {
+        "person/work/activities",
+        "person/work/activities/job",
+        "_parent_index",
+        "_parent_table_name",
+        "_submission__uuid",
+    } <= set(person.columns)
     assert "_index" in person.columns and "_index" not in sheets["emigrant"].columns
     assert set(trip["_parent_index"].astype(int)) <= set(person["_index"].astype(int))
     back = read_export(path, form)
@@ -112,7 +152,9 @@ def test_keys_and_flatten(small):
     merged = person.set_index(KEY).loc[trip["KEY_person"], "age"].reset_index(drop=True)
     pd.testing.assert_series_equal(trip["age"], merged, check_names=False)
     assert trip["age"].min() >= 15  # the trip repeat is asked of people aged 15+
-    positions = person.groupby(PARENT_KEY)[ROW_POS].apply(lambda s: list(s) == list(range(1, len(s) + 1)))
+    positions = person.groupby(PARENT_KEY)[ROW_POS].apply(
+        lambda s: list(s) == list(range(1, len(s) + 1))
+    )
     assert positions.all()
 
 
@@ -130,7 +172,9 @@ def test_specials_as_missing(small):
     assert (person["age"] == -8).any() or (person["age"] == -9).any()
     clean = small.table("person", specials="missing")
     assert not clean["age"].isin([-8, -9]).any()
-    assert clean["age"].isna().sum() == person["age"].isna().sum() + person["age"].isin([-8, -9]).sum()
+    assert (
+        clean["age"].isna().sum() == person["age"].isna().sum() + person["age"].isin([-8, -9]).sum()
+    )
 
 
 def test_dataset_write_read(small, tmp_path):
@@ -218,7 +262,9 @@ def test_other_form_version_names_the_columns(form, small, tmp_path):
     with pytest.raises(SurvmigError) as err:
         read_export(path, form)
     msg = str(err.value)
-    assert "columns not in the form: hh-hh_members" in msg and "missing from the file: hh_size" in msg
+    assert (
+        "columns not in the form: hh-hh_members" in msg and "missing from the file: hh_size" in msg
+    )
     assert "version(s) 2023.9" in msg and "2024.1" in msg
     ds = read_export(path, form, strict=False)
     checks = {(p.check, p.column) for p in ds.notes}
@@ -232,7 +278,10 @@ def test_broken_links_and_duplicates(form, small, tmp_path):
     person = pd.read_csv(io.BytesIO(files["hh_test-person.csv"]), dtype=str, keep_default_na=False)
     person.loc[0, PARENT_KEY] = "uuid:not-there"
     files["hh_test-person.csv"] = person.to_csv(index=False)
-    with pytest.raises(SurvmigError, match=r"1 row\(s\) of repeat 'person' point to a parent that is not in the data"):
+    with pytest.raises(
+        SurvmigError,
+        match=r"1 row\(s\) of repeat 'person' point to a parent that is not in the data",
+    ):
         read_export(_zip_with(tmp_path / "orphan.zip", files), form)
     root = pd.read_csv(io.BytesIO(files["hh_test.csv"]), dtype=str, keep_default_na=False)
     files["hh_test.csv"] = pd.concat([root, root.iloc[[0]]]).to_csv(index=False)
@@ -251,7 +300,12 @@ def test_bad_values_are_reported_not_dropped(form, small, tmp_path):
     files["hh_test-person.csv"] = person.to_csv(index=False)
     ds = read_export(_zip_with(tmp_path / "v.zip", files), form)
     [problem] = ds.notes
-    assert (problem.check, problem.column, problem.value, problem.key) == ("type", "age", "forty", person.loc[1, KEY])
+    assert (problem.check, problem.column, problem.value, problem.key) == (
+        "type",
+        "age",
+        "forty",
+        person.loc[1, KEY],
+    )
 
 
 def test_cli_errors_exit_2_without_output(form_path, tmp_path, run_cli):
@@ -267,13 +321,27 @@ def test_cli_errors_exit_2_without_output(form_path, tmp_path, run_cli):
 
 def test_cli_import_check_export_codebook(form_path, form, small, tmp_path, run_cli):
     export = write_central_export(small, form, tmp_path / "e.zip")
-    assert run_cli("data", "import", export, "--form", form_path, "-o", tmp_path / "ds").exit_code == 0
+    assert (
+        run_cli("data", "import", export, "--form", form_path, "-o", tmp_path / "ds").exit_code == 0
+    )
     result = run_cli("data", "check", tmp_path / "ds", "-o", tmp_path / "report.csv")
     assert result.exit_code == 0, result.stdout
     assert "no problems found" in result.stdout
-    result = run_cli("data", "export", tmp_path / "ds", "--format", "sav,dta,csv", "--lang", "fr", "-o", tmp_path / "out")
+    result = run_cli(
+        "data",
+        "export",
+        tmp_path / "ds",
+        "--format",
+        "sav,dta,csv",
+        "--lang",
+        "fr",
+        "-o",
+        tmp_path / "out",
+    )
     assert result.exit_code == 0, result.stderr
-    assert (tmp_path / "out" / "person.dta").exists() and (tmp_path / "out" / "export_notes.csv").exists()
+    assert (tmp_path / "out" / "person.dta").exists() and (
+        tmp_path / "out" / "export_notes.csv"
+    ).exists()
     result = run_cli("data", "codebook", tmp_path / "ds", "-o", tmp_path / "cb")
     assert result.exit_code == 0 and (tmp_path / "cb" / "ddi-sender.xml").exists()
     for sub in ("import", "check", "export", "codebook"):

@@ -67,7 +67,10 @@ def truth(expr: str, **kw) -> list[bool]:
         ("${amount} > 1 or ${amount} = -9", [True, False, False, True, True]),
         ("-${age} < -14", [False, True, False, False, True]),
         ("true() and not(false())", [True] * 5),
-        ("contains(${ctry}, 'A') and starts-with(${ctry}, 'M')", [True, False, False, False, False]),
+        (
+            "contains(${ctry}, 'A') and starts-with(${ctry}, 'M')",
+            [True, False, False, False, False],
+        ),
         ("regex(${ctry}, '^[A-Z]{3}$')", [True, True, False, False, True]),
         ("int(${amount}) = 200", [False, False, False, True, False]),
         ("round(${amount}, 1) = 200.3", [False, False, False, True, False]),
@@ -80,7 +83,13 @@ def test_expressions(expr, expected):
 
 def test_current_value_and_position():
     assert truth(". >= 0 and . <= 20", current="age") == [True, True, False, False, False]
-    assert truth("position(..) = 2", position=np.array([1, 2, 3, 2, 1])) == [False, True, False, True, False]
+    assert truth("position(..) = 2", position=np.array([1, 2, 3, 2, 1])) == [
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_relative_paths_resolve_by_name():
@@ -95,14 +104,22 @@ def test_numbers_format_like_xpath_strings():
 
 @pytest.mark.parametrize(
     "expr",
-    ["today() > ${dob}", "indexed-repeat(${age}, ${person}, 1)", "sum(${age}) > 3", "${x}[1]", "instance('x')/root"],
+    [
+        "today() > ${dob}",
+        "indexed-repeat(${age}, ${person}, 1)",
+        "sum(${age}) > 3",
+        "${x}[1]",
+        "instance('x')/root",
+    ],
 )
 def test_outside_the_subset_is_unsupported(expr):
     with pytest.raises((XPathUnsupported, XPathError)):
         run(expr) if "[" not in expr else parse(expr)
 
 
-@pytest.mark.parametrize("expr", ["${age} >=", "(${age} = 1", "${age} = = 1", "selected(${uses})", "'unclosed"])
+@pytest.mark.parametrize(
+    "expr", ["${age} >=", "(${age} = 1", "${age} = = 1", "selected(${uses})", "'unclosed"]
+)
 def test_syntax_errors(expr):
     with pytest.raises(XPathError):
         run(expr)

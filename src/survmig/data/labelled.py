@@ -329,9 +329,9 @@ def _stata_specials(
     """Turn -8/-9 into Stata's .a/.b (with their labels) unless asked to keep them."""
     if dta_special == "labelled":
         return numeric, vlabels, []
-    has = {code: bool((numeric == code).any()) for code in EXTENDED}
-    if not any(has.values()):
-        return numeric, {k: v for k, v in vlabels.items() if k not in EXTENDED}, []
+    present = any(bool((numeric == code).any()) for code in EXTENDED)
+    if not present and not any(k in EXTENDED for k in vlabels):
+        return numeric, vlabels, []
     values = numeric.astype(object)
     for code, letter in EXTENDED.items():
         values[numeric == code] = letter

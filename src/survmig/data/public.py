@@ -42,7 +42,13 @@ from survmig.data.form import (
 )
 from survmig.errors import SurvmigError
 
-IDENTIFYING_PLATFORM = ("SubmitterID", "SubmitterName", "SubmissionDeviceID", "ReviewNotes", "ReviewTags")
+IDENTIFYING_PLATFORM = (
+    "SubmitterID",
+    "SubmitterName",
+    "SubmissionDeviceID",
+    "ReviewNotes",
+    "ReviewTags",
+)
 _ALLOWED = {"drop", "keep", "top_code", "age_groups", "anonymize_keys"}
 
 

@@ -134,7 +134,9 @@ def _repeat_counts(form, level, parent, flat_parent, rng, means) -> np.ndarray:
         drawn = np.maximum(rng.poisson(means[level.name], n), 1)
         current = parent[name]
         keep = current.isna() | current.isin([DONT_KNOW, REFUSED])
-        parent[name] = current.where(keep, pd.Series(drawn, index=parent.index).astype(current.dtype))
+        parent[name] = current.where(
+            keep, pd.Series(drawn, index=parent.index).astype(current.dtype)
+        )
         flat_parent[name] = parent[name].to_numpy()
         counts = np.where(keep.to_numpy(), 0, drawn)
     if counts is None:
@@ -280,7 +282,14 @@ def _draw(
             except (XPathError, XPathUnsupported):
                 return pd.Series([pd.NA] * n, dtype="string")
             # type it exactly as an import would type the exported text
-            return coerce_column(form, var, pd.Series(value.as_str()).replace("NaN", ""), level=var.level, keys=pd.Series([None] * n), problems=[])
+            return coerce_column(
+                form,
+                var,
+                pd.Series(value.as_str()).replace("NaN", ""),
+                level=var.level,
+                keys=pd.Series([None] * n),
+                problems=[],
+            )
         return pd.Series([pd.NA] * n, dtype="string")
     if vtype in ("geopoint",):
         lat = rng.uniform(-30, 30, n).round(6)
