@@ -128,7 +128,7 @@ class _Helpers:
     request_kwargs = staticmethod(request_kwargs)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def rfix() -> type[_Helpers]:
     """Helpers to turn R fixture cases into designs and requests."""
     return _Helpers

@@ -68,12 +68,12 @@ def duckdb_group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray) -> G
     if values.ndim == 1:
         values = values[:, None]
     k = values.shape[1]
-    table = pa.table({"g": codes, **{f"v{j}": values[:, j] for j in range(k)}})  # noqa: F841
+    tbl = pa.table({"g": codes, **{f"v{j}": values[:, j] for j in range(k)}})  # noqa: F841
     sums_sql = ", ".join(f"sum(v{j}) AS v{j}" for j in range(k))
     con = duckdb.connect()
     try:
         res = con.execute(
-            f"SELECT g, {sums_sql} FROM table WHERE g >= 0 GROUP BY g ORDER BY g"
+            f"SELECT g, {sums_sql} FROM tbl WHERE g >= 0 GROUP BY g ORDER BY g"
         ).fetchnumpy()
     finally:
         con.close()
