@@ -25,7 +25,9 @@ def code(text: str):
 
 def answer(text: str):
     """A collapsible answer block (click to open in Jupyter)."""
-    return md(f"<details><summary><b>Answer</b> (click to open)</summary>\n\n{text.strip()}\n\n</details>")
+    return md(
+        f"<details><summary><b>Answer</b> (click to open)</summary>\n\n{text.strip()}\n\n</details>"
+    )
 
 
 SETUP = code(
@@ -53,7 +55,9 @@ Every result carries its `formula` and `assumptions` — read them aloud in clas
 """
     ),
     SETUP,
-    md("## A synthetic country\n\n100,000 households in about 500 enumeration areas (EAs), 5 % migrant households."),
+    md(
+        "## A synthetic country\n\n100,000 households in about 500 enumeration areas (EAs), 5 % migrant households."
+    ),
     code(
         """
 from survmig.sampling.population import synthetic_population, ea_frame
@@ -527,7 +531,11 @@ def build(target: Path = HERE) -> list[Path]:
     paths = []
     for name, cells in NOTEBOOKS.items():
         nb = new_notebook(cells=cells)
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nb.metadata["language_info"] = {"name": "python"}
         for i, cell in enumerate(nb.cells):
             cell["id"] = f"{name[:2]}-{i:02d}"

@@ -101,14 +101,7 @@ def optimal(
         total = float(check_count(n, "n"))
         how = "n given"
     elif budget is not None:
-        budget = check_positive(budget, "budget")
-        fixed_cost = check_nonnegative(fixed_cost, "fixed_cost")
-        if budget <= fixed_cost:
-            raise SurvmigError(
-                f"the budget {budget:g} does not cover the fixed cost {fixed_cost:g}",
-                where="budget",
-                hint="raise the budget or lower the fixed cost",
-            )
+        budget, fixed_cost = _check_budget(budget, fixed_cost)
         total = (budget - fixed_cost) * share.sum() / np.sum(big_n * s * np.sqrt(c))
         how = "n = (C − c0) Σ N_h S_h/√c_h / Σ N_h S_h √c_h"
         steps["budget"] = budget
@@ -182,14 +175,7 @@ def rare_domain(
     else:
         if c_s is None:
             raise SurvmigError("a budget needs screen_cost and interview_cost", where="budget")
-        budget = check_positive(budget, "budget")
-        fixed_cost = check_nonnegative(fixed_cost, "fixed_cost")
-        if budget <= fixed_cost:
-            raise SurvmigError(
-                f"the budget {budget:g} does not cover the fixed cost {fixed_cost:g}",
-                where="budget",
-                hint="raise the budget or lower the fixed cost",
-            )
+        budget, fixed_cost = _check_budget(budget, fixed_cost)
         # C − c0 = c_s Σ n_h (1 + (c−1)P_h), n_h = f N_h k_h
         f = (budget - fixed_cost) / (c_s * np.sum(big_n * k * unit_cost))
         total = float(f * np.sum(big_n * k))
@@ -472,6 +458,19 @@ def _classic(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _check_budget(budget: float, fixed_cost: float) -> tuple[float, float]:
+    """A positive budget that covers the fixed cost (else an error naming ``budget``)."""
+    budget = check_positive(budget, "budget")
+    fixed_cost = check_nonnegative(fixed_cost, "fixed_cost")
+    if budget <= fixed_cost:
+        raise SurvmigError(
+            f"the budget {budget:g} does not cover the fixed cost {fixed_cost:g}",
+            where="budget",
+            hint="raise the budget or lower the fixed cost",
+        )
+    return budget, fixed_cost
 
 
 def _sizes(sizes: Sequence[float], labels: Sequence | None) -> np.ndarray:

@@ -203,18 +203,9 @@ def sample_size_proportion(
         cv = check_positive(cv, "cv", hint="a target coefficient of variation such as 0.1")
         n0 = (1 - p) / (p * cv**2)
         formula = "n0 = (1−P)/(P·CV²)"
-    return _chain(
-        n0,
-        formula,
-        "Sample size for a proportion",
-        population_size=population_size,
-        deff=deff,
-        cluster_size=cluster_size,
-        icc=icc,
-        response_rate=response_rate,
-        prevalence=prevalence,
-        screener_response=screener_response,
-    )
+    design = dict(population_size=population_size, deff=deff, cluster_size=cluster_size)
+    design |= dict(icc=icc, response_rate=response_rate, prevalence=prevalence)
+    return _chain(n0, formula, "Sample size for a proportion", screener_response, **design)
 
 
 def sample_size_mean(
@@ -248,24 +239,16 @@ def sample_size_mean(
         mean = check_positive(mean, "mean")
         n0 = (sd / mean) ** 2 / cv**2
         formula = "n0 = (S/Ȳ)²/CV²"
-    return _chain(
-        n0,
-        formula,
-        "Sample size for a mean",
-        population_size=population_size,
-        deff=deff,
-        cluster_size=cluster_size,
-        icc=icc,
-        response_rate=response_rate,
-        prevalence=prevalence,
-        screener_response=screener_response,
-    )
+    design = dict(population_size=population_size, deff=deff, cluster_size=cluster_size)
+    design |= dict(icc=icc, response_rate=response_rate, prevalence=prevalence)
+    return _chain(n0, formula, "Sample size for a mean", screener_response, **design)
 
 
 def _chain(
     n0: float,
     formula: str,
     title: str,
+    screener_response: float,
     *,
     population_size: float | None,
     deff: float | None,
@@ -273,7 +256,6 @@ def _chain(
     icc: float | None,
     response_rate: float,
     prevalence: float | None,
-    screener_response: float,
 ) -> Result:
     """n0 → finite population → design effect → response → screening, each step recorded."""
     steps: dict[str, float] = {"n0": n0}
