@@ -1,0 +1,40 @@
+"""Publication outputs for indicator results: Excel, CSV, charts (PNG/SVG) and one HTML report.
+
+Public API::
+
+    Thresholds(cv_caution=0.165, cv_suppress=0.333, min_n=30)
+    flag_reliability(table, thresholds) -> DataFrame          # adds `flag`
+    publication_table(results, thresholds) -> DataFrame       # suppressed values blanked, flag kept
+    write_excel(results, path, thresholds)                    # one sheet per indicator, notes on top
+    write_csv(results, path, thresholds)
+    plot_indicator(results, indicator_id, path)               # .png or .svg, estimates with CI bars
+    write_html(results, path, thresholds)                     # self-contained (inline SVG charts)
+    write_report(results, directory, thresholds) -> dict      # all of the above, atomically
+
+Every file is written atomically (a temporary file renamed on success).
+"""
+
+from survmig.report.charts import plot_indicator
+from survmig.report.tables import (
+    FLAG_CAUTION,
+    FLAG_SUPPRESSED,
+    Thresholds,
+    flag_reliability,
+    publication_table,
+    write_csv,
+    write_excel,
+)
+from survmig.report.html import write_html, write_report
+
+__all__ = [
+    "FLAG_CAUTION",
+    "FLAG_SUPPRESSED",
+    "Thresholds",
+    "flag_reliability",
+    "plot_indicator",
+    "publication_table",
+    "write_csv",
+    "write_excel",
+    "write_html",
+    "write_report",
+]

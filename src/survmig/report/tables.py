@@ -1,0 +1,197 @@
+"""Reliability flags and publication tables (CSV, Excel with one sheet per indicator)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from survmig.errors import SurvmigError
+from survmig.fileio import atomic_path
+from survmig.indicators import IndicatorResults
+
+FLAG_CAUTION = "use with caution"
+FLAG_SUPPRESSED = "suppressed"
+#: columns blanked in a suppressed row (the flag, n and the domain stay)
+BLANKED = ("estimate", "se", "ci_low", "ci_high", "cv", "deff")
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Reliability rules: CV above ``cv_caution`` → "use with caution"; CV above ``cv_suppress`` or
+    fewer than ``min_n`` cases → "suppressed" (CVs as fractions: 0.165 = 16.5 %)."""
+
+    cv_caution: float = 0.165
+    cv_suppress: float = 0.333
+    min_n: int = 30
+
+    def __post_init__(self) -> None:
+        if not 0 < self.cv_caution <= self.cv_suppress:
+            raise SurvmigError(
+                f"thresholds need 0 < cv_caution <= cv_suppress, got {self.cv_caution}, "
+                f"{self.cv_suppress}",
+                where="thresholds",
+            )
+        if self.min_n < 0:
+            raise SurvmigError(f"min_n must be >= 0, got {self.min_n}", where="thresholds")
+
+
+def flag_reliability(table: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """A copy of ``table`` with a ``flag`` column. A missing CV (an estimate of 0, or no cases)
+    counts as unreliable only through ``n``; an estimate without a finite SE is suppressed."""
+    th = thresholds or Thresholds()
+    out = table.copy()
+    cv = pd.to_numeric(out["cv"], errors="coerce").to_numpy(dtype=float)
+    n = pd.to_numeric(out["n"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    se = pd.to_numeric(out["se"], errors="coerce").to_numpy(dtype=float)
+    cv_abs = np.abs(cv)
+    suppressed = (
+        (n < th.min_n) | (np.nan_to_num(cv_abs, nan=0.0) > th.cv_suppress) | ~np.isfinite(se)
+    )
+    caution = ~suppressed & (np.nan_to_num(cv_abs, nan=0.0) > th.cv_caution)
+    out["flag"] = np.select([suppressed, caution], [FLAG_SUPPRESSED, FLAG_CAUTION], default="")
+    return out
+
+
+def publication_table(
+    results: IndicatorResults, thresholds: Thresholds | None = None
+) -> pd.DataFrame:
+    """The results with titles and flags; suppressed estimates are blanked (the flag remains)."""
+    table = flag_reliability(results.table, thresholds)
+    titles = {i: info.title for i, info in results.info.items()}
+    units = {i: info.unit for i, info in results.info.items()}
+    table.insert(1, "title", table["indicator"].map(titles))
+    table.insert(2, "unit", table["indicator"].map(units))
+    for name, labels in results.labels.items():
+        if name in table.columns:
+            table[name] = table[name].map(
+                lambda v, lab=labels: lab.get(str(v), v) if v is not None and v == v else v
+            )
+    mask = table["flag"].to_numpy() == FLAG_SUPPRESSED
+    for col in BLANKED:
+        table[col] = table[col].astype(float)
+        table.loc[mask, col] = np.nan
+    return table
+
+
+def write_csv(
+    results: IndicatorResults, path: str | Path, thresholds: Thresholds | None = None
+) -> Path:
+    """The publication table as UTF-8 CSV (suppressed estimates empty, flag kept)."""
+    path = Path(path)
+    table = publication_table(results, thresholds)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8")
+    return path
+
+
+def sheet_names(ids: list[str]) -> dict[str, str]:
+    """Excel sheet names (≤ 31 characters, no []:*?/\\, unique) for indicator ids."""
+    out: dict[str, str] = {}
+    taken = {"contents", "not computable"}
+    for iid in ids:
+        base = re.sub(r"[\[\]:*?/\\]", "_", iid)[:31]
+        name, k = base, 1
+        while name.lower() in taken:
+            k += 1
+            name = f"{base[: 31 - len(str(k)) - 1]}~{k}"
+        taken.add(name.lower())
+        out[iid] = name
+    return out
+
+
+def _notes(results: IndicatorResults, iid: str) -> list[tuple[str, str]]:
+    info = results.info[iid]
+    rows = [
+        ("Indicator", f"{info.title} ({info.id})"),
+        ("Definition", info.definition),
+        ("Standard", info.standard),
+        ("Universe", info.universe),
+        ("Reference period", info.reference_period),
+        ("Statistic", f"{info.statistic} ({info.unit})"),
+        ("Confidence level", f"{results.level:.0%}"),
+        ("Concepts used", ", ".join(f"{k} = {v}" for k, v in info.concepts.items())),
+        (
+            "Missing answers",
+            f"{info.n_value_missing} row(s) of the universe with a missing or -8/-9 value and "
+            f"{info.n_universe_unknown} row(s) whose universe membership is unknown were left out",
+        ),
+    ]
+    if info.parameters:
+        rows.append(("Parameters", ", ".join(f"{k} = {v}" for k, v in info.parameters.items())))
+    if info.note:
+        rows.append(("Note", info.note))
+    if info.by_dropped:
+        rows.append(
+            (
+                "Domains not available",
+                ", ".join(info.by_dropped) + f" (not on the {info.level} level)",
+            )
+        )
+    return rows
+
+
+def write_excel(
+    results: IndicatorResults, path: str | Path, thresholds: Thresholds | None = None
+) -> Path:
+    """One sheet per indicator (definition, standard, universe, reference period as notes on top,
+    then estimate, SE, CI, CV, n and the flag), a contents sheet and a not-computable sheet."""
+    from openpyxl.styles import Font
+
+    th = thresholds or Thresholds()
+    path = Path(path)
+    table = publication_table(results, th)
+    names = sheet_names(list(results.info))
+    keep = [
+        "category",
+        "category_label",
+        *results.by,
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "cv",
+        "n",
+        "flag",
+    ]
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            contents = pd.DataFrame(
+                {
+                    "indicator": list(results.info),
+                    "sheet": [names[i] for i in results.info],
+                    "title": [info.title for info in results.info.values()],
+                    "standard": [info.standard for info in results.info.values()],
+                }
+            )
+            contents.to_excel(writer, sheet_name="Contents", index=False, startrow=3)
+            ws = writer.sheets["Contents"]
+            ws["A1"] = "Migration indicators"
+            ws["A1"].font = Font(bold=True, size=14)
+            ws["A2"] = (
+                f"Flags: CV > {th.cv_caution:.1%} '{FLAG_CAUTION}'; CV > {th.cv_suppress:.1%} or "
+                f"n < {th.min_n} '{FLAG_SUPPRESSED}' (estimate blanked, flag kept)."
+            )
+            pd.DataFrame(
+                {
+                    "indicator": list(results.not_computable),
+                    "reason": list(results.not_computable.values()),
+                }
+            ).to_excel(writer, sheet_name="Not computable", index=False)
+            for iid, sheet in names.items():
+                rows = table[table["indicator"] == iid]
+                cols = [c for c in keep if c in rows.columns and not rows[c].isna().all()]
+                if "flag" not in cols:
+                    cols.append("flag")
+                notes = _notes(results, iid)
+                rows[cols].to_excel(writer, sheet_name=sheet, index=False, startrow=len(notes) + 1)
+                ws = writer.sheets[sheet]
+                for r, (key, text) in enumerate(notes, start=1):
+                    ws.cell(row=r, column=1, value=key).font = Font(bold=True)
+                    ws.cell(row=r, column=2, value=text)
+                ws.column_dimensions["A"].width = 22
+                ws.column_dimensions["B"].width = 28
+    return path
