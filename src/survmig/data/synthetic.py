@@ -139,9 +139,16 @@ def _repeat_counts(form, level, parent, flat_parent, rng, means) -> np.ndarray:
         )
         flat_parent[name] = parent[name].to_numpy()
         counts = np.where(keep.to_numpy(), 0, drawn)
-    if counts is None:
+    if counts is None or (
+        ref and ref.group(1) in parent.columns and parent[ref.group(1)].isna().all()
+    ):
         mean = means.get(level.name, 4.0 if form.levels[level.parent].parent is None else 0.6)
         counts = rng.poisson(mean, n)
+        if ref and ref.group(1) in parent.columns and parent[ref.group(1)].isna().all():
+            # a count the generator cannot compute (e.g. count() over another repeat): make it agree
+            parent[ref.group(1)] = pd.array(counts, dtype="Int64")
+            flat_parent[ref.group(1)] = counts
+            return counts
     for expr in level.relevant:
         mask = _truth(form, expr, flat_parent, n)
         if mask is not None:
@@ -372,8 +379,9 @@ def _draw_numeric(form, var, view, n, rng, special_rate) -> pd.Series:
         for special in (DONT_KNOW, REFUSED):
             trial = np.full(n, float(special))
             allowed = _passes(form, var, view, pd.Series(trial))
-            pick = allowed & (rng.random(n) < special_rate / 2)
+            pick = allowed & ((rng.random(n) < special_rate / 2) | todo)
             out[pick] = special
+            todo &= ~pick
     series = pd.Series(out)
     return series.round().astype("Int64") if integer else series.astype("Float64")
 
