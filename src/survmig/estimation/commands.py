@@ -94,6 +94,11 @@ def run_indicators(design: SurveyDesign, spec: str, **options: Any) -> pd.DataFr
 
 
 def _read(path: Path) -> pd.DataFrame:
+    if path.is_dir():  # a survmig dataset directory (survmig data import): its household table
+        from survmig.data import Dataset
+
+        dataset = Dataset.read(path)
+        return dataset.table(dataset.root)
     from survmig.weighting.commands import read_data
 
     return read_data(path)
@@ -257,7 +262,17 @@ def estimate_command(
             )
         if indicators:
             tables.append(
-                run_indicators(design, indicators, by=_split(by), ci=ci, level=level, na=na)
+                run_indicators(
+                    design,
+                    indicators,
+                    by=_split(by),
+                    ci=ci,
+                    level=level,
+                    na=na,
+                    data=data,
+                    design_spec=design_file
+                    or {"strata": strata, "ids": psu, "weights": weight, "fpc": fpc, "nest": nest},
+                )
             )
     for w in caught:
         if issubclass(w.category, SurvmigWarning):

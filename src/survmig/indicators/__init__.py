@@ -22,6 +22,7 @@ from survmig.indicators.compute import (
     level_map,
     normalize_rates,
 )
+from survmig.indicators.hook import estimate_indicators
 
 __all__ = [
     "Catalogue",
@@ -30,6 +31,7 @@ __all__ = [
     "IndicatorInfo",
     "IndicatorResults",
     "compute",
+    "estimate_indicators",
     "level_map",
     "load_catalogue",
     "normalize_rates",

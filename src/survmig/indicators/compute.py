@@ -547,6 +547,7 @@ def compute(
     design_data: pd.DataFrame | None = None,
     levels: Mapping[str, str] | None = None,
     catalogue: Catalogue | None = None,
+    ci: str = "t",
 ) -> IndicatorResults:
     """Estimate catalogue indicators with design-based SEs.
 
@@ -557,7 +558,10 @@ def compute(
     concept id (``sex``) or a column name (``region``); one not present on an indicator's table is left
     out for that indicator and recorded in ``info[id].by_dropped``. ``rates``: exchange rates
     (currency -> local units per unit; a dict, a frame or a CSV with ``currency,rate``).
-    ``parameters``: catalogue parameters (``recent_years``, ``convert_to``…).
+    ``parameters``: catalogue parameters (``recent_years``, ``convert_to``…). ``ci``: interval for
+    the category shares of a distribution (``t``, ``logit``, ``beta``, ``wilson``); other estimates use
+    ``t`` with the design degrees of freedom. ``levels`` maps a catalogue level to a table name when
+    the automatic matching (by the concepts a table holds) is not wanted.
     """
     cat = catalogue or load_catalogue()
     selected = cat.select(indicators)
@@ -589,7 +593,7 @@ def compute(
         frame, renames = _analysis_frame(ctx, table, group, spec)
         des = _load_design(spec, frame, table)
         for p in group:
-            frames.append(_estimate(des, p, renames[id(p)], level, by_list))
+            frames.append(_estimate(des, p, renames[id(p)], level, by_list, ci))
             info[p.indicator.id] = p.info
     table_out = _assemble(frames, by_list)
     order = {ind.id: i for i, ind in enumerate(selected)}
@@ -711,7 +715,7 @@ def _load_design(spec: dict[str, Any] | Path, frame: pd.DataFrame, table: str) -
 
 
 def _estimate(
-    design: Any, p: _Prepared, names: dict[str, str], level: float, by_all: list[str]
+    design: Any, p: _Prepared, names: dict[str, str], level: float, by_all: list[str], ci: str
 ) -> pd.DataFrame:
     stat = p.indicator.statistic
     by_cols = [names[f"__by_{b}"] for b in p.info.by]
@@ -736,6 +740,7 @@ def _estimate(
         **kwargs,
         by=[*cat_by, *by_cols],
         level=level,
+        ci=ci,
         na="drop",
         missing_codes=(),
         empty_domains="keep",

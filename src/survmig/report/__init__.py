@@ -15,6 +15,7 @@ Every file is written atomically (a temporary file renamed on success).
 """
 
 from survmig.report.charts import plot_indicator
+from survmig.report.html import write_html, write_report
 from survmig.report.tables import (
     FLAG_CAUTION,
     FLAG_SUPPRESSED,
@@ -24,7 +25,6 @@ from survmig.report.tables import (
     write_csv,
     write_excel,
 )
-from survmig.report.html import write_html, write_report
 
 __all__ = [
     "FLAG_CAUTION",

@@ -157,41 +157,40 @@ def write_excel(
         "n",
         "flag",
     ]
-    with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            contents = pd.DataFrame(
-                {
-                    "indicator": list(results.info),
-                    "sheet": [names[i] for i in results.info],
-                    "title": [info.title for info in results.info.values()],
-                    "standard": [info.standard for info in results.info.values()],
-                }
-            )
-            contents.to_excel(writer, sheet_name="Contents", index=False, startrow=3)
-            ws = writer.sheets["Contents"]
-            ws["A1"] = "Migration indicators"
-            ws["A1"].font = Font(bold=True, size=14)
-            ws["A2"] = (
-                f"Flags: CV > {th.cv_caution:.1%} '{FLAG_CAUTION}'; CV > {th.cv_suppress:.1%} or "
-                f"n < {th.min_n} '{FLAG_SUPPRESSED}' (estimate blanked, flag kept)."
-            )
-            pd.DataFrame(
-                {
-                    "indicator": list(results.not_computable),
-                    "reason": list(results.not_computable.values()),
-                }
-            ).to_excel(writer, sheet_name="Not computable", index=False)
-            for iid, sheet in names.items():
-                rows = table[table["indicator"] == iid]
-                cols = [c for c in keep if c in rows.columns and not rows[c].isna().all()]
-                if "flag" not in cols:
-                    cols.append("flag")
-                notes = _notes(results, iid)
-                rows[cols].to_excel(writer, sheet_name=sheet, index=False, startrow=len(notes) + 1)
-                ws = writer.sheets[sheet]
-                for r, (key, text) in enumerate(notes, start=1):
-                    ws.cell(row=r, column=1, value=key).font = Font(bold=True)
-                    ws.cell(row=r, column=2, value=text)
-                ws.column_dimensions["A"].width = 22
-                ws.column_dimensions["B"].width = 28
+    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        contents = pd.DataFrame(
+            {
+                "indicator": list(results.info),
+                "sheet": [names[i] for i in results.info],
+                "title": [info.title for info in results.info.values()],
+                "standard": [info.standard for info in results.info.values()],
+            }
+        )
+        contents.to_excel(writer, sheet_name="Contents", index=False, startrow=3)
+        ws = writer.sheets["Contents"]
+        ws["A1"] = "Migration indicators"
+        ws["A1"].font = Font(bold=True, size=14)
+        ws["A2"] = (
+            f"Flags: CV > {th.cv_caution:.1%} '{FLAG_CAUTION}'; CV > {th.cv_suppress:.1%} or "
+            f"n < {th.min_n} '{FLAG_SUPPRESSED}' (estimate blanked, flag kept)."
+        )
+        pd.DataFrame(
+            {
+                "indicator": list(results.not_computable),
+                "reason": list(results.not_computable.values()),
+            }
+        ).to_excel(writer, sheet_name="Not computable", index=False)
+        for iid, sheet in names.items():
+            rows = table[table["indicator"] == iid]
+            cols = [c for c in keep if c in rows.columns and not rows[c].isna().all()]
+            if "flag" not in cols:
+                cols.append("flag")
+            notes = _notes(results, iid)
+            rows[cols].to_excel(writer, sheet_name=sheet, index=False, startrow=len(notes) + 1)
+            ws = writer.sheets[sheet]
+            for r, (key, text) in enumerate(notes, start=1):
+                ws.cell(row=r, column=1, value=key).font = Font(bold=True)
+                ws.cell(row=r, column=2, value=text)
+            ws.column_dimensions["A"].width = 22
+            ws.column_dimensions["B"].width = 28
     return path
