@@ -190,3 +190,10 @@ def test_too_old_node_is_named(run_cli, household_form, scenario_file, monkeypat
     assert result.exit_code == 2
     assert "Node.js is too old for @getodk/xforms-engine" in result.stderr
     assert "(18.19)" in result.stderr and "20.19 or later" in result.stderr
+
+
+def test_engine_timeout_is_an_error(run_cli, household_form, scenario_file):
+    path = scenario_file(ONE_STEP.format(step="shown: [hh_size]"))
+    result = run_cli("test-form", household_form, path, "--timeout", "0.001")
+    assert result.exit_code == 2
+    assert "the ODK form engine did not finish within 0.001 s" in result.stderr
