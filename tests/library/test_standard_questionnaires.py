@@ -1,0 +1,134 @@
+"""The standard questionnaires under xlsform/: they build, validate (pyxform + ODK Validate), are current."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from survmig.questionnaire import load_questionnaire
+from survmig.xlsform import compile_questionnaire, validate_xlsform
+
+ROOT = Path(__file__).resolve().parents[2]
+FORMS = ("medhims_household", "lfs_migration_addon", "census_core_short")
+
+
+@pytest.fixture(scope="module", params=FORMS)
+def built(request):
+    spec = ROOT / "xlsform" / f"{request.param}.yaml"
+    return request.param, load_questionnaire(spec), compile_questionnaire(load_questionnaire(spec))
+
+
+def survey_rows(data: bytes) -> list[dict]:
+    sheet = load_workbook(io.BytesIO(data), read_only=True)["survey"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    return [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
+
+
+def test_committed_xlsx_is_what_the_spec_compiles_to_today(built):
+    name, _, data = built
+    committed = (ROOT / "xlsform" / f"{name}.xlsx").read_bytes()
+    assert data == committed, (
+        f"xlsform/{name}.xlsx is stale: run survmig build xlsform/{name}.yaml -o xlsform/{name}.xlsx"
+    )
+
+
+def test_builds_with_no_pyxform_warning_and_passes_odk_validate(built):
+    name, _, data = built
+    report = validate_xlsform(data)
+    assert report.odk_validate_ran, name
+    assert report.problems == [], [str(p) for p in report.problems]
+
+
+def test_every_variable_has_a_concept_and_three_languages(built):
+    name, q, data = built
+    assert q.languages == ["en", "fr", "ar"]
+    rows = survey_rows(data)
+    label_cols = [c for c in rows[0] if c and c.startswith("label::")]
+    assert len(label_cols) == 3
+    for row in rows:
+        if row["type"] in (
+            "note",
+            "begin_group",
+            "end_group",
+            "begin_repeat",
+            "end_repeat",
+            "start",
+            "end",
+            "today",
+            "deviceid",
+        ):
+            continue
+        assert row["concept"], (name, row["name"])
+        if row["type"] != "calculate":
+            assert all(row[c] for c in label_cols), (name, row["name"])
+
+
+def test_medhims_routing_and_pii_in_the_compiled_form():
+    data = (ROOT / "xlsform" / "medhims_household.xlsx").read_bytes()
+    rows = {r["name"]: r for r in survey_rows(data) if r["name"]}
+    assert rows["emigrant_roster"]["repeat_count"] == "${hh_n_emigrants}"
+    assert rows["emigrant_roster"]["relevant"] == "${hh_emigrant_any} = 1"
+    assert rows["return_roster"]["repeat_count"] == "${hh_n_returnees}"
+    assert rows["fm_block"]["relevant"] == "${forced_to_leave} = 1"
+    assert rows["im_block"]["relevant"] == "${returned_migrant} = 0 and ${age} <= 59"
+    assert rows["em_dep_year"]["constraint"] == "(. >= 2025 - 5 and . <= 2025) or . = -8"
+    for name in ("member_name", "em_name", "ret_name", "rem_sender_name", "date_of_birth"):
+        assert rows[name]["pii"] == "yes", name
+    assert rows["em_country"]["level"] == "emigrant"
+    assert rows["ret_recruiter_fee"]["level"] == "return_migrant"
+    assert rows["fm_legal"]["relevant"] == "true()"
+
+
+def test_lfs_addon_sdg_items_sit_in_their_repeat():
+    data = (ROOT / "xlsform" / "lfs_migration_addon.xlsx").read_bytes()
+    rows = {r["name"]: r for r in survey_rows(data) if r["name"]}
+    assert rows["rc_items"]["repeat_count"] == "6"
+    for name in ("rc_amount", "rc_currency", "rc_deducted", "rc_reimbursed"):
+        assert rows[name]["level"] == "recruitment_cost_item", name
+    assert rows["rc_earn_amount"]["level"] == "person"
+    assert rows["rc_year"]["constraint"] == ". >= 2025 - 3 and . <= 2025"
+
+
+def test_community_form_builds_from_the_community_module(tmp_path, run_cli):
+    spec = tmp_path / "community.yaml"
+    spec.write_text(
+        "form_id: community\n"
+        "title: {en: Community, fr: Communauté, ar: المجتمع}\n"
+        'version: "1"\n'
+        "languages: [en, fr, ar]\n"
+        "country: MAR\n"
+        "currency: MAD\n"
+        "survey_year: 2025\n"
+        "level: community\n"
+        "modules:\n"
+        "  - id: community\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "community.xlsx"
+    result = run_cli("build", spec, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    rows = {r["name"]: r for r in survey_rows(out.read_bytes()) if r["name"]}
+    assert rows["cm_recruiters"]["concept"] == "community_recruiters_present"
+    assert rows["cm_id"]["level"] == "community"
+
+
+def test_modules_list_shows_every_module_with_sources_and_languages(run_cli):
+    result = run_cli("modules", "list")
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    for module_id, source in (
+        ("emigrants", "MED-HIMS MQ2"),
+        ("return_migrants", "MED-HIMS MQ3"),
+        ("intending_migrants", "MED-HIMS MQ4"),
+        ("forced_migrants", "MED-HIMS MQ5"),
+        ("labour_migration", "ILO 20th ICLS"),
+        ("recruitment_cost", "SDG 10.7.1"),
+        ("community", "MED-HIMS MQ7"),
+        ("household_characteristics", "WHO/UNICEF JMP"),
+    ):
+        assert module_id in text and source in text, module_id
+    lines = [line for line in result.stdout.splitlines() if "│" in line and "en, fr, ar" in line]
+    assert len(lines) >= 11
