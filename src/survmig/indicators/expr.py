@@ -293,7 +293,10 @@ def band(values: Any, edges: list[Any]) -> pd.Series:
     if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise SurvmigError(f"band() edges must increase, got {edges}")
     x = pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    labels = [f"{a:g}-{b - 1:g}" for a, b in zip(edges, edges[1:], strict=False)]
+    labels = [
+        f"{a:g}" if b - 1 <= a else f"{a:g}-{b - 1:g}"
+        for a, b in zip(edges, edges[1:], strict=False)
+    ]
     labels.append(f"{edges[-1]:g}+")
     idx = np.searchsorted(np.asarray(edges), x, side="right") - 1
     ok = np.isfinite(x) & (idx >= 0)
