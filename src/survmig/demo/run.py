@@ -1,0 +1,473 @@
+"""The whole pipeline on a synthetic country, step by step, with the truth to compare against.
+
+:func:`run_demo` builds the questionnaire from the bundled modules, draws a country, answers the
+form for every household (the population's answers: the *truth* is any indicator computed on them
+with weight 1), selects a two-stage sample with a screening phase, writes the respondents'
+submissions as an ODK Central export, imports and checks it against the form, weights it (base
+weights from the selection probabilities, nonresponse within classes, calibration to census totals),
+estimates every computable indicator nationally, by region and by sex, writes the report and counts
+how many 95 % intervals cover the true values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survmig.data import KEY, ROOT_KEY, Dataset, FormMetadata, read_export, write_central_export
+from survmig.data.checks import check_dataset
+from survmig.demo.country import REGIONS, Country, calibration_cells, synthetic_country
+from survmig.demo.fieldwork import Fieldwork, draw_sample
+from survmig.demo.responses import form_responses
+from survmig.errors import SurvmigError
+from survmig.fileio import atomic_dir
+from survmig.indicators import IndicatorResults, compute, level_map
+from survmig.report import Thresholds, flag_reliability, write_report
+from survmig.weighting import BaseWeights, Calibrate, ControlTable, Nonresponse, Stage
+from survmig.weighting.pipeline import WeightingResult, run_steps
+from survmig.weighting.report import write_reports
+
+SPEC_NAME = "household.yaml"
+MARKER = ".survmig-demo"
+#: exchange rates for the remittance indicators (the demo's remittances are in local currency)
+RATES = {"MAD": 1.0}
+#: the analysis domains: national (no domain), by region, by sex
+BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("region",), ("sex",))
+DESIGN = {"ids": "ea", "strata": "stratum", "weights": "weight"}
+
+
+@dataclasses.dataclass
+class DemoResult:
+    """Where the files are and the headline numbers."""
+
+    directory: Path
+    files: dict[str, Path]
+    n_households_population: int
+    n_selected: int
+    n_respondents: int
+    n_eas: int
+    check_problems: int
+    indicators: int
+    not_computable: dict[str, str]
+    coverage: pd.DataFrame  # one row per group: intervals, covering, share
+    estimates: pd.DataFrame  # estimates joined with the truth
+    seconds: float
+
+
+def spec_path() -> Path:
+    """The demo's questionnaire spec, shipped inside the package (found in an installed wheel too)."""
+    return Path(str(resources.files("survmig.demo").joinpath(SPEC_NAME)))
+
+
+def check_target(directory: Path) -> None:
+    """Refuse a target that is a file, or a non-empty folder that a demo did not write."""
+    if directory.exists() and not directory.is_dir():
+        raise SurvmigError(
+            "is not a folder", file=directory, hint="give a folder name for the demo's results"
+        )
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / MARKER).exists():
+        raise SurvmigError(
+            "the folder exists and was not written by `survmig demo`; it would be replaced",
+            file=directory,
+            hint="give a new or empty folder (or one an earlier demo wrote)",
+        )
+
+
+Step = Callable[[str], Any]
+
+
+@contextmanager
+def _no_progress(description: str) -> Iterator[None]:
+    yield
+
+
+def run_demo(
+    directory: str | Path = "survmig-demo",
+    *,
+    households: int = 1200,
+    population: int | None = None,
+    seed: int = 2025,
+    validate: bool = True,
+    step: Callable[[str], Any] = _no_progress,
+) -> DemoResult:
+    """Run the demo into ``directory`` (written atomically); ``step(description)`` is a context
+    manager that shows progress. ``households`` is the phase-2 sample size aimed at and
+    ``population`` the country's number of households (default: 10 × households, at least 6,000)."""
+    if households < 100:
+        raise SurvmigError(f"at least 100 households are needed, got {households}", where="--households")
+    population = population or max(6000, 10 * households)
+    if population < 4 * households:
+        raise SurvmigError(
+            f"the country ({population} households) is too small for a sample of {households}",
+            where="--population",
+            hint="give at least four times as many households as the sample",
+        )
+    directory = Path(directory)
+    check_target(directory)
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    seeds = [int(s) for s in rng.integers(0, 2**31, size=4)]
+    with atomic_dir(directory) as tmp:
+        (tmp / MARKER).write_text("written by survmig demo\n", encoding="utf-8")
+        for sub in ("fieldwork", "weights", "truth"):
+            (tmp / sub).mkdir()
+        with step("Building the questionnaire from the module library (pyxform + ODK Validate)"):
+            form_path = _build_form(tmp / "questionnaire", validate)
+            form = FormMetadata.from_xlsform(form_path)
+        with step("Drawing a synthetic country (households, persons, emigrants, returnees)"):
+            country = synthetic_country(population, seed=seeds[0])
+            census = country.census_totals()
+            _write_country(tmp / "country", country, census)
+        with step("Answering the form for every household (the truth)"):
+            pop_ds, hh_ids = form_responses(form, country, seed=seeds[1])
+        with step("Selecting EAs by PPS, listing, screening, subsampling by migrant class"):
+            fw = draw_sample(country, households, seed=seeds[2])
+            sample = _attach_keys(fw, pop_ds, hh_ids)
+        with step("Writing the respondents' submissions as an ODK Central export"):
+            export = tmp / "fieldwork" / f"{form.form_id}.zip"
+            respondents = sample.loc[sample["responded"] == 1, KEY]
+            write_central_export(_subset(pop_ds, respondents), form, export)
+            sample.to_csv(tmp / "fieldwork" / "sample.csv", index=False)
+        with step("Importing the export and checking it against the form"):
+            data = read_export(export, form=form_path)
+            report = check_dataset(data)
+            report.write(tmp / "fieldwork" / "data_check.csv")
+        with step("Weighting: base, nonresponse, calibration to census totals"):
+            weighting, design_data = _weight(data, sample, census, country)
+            write_reports(weighting, tmp / "weights" / "households_weighted.csv")
+            design_data.to_csv(tmp / "weights" / "households_weighted.csv", index=False)
+        with step("Estimating every computable indicator (national, by region, by sex)"):
+            results = _compute_all(data, DESIGN, design_data)
+        with step("Computing the true values on the whole population"):
+            truth_data = pd.DataFrame(
+                {
+                    KEY: pop_ds.table(pop_ds.root)[KEY].to_numpy(),
+                    "region": country.households["region"].map(REGIONS).to_numpy(),
+                    "weight": 1.0,
+                }
+            )
+            truth = _compute_all(pop_ds, {"weights": "weight"}, truth_data, results.computed)
+            joined, coverage = _coverage(results, truth)
+            joined.to_csv(tmp / "truth" / "estimates_vs_truth.csv", index=False)
+            coverage.to_csv(tmp / "truth" / "coverage.csv", index=False)
+        with step("Writing the report (HTML, Excel, CSV, charts)"):
+            write_report(results, tmp / "report", title="survmig demo: migration indicators")
+            _add_coverage_to_html(tmp / "report" / "report.html", coverage, joined)
+            _write_readme(tmp, form.form_id, fw, coverage)
+    files = {
+        "readme": directory / "README.txt",
+        "questionnaire": directory / "questionnaire" / f"{form.form_id}.xlsx",
+        "export": directory / "fieldwork" / f"{form.form_id}.zip",
+        "sample": directory / "fieldwork" / "sample.csv",
+        "data_check": directory / "fieldwork" / "data_check.csv",
+        "weights": directory / "weights" / "households_weighted.csv",
+        "report": directory / "report" / "report.html",
+        "workbook": directory / "report" / "indicators.xlsx",
+        "csv": directory / "report" / "indicators.csv",
+        "charts": directory / "report" / "charts",
+        "coverage": directory / "truth" / "coverage.csv",
+        "truth": directory / "truth" / "estimates_vs_truth.csv",
+    }
+    return DemoResult(
+        directory=directory,
+        files=files,
+        n_households_population=len(country.households),
+        n_selected=len(sample),
+        n_respondents=int(sample["responded"].sum()),
+        n_eas=int(sum(fw.n_eas.values())),
+        check_problems=len(report.problems),
+        indicators=len(results.info),
+        not_computable=dict(results.not_computable),
+        coverage=coverage,
+        estimates=joined,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+# ------------------------------------------------------------------------------------------ steps
+
+
+def _build_form(folder: Path, validate: bool) -> Path:
+    from survmig.xlsform import build
+
+    folder.mkdir(parents=True)
+    spec = folder / SPEC_NAME
+    shutil.copyfile(spec_path(), spec)
+    from survmig.questionnaire import load_spec
+
+    form_id = load_spec(spec).form_id
+    out = folder / f"{form_id}.xlsx"
+    build(spec, out, validate=validate)
+    return out
+
+
+def _write_country(folder: Path, country: Country, census: pd.DataFrame) -> None:
+    folder.mkdir(parents=True)
+    census.to_csv(folder / "census_totals.csv", index=False)
+    hh = country.households
+    summary = (
+        hh.assign(region=hh["region"].map(REGIONS))
+        .groupby(["region", "stratum"], observed=True)
+        .agg(
+            eas=("ea", "nunique"),
+            households=("hh_id", "size"),
+            persons=("size", "sum"),
+            migrant_households=("is_migrant", "sum"),
+        )
+        .reset_index()
+    )
+    summary.to_csv(folder / "population_summary.csv", index=False)
+
+
+def _attach_keys(fw: Fieldwork, ds: Dataset, hh_ids: pd.Series) -> pd.DataFrame:
+    """The sample with each household's submission key and readable region names."""
+    keys = pd.Series(ds.table(ds.root)[KEY].to_numpy(), index=hh_ids.to_numpy())
+    sample = fw.sample.copy()
+    key = pd.Series(keys.reindex(sample["hh_id"]).to_numpy(), index=sample.index)
+    sample.insert(0, KEY, key.where(sample["responded"] == 1))
+    sample["region"] = sample["region"].map(REGIONS)
+    return sample
+
+
+def _subset(ds: Dataset, keys: pd.Series) -> Dataset:
+    """The submissions with these root keys, with every repeat row that belongs to them."""
+    wanted = set(keys.astype(str))
+    tables = {}
+    for level in ds.levels:
+        df = ds.table(level)
+        col = KEY if level == ds.root else ROOT_KEY
+        tables[level] = df[df[col].astype(str).isin(wanted)].reset_index(drop=True)
+    return Dataset(tables, ds.metadata, source=ds.source)
+
+
+def _person_cells(data: Dataset) -> pd.DataFrame:
+    """Persons per household in each census cell (region × sex × age group), from the survey data."""
+    person = level_map(data)["person"]
+    people = data.flatten(person)
+    sex = people[data.column_for("sex", level=person)]
+    age = people[data.column_for("age", level=person)]
+    region = people["region"] if "region" in people else None
+    cells = calibration_cells(region, sex, age)
+    return pd.crosstab(people[f"KEY_{data.root}"], cells)
+
+
+def _weight(
+    data: Dataset, sample: pd.DataFrame, census: pd.DataFrame, country: Country
+) -> tuple[WeightingResult, pd.DataFrame]:
+    """Base weights (EA probability × phase-2 rate), nonresponse by region × screening class,
+    linear calibration of household weights to census households by region and persons by
+    region × sex × age group (integrated household weighting)."""
+    region_code = {name: code for code, name in REGIONS.items()}
+    root = data.table(data.root)
+    responding = sample[sample["responded"] == 1]
+    with_region = _with_columns(data, responding.set_index(KEY)["region"].map(region_code))
+    counts = _person_cells(with_region)
+    frame = sample.copy()
+    aux = counts.reindex(frame[KEY]).fillna(0.0)
+    aux.index = frame.index
+    person_totals = census[census["cell"].str.startswith("persons_")].set_index("cell")["total"]
+    for cell in person_totals.index:
+        frame[cell] = aux[cell] if cell in aux.columns else 0.0
+    hh_totals = census[census["cell"].str.startswith("households_")]
+    hh_totals = {c.removeprefix("households_"): float(t) for c, t in zip(hh_totals["cell"], hh_totals["total"], strict=True)}
+    steps = [
+        BaseWeights(
+            stages=[
+                Stage("probability", {"column": "prob_stage1"}),
+                Stage("phase2", {"class": "screen", "rates": _rates(sample)}),
+            ],
+            name="base (PPS of EAs × phase-2 rate)",
+        ),
+        Nonresponse(response="responded", classes=["region", "screen"], name="nonresponse"),
+        Calibrate(
+            margins=[ControlTable(("region",), hh_totals)],
+            continuous={c: float(t) for c, t in person_totals.items()},
+            method="linear",
+            name="calibration to the census",
+        ),
+    ]
+    result = run_steps(frame, steps)
+    kept = frame.iloc[result.rows]
+    design_data = pd.DataFrame(
+        {
+            KEY: kept[KEY].to_numpy(),
+            "ea": kept["ea"].to_numpy(),
+            "stratum": kept["stratum"].to_numpy(),
+            "region": kept["region"].to_numpy(),
+            "screen": kept["screen"].to_numpy(),
+            "base_weight": 1.0 / kept["prob"].to_numpy(),
+            "weight": result.weights,
+        }
+    )
+    missing = set(root[KEY].astype(str)) - set(design_data[KEY].astype(str))
+    if missing:
+        raise SurvmigError(f"{len(missing)} submission(s) are not in the sample file", where="weights")
+    return result, design_data
+
+
+def _rates(sample: pd.DataFrame) -> dict[str, float]:
+    rates = sample.groupby("screen")["prob_phase2"].first()
+    return {str(k): float(v) for k, v in rates.items()}
+
+
+def _with_columns(data: Dataset, by_key: pd.Series) -> Dataset:
+    """``data`` with a column ``region`` on the household table, looked up by submission key."""
+    tables = {lv: data.table(lv) for lv in data.levels}
+    root = tables[data.root].copy()
+    root["region"] = by_key.reindex(root[KEY].astype(str)).to_numpy()
+    tables[data.root] = root
+    return Dataset(tables, data.metadata, source=data.source)
+
+
+def _compute_all(
+    data: Dataset,
+    design: dict[str, Any],
+    design_data: pd.DataFrame,
+    indicators: Any = "all",
+) -> IndicatorResults:
+    """National, by-region and by-sex results merged into one set (domain columns region, sex)."""
+    parts = [
+        compute(data, design, indicators, by=list(by), rates=RATES, design_data=design_data)
+        for by in BREAKDOWNS
+    ]
+    first = parts[0]
+    by_all = sorted({b for by in BREAKDOWNS for b in by}, key=["region", "sex"].index)
+    tables = []
+    for part in parts:
+        t = part.table.copy()
+        for b in by_all:
+            if b not in t.columns:
+                t[b] = None
+        tables.append(t)
+    lead = [c for c in first.table.columns if c not in by_all]
+    order = lead[:4] + by_all + lead[4:]
+    table = pd.concat(tables, ignore_index=True)[order]
+    labels: dict[str, dict[str, str]] = {}
+    for part in parts:
+        labels.update(part.labels)
+    return dataclasses.replace(first, table=table, by=by_all, labels=labels)
+
+
+def _coverage(results: IndicatorResults, truth: IndicatorResults) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each estimate beside its true value, and the share of 95 % intervals that cover it."""
+    keys = ["indicator", "category", *results.by]
+    est = flag_reliability(results.table, Thresholds())
+    tru = truth.table[[*keys, "estimate"]].rename(columns={"estimate": "true_value"})
+    for frame in (est, tru):
+        for k in keys:
+            frame[k] = frame[k].astype(object).where(frame[k].notna(), "").astype(str)
+    joined = est.merge(tru, on=keys, how="left")
+    ok = joined["ci_low"].notna() & joined["true_value"].notna() & joined["se"].gt(0)
+    joined = joined[ok].reset_index(drop=True)
+    joined["covered"] = (joined["ci_low"] <= joined["true_value"]) & (
+        joined["true_value"] <= joined["ci_high"]
+    )
+    joined["error_in_se"] = (joined["estimate"] - joined["true_value"]) / joined["se"]
+    domain = np.where(
+        joined["region"] != "", "by region", np.where(joined["sex"] != "", "by sex", "national")
+    )
+    joined["domain"] = domain
+    flag = joined["flag"].fillna("").astype(str)
+    joined["reliable"] = flag == ""
+    rows = []
+    groups = [("all estimates", np.ones(len(joined), bool))]
+    groups += [(d, domain == d) for d in ("national", "by region", "by sex")]
+    groups += [("reliable (no flag)", joined["reliable"].to_numpy())]
+    groups += [("flagged or suppressed", ~joined["reliable"].to_numpy())]
+    for name, mask in groups:
+        n = int(mask.sum())
+        k = int(joined["covered"].to_numpy()[mask].sum())
+        rows.append({"group": name, "intervals": n, "covering": k, "coverage": k / n if n else np.nan})
+    return joined, pd.DataFrame(rows)
+
+
+def _add_coverage_to_html(path: Path, coverage: pd.DataFrame, joined: pd.DataFrame) -> None:
+    """Insert the coverage section at the top of the report (the truth is known in the demo)."""
+    rows = "".join(
+        f"<tr><td>{r.group}</td><td>{r.intervals}</td><td>{r.covering}</td>"
+        f"<td>{'' if pd.isna(r.coverage) else f'{r.coverage:.1%}'}</td></tr>"
+        for r in coverage.itertuples()
+    )
+    nat = joined[joined["domain"] == "national"]
+    head = nat.head(12)
+    detail = "".join(
+        f"<tr><td>{r.indicator}</td><td>{r.category}</td><td>{r.estimate:.4g}</td><td>{r.se:.3g}</td>"
+        f"<td>{r.ci_low:.4g} – {r.ci_high:.4g}</td><td>{r.true_value:.4g}</td>"
+        f"<td>{'yes' if r.covered else 'no'}</td></tr>"
+        for r in head.itertuples()
+    )
+    section = (
+        '<section id="coverage"><h2>Demo: do the 95 % intervals cover the truth?</h2>'
+        "<p>The data are synthetic, so the true value of every indicator is known: it is the "
+        "indicator computed on the answers of every household of the synthetic country. A correct "
+        "design-based analysis should give intervals that cover it about 95 % of the time (less for "
+        "flagged estimates from few cases). The full comparison is in "
+        "<code>truth/estimates_vs_truth.csv</code>.</p>"
+        "<table><tr><th>estimates</th><th>intervals</th><th>covering the truth</th><th>coverage</th></tr>"
+        f"{rows}</table>"
+        "<h3>National estimates and true values (first rows)</h3>"
+        "<table><tr><th>indicator</th><th>category</th><th>estimate</th><th>SE</th><th>95 % CI</th>"
+        f"<th>true value</th><th>covered</th></tr>{detail}</table></section>"
+    )
+    text = path.read_text(encoding="utf-8")
+    at = text.find("<h2")
+    text = text[:at] + section + text[at:] if at >= 0 else text.replace("</body>", section + "</body>")
+    path.write_text(text, encoding="utf-8")
+
+
+def _write_readme(folder: Path, form_id: str, fw: Fieldwork, coverage: pd.DataFrame) -> None:
+    cov = coverage.iloc[0]
+    text = f"""survmig demo: the whole pipeline on a synthetic country
+=========================================================
+
+Everything here was produced by `survmig demo` from the bundled question modules and a synthetic
+country; rerun with the same --seed to get the same numbers.
+
+questionnaire/{SPEC_NAME}
+    The questionnaire spec (MED-HIMS household modules plus the UN census core).
+questionnaire/{form_id}.xlsx
+    The compiled XLSForm (validated by pyxform and ODK Validate unless --no-validate was given).
+    Open it in ODK Central / KoboToolbox, or print it with `survmig render`.
+country/census_totals.csv
+    The synthetic census: households by region and persons by region x sex x age group
+    (the calibration totals).
+country/population_summary.csv
+    EAs, households, persons and migrant households by region and census-prevalence stratum.
+fieldwork/sample.csv
+    The selected households: EA, stratum, region, screening class, probabilities of each stage
+    (prob_stage1 = PPS of the EA, prob_phase2 = subsampling rate of the screening class),
+    responded (1/0) and KEY, the submission id of respondents. {fw.listed} households were listed
+    and screened in {sum(fw.n_eas.values())} EAs; phase-2 rates: {fw.rates}.
+fieldwork/{form_id}.zip
+    The respondents' submissions as ODK Central exports them (one CSV per repeat), answers
+    consistent with the form's skip logic, with some don't know (-8) / refused (-9) answers.
+fieldwork/data_check.csv
+    Problems found by `survmig data check` (choices, constraints, skip logic, repeats): none expected.
+    data_check_not_checked.csv lists the rules the checker cannot evaluate.
+weights/households_weighted.csv
+    Respondent households with design variables (ea, stratum, region) and the final weight;
+    households_weighted.weighting.md / .json record each weighting step.
+report/report.html
+    The report: the coverage of the intervals (the truth is known here), then every indicator
+    with definition, standard, chart and table (estimate, SE, 95 % CI, CV, n, reliability flag).
+report/indicators.xlsx, report/indicators.csv, report/charts/
+    The same tables as a workbook (one sheet per indicator) and CSV; one chart per indicator.
+truth/estimates_vs_truth.csv
+    Every estimate beside the true value: covered, error in standard errors, reliability flag.
+truth/coverage.csv
+    How many 95 % intervals cover the truth: {cov.covering} of {cov.intervals} ({cov.coverage:.1%}).
+
+Try the same steps yourself:
+    survmig data check fieldwork/{form_id}.zip --form questionnaire/{form_id}.xlsx
+    survmig render questionnaire/{form_id}.xlsx --lang fr -o questionnaire_fr.html
+"""
+    (folder / "README.txt").write_text(text, encoding="utf-8")
