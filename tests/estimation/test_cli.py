@@ -164,7 +164,8 @@ def test_indicators_extension_point(run_cli, strat_csv: Path, monkeypatch, tmp_p
 
     module = types.ModuleType("fake_indicators")
 
-    def fn(design, names, *, by, ci, level, na):
+    def fn(design, names, *, by, ci, level, na, data, design_spec):
+        assert Path(data) == strat_csv and design_spec["strata"] == "stype"
         table = estimate(design, mean="api00", by=by)
         table["variable"] = ",".join(names or ["all"])
         return table

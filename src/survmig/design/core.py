@@ -589,9 +589,9 @@ class SurveyDesign:
             return replicate_rank(self) - 1
         st = self._stages[0]
         inset = self._weights != 0
-        units = np.unique(st.units[inset]).size
-        strata = np.unique(st.strata[inset]).size
-        return int(units - strata)
+        units = int((np.bincount(st.units[inset], minlength=st.n_units_total) > 0).sum())
+        strata = int((np.bincount(st.strata[inset], minlength=st.n_strata) > 0).sum())
+        return units - strata
 
     @property
     def n_psu(self) -> int | None:
@@ -831,15 +831,16 @@ def _build_stages(
     if nest and has_strata:
         for s in range(n_stages):
             units[s] = combine_codes(strata_codes[min(s, len(strata_codes) - 1)], units[s])
-    if np.unique(units[0]).size == 1 and not (nest and has_strata):
+    if int(units[0].max()) == 0 and not (nest and has_strata):
         raise SurvmigError(
             "the design has only one primary sampling unit",
             where="ids",
             hint="variances need at least two PSUs",
         )
     if has_strata and not nest:
-        pairs = np.unique(np.stack([units[0], strata_codes[0]], axis=1), axis=0)
-        counts = np.bincount(pairs[:, 0])
+        n_h0 = int(strata_codes[0].max()) + 1
+        pairs = np.unique(units[0] * n_h0 + strata_codes[0])
+        counts = np.bincount(pairs // n_h0)
         if (counts > 1).any():
             bad = int(np.flatnonzero(counts > 1)[0])
             label = id_labels[0][bad] if id_cols else bad

@@ -203,39 +203,41 @@ def _jkn(design: SurveyDesign, mse: bool) -> ReplicateWeights:
 def replicate_rank(design: SurveyDesign) -> int:
     """Rank of the replicate analysis weights (R ``degf``: ``qr(repweights, tol=1e-5)$rank``).
 
-    With PSU factors the rank is that of the factor matrix. Otherwise the rows are first folded into
-    a few thousand signed bucket sums (a count sketch, which keeps the column space), so the cost is
-    one pass over the n × R matrix.
+    With PSU factors the rank is that of the factor matrix. Tall matrices are first folded into
+    ``4 R`` signed bucket sums (a count sketch, which keeps the column space), so the cost is one pass
+    over the n × R matrix; the rank is then read from a pivoted Cholesky factorisation of the Gram
+    matrix of the unit-norm columns, dropping a column whose remaining norm falls below ``1e-5`` of
+    its own (R's LINPACK criterion).
     """
     rep = design.replicate_weights
     assert rep is not None
-    if rep.factors is not None:
-        mat = rep.factors[np.unique(rep.index)]
-    else:
-        mat = rep.matrix
-        n, R = mat.shape
-        buckets = 8 * R
-        if n > buckets:
-            rng = np.random.default_rng(20240521)
-            b = rng.integers(0, buckets, n)
-            sign = rng.choice([-1.0, 1.0], n)
-            sk = np.zeros((buckets, R))
-            np.add.at(sk, b, mat * sign[:, None])
-            mat = sk
-    return _qr_rank(mat, 1e-5)
+    mat = rep.factors[np.unique(rep.index)] if rep.factors is not None else rep.matrix
+    return matrix_rank(mat)
 
 
-def _qr_rank(mat: np.ndarray, tol: float) -> int:
-    """Rank as R's ``qr()`` (LINPACK ``dqrdc2``) judges it: a column is dropped when its norm after
-    orthogonalising on the kept columns falls below ``tol`` times its original norm."""
-    from scipy.linalg import qr
+def matrix_rank(mat: np.ndarray, tol: float = 1e-5) -> int:
+    """Column rank with R ``qr()``'s relative tolerance (see :func:`replicate_rank`)."""
+    from scipy.linalg import lapack
 
-    if mat.size == 0:
-        return 0
     norms = np.linalg.norm(mat, axis=0)
-    _, r, piv = qr(mat, mode="economic", pivoting=True)
-    d = np.abs(np.diag(r))
-    return int((d > tol * norms[piv[: d.size]]).sum())
+    x = mat[:, norms > 0] / norms[norms > 0]
+    n, r = x.shape
+    if r == 0:
+        return 0
+    buckets = 4 * r
+    if n > buckets:
+        import scipy.sparse as sp
+
+        rng = np.random.default_rng(20240521)
+        sketch = sp.csr_matrix(
+            (rng.choice([-1.0, 1.0], n), (rng.integers(0, buckets, n), np.arange(n))),
+            shape=(buckets, n),
+        )
+        sk = np.asarray(sketch @ x)
+        x = sk / np.linalg.norm(sk, axis=0)
+    gram = x.T @ x
+    _, _, rank, _ = lapack.dpstrf(gram, tol=tol * tol)
+    return int(rank)
 
 
 def _ro(arr: np.ndarray) -> np.ndarray:

@@ -17,10 +17,11 @@ from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.output import check_output_path, print_table, write_table
 
 #: Extension point for ``--indicators``. The target is called as
-#: ``fn(design, names, *, by, ci, level, na) -> pandas.DataFrame`` where ``names`` is a list of
-#: indicator names or ``None`` for all; it returns a tidy table with at least the columns of
-#: :data:`survmig.estimation.COLUMNS` (plus the ``by`` columns), which this command writes as it writes
-#: its own estimates. Unknown names must raise :class:`~survmig.errors.SurvmigError`.
+#: ``fn(design, names, *, by, ci, level, na, data, design_spec) -> pandas.DataFrame`` where ``names``
+#: is a list of indicator names or ``None`` for all, ``data`` the DATA path given on the command line
+#: and ``design_spec`` the design file (or the one-line options as a dict). It returns a tidy table
+#: with at least the columns of :data:`survmig.estimation.COLUMNS` (plus the ``by`` columns), written
+#: like the command's own estimates. Unknown names must raise :class:`~survmig.errors.SurvmigError`.
 INDICATORS_HOOK = "survmig.indicators:estimate_indicators"
 
 

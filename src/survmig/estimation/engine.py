@@ -34,6 +34,7 @@ from survmig.estimation.variance import (
     Cells,
     calibrated_unit_scores,
     emit,
+    group_sum,
     replicate_variance,
     stage_variance,
 )
@@ -97,7 +98,24 @@ class _Features:
         return self.ok_keys[key]
 
     def matrix(self) -> np.ndarray:
-        return np.column_stack(self.cols) if self.cols else np.zeros((0, 0))
+        """The unweighted features (n × K)."""
+        return np.column_stack(self.cols)
+
+    def weighted_matrix(self, weights: np.ndarray) -> np.ndarray:
+        """``[w · features | case indicators]`` (n × (K + J)), row-major for the reduction."""
+        k, j = len(self.cols), len(self.ok_cols)
+        n = weights.shape[0]
+        out = np.empty((n, k + j))
+        # filled in row blocks that stay in cache (column writes into a row-major array are strided)
+        step = max(1024, 2**20 // (k + j))
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            block, w = out[start:stop], weights[start:stop]
+            for i, col in enumerate(self.cols):
+                np.multiply(col[start:stop], w, out=block[:, i])
+            for i, col in enumerate(self.ok_cols):
+                block[:, k + i] = col[start:stop]
+        return out
 
 
 def _listify(value: str | Iterable[str] | None) -> list[str]:
@@ -440,24 +458,35 @@ class _Engine:
         w = req.weights
         domain = req.domain
         self._quantile_pass()
-        F = req.feat.matrix()  # (n, K) unweighted features
-        OK = np.column_stack(req.feat.ok_cols).astype(float)  # (n, J)
-        K = F.shape[1]
-        WF = F * w[:, None]
+        K = len(req.feat.cols)
+        A = req.feat.weighted_matrix(w)  # [w·F | OK]
         outs = req.outputs
-        len(outs)
         num = np.array([o.num for o in outs])
         den = np.array([o.den for o in outs])
         okc = np.array([o.ok for o in outs])
 
-        # domain totals and counts: one reduction by domain
-        T = dense_group_sums(domain, D, np.column_stack([WF, OK]), self.reducer)
+        # the one pass: sums by (unit, domain) cells; domain totals follow from the cells
+        rep = design.replicate_weights
+        if rep is None:
+            base_units, n_units = design.stages[0].units, design.stages[0].n_units_total
+        elif rep.factors is not None:
+            base_units, n_units = rep.index, rep.factors.shape[0]
+        else:
+            base_units, n_units = None, 0
+        if base_units is not None:
+            groups, sums = self.reducer(
+                np.where(domain >= 0, base_units * D + domain, -1), n_units * D, A
+            )
+            cell_dom = groups % D
+            self._base = (groups // D, cell_dom, sums)
+            T = group_sum(cell_dom, D, sums)
+        else:
+            T = dense_group_sums(domain, D, A, self.reducer)
         counts = T[:, K:]
         T = T[:, :K]
         theta = self._point(T, num, den)  # (D, P)
         n_out = counts[:, okc]  # (D, P)
-        ok_w = req.feat.keys
-        wn = self._weighted_n(T, outs, ok_w)
+        wn = self._weighted_n(T, outs, req.feat.keys)
         self._check_empty(n_out, theta)
 
         # linearization coefficients: S = Σ_t coef · G[kidx]
@@ -474,9 +503,9 @@ class _Engine:
             )  # (D, P, 2)
         coef = np.where(np.isfinite(coef), coef, 0.0)
         if design.is_replicate:
-            var = self._replicate_variance(F, WF, OK, T, theta, num, den, okc)
+            var = self._replicate_variance(T, theta, num, den)
         else:
-            var = self._linearization_variance(WF, OK, kidx, coef, okc)
+            var = self._linearization_variance(A, K, kidx, coef, okc)
         se = np.sqrt(var)
         df = float(design.df)
         table = self._assemble(theta, se, var, n_out, wn, T, df, counts)
@@ -558,37 +587,38 @@ class _Engine:
 
     def _stage_cells(
         self,
-        stage_units: np.ndarray,
+        stage_units: np.ndarray | None,
         n_units: int,
-        WF: np.ndarray,
-        OK: np.ndarray,
+        A: np.ndarray,
+        K: int,
         kidx: np.ndarray,
         coef: np.ndarray,
         okc: np.ndarray,
     ) -> Cells:
-        req = self.req
-        D = req.n_domains
-        K = WF.shape[1]
-        codes = np.where(req.domain >= 0, stage_units * D + req.domain, -1)
-        groups, sums = self.reducer(codes, n_units * D, np.column_stack([WF, OK]))
+        """Linearized scores summed to (unit, domain) cells (``stage_units=None``: the first pass)."""
+        D = self.req.n_domains
+        if stage_units is None:
+            unit, dom, sums = self._base
+        else:
+            codes = np.where(self.req.domain >= 0, stage_units * D + self.req.domain, -1)
+            groups, sums = self.reducer(codes, n_units * D, A)
+            unit, dom = groups // D, groups % D
         G = sums[:, :K]
-        cnt = sums[:, K:]
-        unit = groups // D
-        dom = groups % D
         scores = np.einsum("cpt,cpt->cp", G[:, kidx], coef[dom])
-        present = cnt[:, okc] > 0
+        present = sums[:, K:][:, okc] > 0
         return Cells(unit, dom, scores, present)
 
-    def _linearization_variance(self, WF, OK, kidx, coef, okc) -> np.ndarray:
+    def _linearization_variance(self, A, K, kidx, coef, okc) -> np.ndarray:
         req = self.req
         design = req.design
         stages = list(design.stages if design.variance == "multistage" else design.stages[:1])
         cells = [
-            self._stage_cells(st.units, st.n_units_total, WF, OK, kidx, coef, okc) for st in stages
+            self._stage_cells(None if s == 0 else st.units, st.n_units_total, A, K, kidx, coef, okc)
+            for s, st in enumerate(stages)
         ]
         if design.calibration:
             cells = calibrated_unit_scores(
-                design, stages, cells, req.n_domains, WF, req.domain, kidx, coef, self.reducer
+                design, stages, cells, req.n_domains, A[:, :K], req.domain, kidx, coef, self.reducer
             )
         total = np.zeros_like(coef[:, :, 0])
         for s, (st, c) in enumerate(zip(stages, cells, strict=True)):
@@ -597,31 +627,32 @@ class _Engine:
 
     # -- replicates ---------------------------------------------------------------------------------
 
-    def _replicate_totals(self, F: np.ndarray, WF: np.ndarray) -> np.ndarray:
-        """Replicate domain totals (R, D, K)."""
+    def _replicate_totals(self) -> np.ndarray:
+        """Replicate domain totals (R, D, K): PSU cell sums times factors, or one sparse product."""
         req = self.req
         rep = req.design.replicate_weights
         D = req.n_domains
-        K = F.shape[1]
+        K = len(req.feat.cols)
         if rep.factors is not None:
+            unit, dom, sums = self._base
             U = rep.factors.shape[0]
-            codes = np.where(req.domain >= 0, rep.index * D + req.domain, -1)
-            groups, G = self.reducer(codes, U * D, WF)
-            unit = groups // D
-            dom = groups % D
-            rows = np.repeat(unit, K)
-            cols = (dom[:, None] * K + np.arange(K)[None, :]).ravel()
-            Gs = sp.csr_matrix((G.ravel(), (rows, cols)), shape=(U, D * K))
-            Tr = np.asarray((Gs.T @ rep.factors).T)
+            if U * D * K <= 50_000_000:  # dense unit totals: one BLAS product
+                Gd = np.zeros((U, D, K))
+                Gd[unit, dom] = sums[:, :K]
+                Tr = rep.factors.T @ Gd.reshape(U, D * K)
+            else:
+                rows = np.repeat(unit, K)
+                cols = (dom[:, None] * K + np.arange(K)[None, :]).ravel()
+                Gs = sp.csr_matrix((sums[:, :K].ravel(), (rows, cols)), shape=(U, D * K))
+                Tr = np.asarray((Gs.T @ rep.factors).T)
         else:
-            X = expand_by_domain(req.domain, D, F)
+            X = expand_by_domain(req.domain, D, req.feat.matrix())
             Tr = np.asarray((X.T @ rep.matrix).T)
         return Tr.reshape(-1, D, K)
 
-    def _replicate_variance(self, F, WF, OK, T, theta, num, den, okc) -> np.ndarray:
+    def _replicate_variance(self, T, theta, num, den) -> np.ndarray:
         rep = self.req.design.replicate_weights
-        Tr = self._replicate_totals(F, WF)
-        theta_r = self._point(Tr, num, den)  # (R, D, P)
+        theta_r = self._point(self._replicate_totals(), num, den)  # (R, D, P)
         return replicate_variance(theta, theta_r, rep.scale, rep.rscales, rep.mse, self.warn)
 
     # -- assembling the table -----------------------------------------------------------------------

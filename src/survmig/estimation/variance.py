@@ -30,7 +30,7 @@ class Cells:
     present: np.ndarray  # (C, P) bool
 
 
-def _group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+def group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
     """Small in-memory group sums over cells (not rows): bincount on flattened keys."""
     k = values.shape[1]
     flat = (codes[:, None] * k + np.arange(k)[None, :]).ravel()
@@ -58,15 +58,15 @@ def stage_variance(
     h_cell = stage.unit_stratum[cells.unit]
     key = h_cell * D + cells.domain
     nhd = H * D
-    sum1 = _group_sum(key, nhd, cells.scores)
+    sum1 = group_sum(key, nhd, cells.scores)
     ncells = np.bincount(key, minlength=nhd).astype(float)
-    nsub = _group_sum(key, nhd, cells.present.astype(float))
+    nsub = group_sum(key, nhd, cells.present.astype(float))
     n_h = stage.n_units.astype(float)
     n_hd = np.repeat(n_h, D)[:, None]
     mean = sum1 / n_hd
     dev = cells.scores - mean[key]
-    dev2 = _group_sum(key, nhd, dev * dev) + (n_hd - ncells[:, None]) * mean * mean
-    raw2 = _group_sum(key, nhd, cells.scores * cells.scores)
+    dev2 = group_sum(key, nhd, dev * dev) + (n_hd - ncells[:, None]) * mean * mean
+    raw2 = group_sum(key, nhd, cells.scores * cells.scores)
 
     f = np.repeat(stage.fpc_factor, D)[:, None]
     scale = np.repeat(stage.scale, D)[:, None]
@@ -113,10 +113,10 @@ def stage_variance(
     # average over usable strata within the enclosing unit (R's nstrat / nokstrat)
     parent = np.repeat(stage.parent, D) * D + np.tile(np.arange(D), H)
     n_parent = (int(stage.parent.max()) + 1) * D
-    total = _group_sum(parent, n_parent, np.nan_to_num(contrib, nan=0.0))
+    total = group_sum(parent, n_parent, np.nan_to_num(contrib, nan=0.0))
     if rule == "average" and np.isnan(contrib).any():
-        nstrat = _group_sum(parent, n_parent, present.astype(float))
-        nok = _group_sum(parent, n_parent, (present & ~np.isnan(contrib)).astype(float))
+        nstrat = group_sum(parent, n_parent, present.astype(float))
+        nok = group_sum(parent, n_parent, (present & ~np.isnan(contrib)).astype(float))
         with np.errstate(invalid="ignore", divide="ignore"):
             total = np.where(nstrat > 0, total * nstrat / nok, total)
     return total.reshape(-1, D, P).sum(axis=0)
@@ -180,9 +180,9 @@ def _cross(a: _Basis, b: _Basis) -> np.ndarray:
             a.n_groups, b.n_groups
         )
     if a.groups is not None:  # grouped V, dense U
-        return _group_sum(a.groups, a.n_groups, b.u * a.v[:, None])
+        return group_sum(a.groups, a.n_groups, b.u * a.v[:, None])
     if b.groups is not None:  # dense V, grouped U
-        return _group_sum(b.groups, b.n_groups, a.v * b.u[:, None]).T
+        return group_sum(b.groups, b.n_groups, a.v * b.u[:, None]).T
     return a.v.T @ b.u
 
 
