@@ -171,6 +171,7 @@ def test_sdg_10_7_1_items_and_earnings(library):
         "recruitment_cost_currency",
         "recruitment_cost_deducted",
         "recruitment_cost_reimbursed",
+        "recruitment_cost_refund_amount",
     } <= concepts
     top = {i.concept for i in walk(module.items) if i.concept}
     assert {
