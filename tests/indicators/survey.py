@@ -38,6 +38,10 @@ SCHEMA: dict[str, list[tuple[str, str, str, str | None]]] = {
         ("q_ret", "return_migrant_screen", "select_one", "yes_no"),
         ("q_intent", "intention_to_migrate_12m", "select_one", "yes_no"),
         ("q_dest", "intended_destination", "select_one", "countries"),
+        ("q_moved", "moved_for_job_recent", "select_one", "yes_no"),
+        ("q_wage", "recruitment_wage_worker", "select_one", "yes_no"),
+        ("q_period", "first_earnings_pay_period", "select_one", "period"),
+        ("q_days", "first_earnings_days_worked", "integer", None),
         ("q_earn", "first_month_earnings", "decimal", None),
         ("q_earn_cur", "first_month_earnings_currency", "select_one", "currencies"),
         ("q_recr_year", "recruitment_year", "integer", None),
@@ -57,9 +61,11 @@ SCHEMA: dict[str, list[tuple[str, str, str, str | None]]] = {
     ],
     "costs": [
         ("c_item", "recruitment_cost_item", "select_one", "item"),
+        ("c_paid", "recruitment_cost_paid", "select_one", "yes_no"),
         ("c_amount", "recruitment_cost_amount", "decimal", None),
         ("c_cur", "recruitment_cost_currency", "select_one", "currencies"),
         ("c_reimb", "recruitment_cost_reimbursed", "select_one", "yes_no"),
+        ("c_refund", "recruitment_cost_refund_amount", "decimal", None),
     ],
 }
 PARENTS = {
@@ -86,6 +92,7 @@ def _choices() -> dict[str, list[Choice]]:
         "currencies": lst([(c, c) for c in CURRENCIES]),
         "channel": lst([(str(i), f"channel {i}") for i in range(1, 7)]),
         "uses": lst([(u, f"use {u}") for u in USES]),
+        "period": lst([("1", "month"), ("2", "two weeks"), ("3", "week"), ("4", "day")]),
         "item": lst([(str(i), f"item {i}") for i in range(1, 4)]),
     }
 
@@ -208,10 +215,17 @@ def build_survey(
     intent = np.where(asked, (rng.random(m) < 0.2).astype(float), np.nan)
     intent[asked & (rng.random(m) < 0.03)] = -8
     dest = np.where(intent == 1, rng.choice(COUNTRIES, m), None)
-    worker = (ret == 1) | (adult & (rng.random(m) < 0.05))
+    moved = np.where(adult, (rng.random(m) < np.where(ret == 1, 0.6, 0.05)).astype(float), np.nan)
+    wage = np.where(moved == 1, (rng.random(m) < 0.85).astype(float), np.nan)
+    worker = (moved == 1) & (wage == 1)
+    period = np.where(worker, rng.integers(1, 5, m), np.nan)
+    days = np.where(period == 4, rng.integers(15, 31, m), np.nan)
     earn = np.where(worker, rng.lognormal(8.0, 0.5, m).round(2), np.nan)
+    earn = np.where(
+        period == 4, (earn / 25).round(2), np.where(period == 3, (earn / 4).round(2), earn)
+    )
     earn_cur = np.where(worker, rng.choice(CURRENCIES, m), None)
-    recr_year = np.where(worker, rng.integers(2018, 2025, m), np.nan)
+    recr_year = np.where(worker, rng.integers(2021, 2025, m), np.nan)
     recr_dest = np.where(worker, rng.choice(COUNTRIES, m), None)
     members = pd.DataFrame(
         {
@@ -227,6 +241,10 @@ def build_survey(
             "q_ret": pd.array(ret, dtype="Float64").astype("Int64"),
             "q_intent": pd.array(intent, dtype="Float64").astype("Int64"),
             "q_dest": pd.array(dest, dtype="string"),
+            "q_moved": pd.array(moved, dtype="Float64").astype("Int64"),
+            "q_wage": pd.array(wage, dtype="Float64").astype("Int64"),
+            "q_period": pd.array(period, dtype="Float64").astype("Int64"),
+            "q_days": pd.array(days, dtype="Float64").astype("Int64"),
             "q_earn": pd.array(earn, dtype="Float64"),
             "q_earn_cur": pd.array(earn_cur, dtype="string"),
             "q_recr_year": pd.array(recr_year, dtype="Float64").astype("Int64"),
@@ -273,14 +291,21 @@ def build_survey(
     n_c = np.where(worker, rng.integers(0, 4, m), 0)
     ck = _keys(mk[KEY], n_c, "costs")
     c = len(ck[KEY])
+    paid = (rng.random(c) < 0.8).astype(float)
+    amount_c = np.where(paid == 1, rng.lognormal(7.0, 0.7, c).round(2), np.nan)
+    reimb = np.where(paid == 1, (rng.random(c) < 0.25).astype(float), np.nan)
+    reimb[(paid == 1) & (rng.random(c) < 0.02)] = -8
+    refund = np.where(reimb == 1, (amount_c * rng.uniform(0.1, 1.0, c)).round(2), np.nan)
     costs = pd.DataFrame(
         {
             **ck,
             ROOT_KEY: np.repeat(m_root, n_c),
             "c_item": pd.array(rng.integers(1, 4, c), dtype="Int64"),
-            "c_amount": pd.array(rng.lognormal(7.0, 0.7, c).round(2), dtype="Float64"),
-            "c_cur": pd.array(rng.choice(CURRENCIES, c), dtype="string"),
-            "c_reimb": pd.array((rng.random(c) < 0.2).astype(int), dtype="Int64"),
+            "c_paid": pd.array(paid, dtype="Float64").astype("Int64"),
+            "c_amount": pd.array(amount_c, dtype="Float64"),
+            "c_cur": pd.array(np.where(paid == 1, rng.choice(CURRENCIES, c), None), dtype="string"),
+            "c_reimb": pd.array(reimb, dtype="Float64").astype("Int64"),
+            "c_refund": pd.array(refund, dtype="Float64"),
         }
     )
     tables = {

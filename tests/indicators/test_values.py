@@ -123,18 +123,29 @@ def hand_values(ds) -> dict[str, tuple[pd.DataFrame, str]]:
     )
     # SDG 10.7.1: per-worker cost / first month's earnings, both in local currency
     c = ds.table("costs")
-    cost_item = np.where(
-        _num(c["c_reimb"]) == 1,
-        0.0,
-        c["c_amount"].astype(float).to_numpy() * c["c_cur"].map(RATES).astype(float).to_numpy(),
+    paid, reimb = _num(c["c_paid"]), _num(c["c_reimb"])
+    refund = np.where(
+        reimb == 1, c["c_refund"].astype(float).to_numpy(dtype=float, na_value=np.nan), 0.0
     )
-    cost = pd.Series(cost_item).groupby(c[PARENT_KEY].to_numpy()).sum()
-    worker_cost = cost.reindex(m[KEY]).fillna(0.0).to_numpy()
+    refund[np.isnan(reimb) & (paid == 1)] = np.nan
+    rate_c = c["c_cur"].map(RATES).astype(float).to_numpy()
+    cost_item = np.where(paid == 1, (c["c_amount"].astype(float).to_numpy() - refund) * rate_c, 0.0)
+    cost_item[np.isnan(paid)] = np.nan
+    items = pd.DataFrame({"k": c[PARENT_KEY].to_numpy(), "x": cost_item})
+    cost = items.groupby("k")["x"].sum(min_count=1)
+    unknown = items.assign(na=np.isnan(cost_item)).groupby("k")["na"].any()
+    cost[unknown.reindex(cost.index).to_numpy()] = np.nan
+    worker_cost = cost.reindex(m[KEY]).to_numpy(dtype=float, na_value=np.nan).copy()
+    worker_cost[~m[KEY].isin(cost.index).to_numpy()] = 0.0  # no cost items: nothing paid
+    period, days = _num(m["q_period"]), _num(m["q_days"])
+    factor = np.select([period == 4, period == 3, period == 2], [days, 52 / 12, 26 / 12], 1.0)
     earn = (
-        m["q_earn"].astype(float).to_numpy() * m["q_earn_cur"].map(RATES).astype(float).to_numpy()
+        m["q_earn"].astype(float).to_numpy()
+        * factor
+        * m["q_earn_cur"].map(RATES).astype(float).to_numpy()
     )
-    recr = _num(m["q_recr_year"])
-    uni = (earn > 0) & (m["year"].to_numpy() - recr <= 3)
+    uni = (_num(m["q_moved"]) == 1) & (_num(m["q_wage"]) == 1) & (m["q_earn"].astype(float) > 0)
+    uni = uni.to_numpy() if hasattr(uni, "to_numpy") else uni
     out["sdg_10_7_1"] = (frame(m, np.where(uni, worker_cost / earn, np.nan)), "mean")
     out["_sdg_cost"] = (frame(m, np.where(uni, worker_cost, np.nan)), "-")
     out["_sdg_earn"] = (frame(m, np.where(uni, earn, np.nan)), "-")
