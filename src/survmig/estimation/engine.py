@@ -193,6 +193,8 @@ class _Request:
         self.feat = _Features()
         self.outputs: list[_Output] = []
         self._missing: dict[str, np.ndarray] = {}
+        self.ok_key: dict[str, str | None] = {}
+        self._all_ok: np.ndarray | None = None
         self._values: dict[str, np.ndarray] = {}
         self.quantile_vars: list[str] = []
 
@@ -210,6 +212,12 @@ class _Request:
                     where="missing values",
                     hint="use na='drop' (--na drop) to estimate over the non-missing values, as R's na.rm=TRUE",
                 )
+            # variables without missing values share one "case" column
+            self.ok_key[var] = var if miss.any() else None
+            if self.ok_key[var] is None:
+                if self._all_ok is None:
+                    self._all_ok = nonzero.copy()
+                return self._all_ok
             return ~miss & nonzero
 
         def values_of(var: str, statistic: str) -> np.ndarray:
@@ -221,6 +229,9 @@ class _Request:
 
         def centred(var: str, ok: np.ndarray) -> np.ndarray:
             y = values_of(var, "mean")
+            if self.ok_key[var] is None:  # no missing values: no masking needed
+                centre = self.centre.setdefault(var, float(np.mean(y)))
+                return y - centre
             centre = self.centre.setdefault(var, float(np.mean(y[ok])) if ok.any() else 0.0)
             return np.where(ok, y - centre, 0.0)
 
@@ -228,27 +239,27 @@ class _Request:
         for var in mean:
             ok = ok_of(var)
             values_of(var, "mean")
-            k_ok = f.add_ok(("ok", var), ok)
+            k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
             yc = f.add(("yc", var), lambda var=var, ok=ok: centred(var, ok))
             sq = f.add(("yc2", var), lambda yc=yc: f.cols[yc] ** 2)
-            den = f.add(("okw", var), ok)
+            den = f.add(("okw", self.ok_key[var]), ok)
             self.outputs.append(
                 _Output("mean", var, None, yc, den, k_ok, lin=yc, sq=sq, shift=self.centre[var])
             )
         for var in total:
             ok = ok_of(var)
             y = values_of(var, "total")
-            k_ok = f.add_ok(("ok", var), ok)
+            k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
             num = f.add(("y", var), lambda y=y, ok=ok: np.where(ok, y, 0.0))
             yc = f.add(("yc", var), lambda var=var, ok=ok: centred(var, ok))
             sq = f.add(("yc2", var), lambda yc=yc: f.cols[yc] ** 2)
-            f.add(("okw", var), ok)
+            f.add(("okw", self.ok_key[var]), ok)
             self.outputs.append(_Output("total", var, None, num, -1, k_ok, lin=yc, sq=sq))
         for var in prop:
             ok = ok_of(var)
             s = data[var]
-            k_ok = f.add_ok(("ok", var), ok)
-            den = f.add(("okw", var), ok)
+            k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
+            den = f.add(("okw", self.ok_key[var]), ok)
             if isinstance(s.dtype, pd.CategoricalDtype):
                 cats = [
                     c
@@ -300,8 +311,8 @@ class _Request:
                     f"quantile probabilities for {var!r} must be between 0 and 1, got {probs}",
                     where="quantile",
                 )
-            k_ok = f.add_ok(("ok", var), ok)
-            f.add(("okw", var), ok)
+            k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
+            f.add(("okw", self.ok_key[var]), ok)
             qi = len(self.quantile_vars)
             self.quantile_vars.append(var)
             self.quantile_probs.append(probs)
@@ -528,7 +539,7 @@ class _Engine:
             elif o.statistic == "count":
                 cols.append(keys[("one",)])
             else:
-                cols.append(keys[("okw", o.variable)])
+                cols.append(keys[("okw", self.req.ok_key[o.variable])])
         return T[:, cols]
 
     def _check_empty(self, n_out: np.ndarray, theta: np.ndarray) -> None:
@@ -559,7 +570,7 @@ class _Engine:
         data_w = req.weights
         V = len(req.quantile_vars)
         values = np.concatenate([req._values[v] for v in req.quantile_vars])
-        oks = [req.feat.ok_cols[req.feat.ok_keys[("ok", v)]] for v in req.quantile_vars]
+        oks = [req.feat.ok_cols[req.feat.ok_keys[("ok", req.ok_key[v])]] for v in req.quantile_vars]
         seg = np.concatenate(
             [np.where(ok & (req.domain >= 0), i * D + req.domain, -1) for i, ok in enumerate(oks)]
         )
@@ -581,7 +592,7 @@ class _Engine:
             below[ok] = (y[ok] <= qhat[dom[ok]]).astype(float)
             cdf = req.feat.add(("cdf", var, p), below)
             o.num = cdf
-            o.den = req.feat.keys[("okw", var)]
+            o.den = req.feat.keys[("okw", req.ok_key[var])]
 
     # -- linearization ------------------------------------------------------------------------------
 
