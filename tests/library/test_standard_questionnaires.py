@@ -132,3 +132,38 @@ def test_modules_list_shows_every_module_with_sources_and_languages(run_cli):
         assert module_id in text and source in text, module_id
     lines = [line for line in result.stdout.splitlines() if "│" in line and "en, fr, ar" in line]
     assert len(lines) >= 11
+
+
+def test_every_household_side_module_composes_into_one_valid_form(tmp_path):
+    """Names and concepts stay unique when a country combines the whole library (here Tunisia)."""
+    modules = [
+        "household_roster",
+        "census_core",
+        "intending_migrants",
+        "forced_migrants",
+        "labour_migration",
+        "recruitment_cost",
+        "emigrants",
+        "return_migrants",
+        "remittances",
+        "household_characteristics",
+    ]
+    spec = tmp_path / "all.yaml"
+    spec.write_text(
+        "form_id: all_modules\n"
+        "title: {en: All, fr: Tout, ar: الكل}\n"
+        'version: "1"\n'
+        "languages: [en, fr, ar]\n"
+        "country: TUN\n"
+        "currency: TND\n"
+        "survey_year: 2026\n"
+        "modules:\n" + "".join(f"  - id: {m}\n" for m in modules),
+        encoding="utf-8",
+    )
+    q = load_questionnaire(spec)
+    assert {v.module for v in q.variables()} - {"questionnaire"} == set(modules)
+    report = validate_xlsform(compile_questionnaire(q))
+    assert report.problems == [], [str(p) for p in report.problems]
+    rows = {r["name"]: r for r in survey_rows(compile_questionnaire(q)) if r["name"]}
+    assert rows["em_dep_year"]["constraint"] == "(. >= 2026 - 5 and . <= 2026) or . = -8"
+    assert rows["ep_country"]["level"] == "migration_episode"
