@@ -24,6 +24,13 @@ from survmig.report.tables import (  # noqa: E402
 )
 
 FORMATS = (".png", ".svg")
+#: text stays text in SVG (smaller, searchable reports); deterministic SVG ids
+_RC = {"svg.fonttype": "none", "svg.hashsalt": "survmig"}
+#: no creation date or tool URLs in the files (same input, same bytes)
+_META = {
+    ".svg": {"Date": None, "Creator": None, "Format": None, "Type": None},
+    ".png": {"Software": None},
+}
 
 
 def _domain_labels(rows: pd.DataFrame, results: IndicatorResults) -> list[str]:
@@ -119,8 +126,8 @@ def plot_indicator(
         )
     fig = figure(results, indicator_id, thresholds)
     try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:].lower())
+        with atomic_path(path) as tmp, matplotlib.rc_context(_RC):
+            fig.savefig(tmp, format=path.suffix[1:].lower(), metadata=_META[path.suffix.lower()])
     finally:
         plt.close(fig)
     return path
@@ -135,11 +142,16 @@ def svg_text(
     """The chart as inline SVG markup (for the HTML report); also saved to ``save`` paths (drawn once)."""
     fig = figure(results, indicator_id, thresholds)
     try:
-        for target in save:
-            with atomic_path(target) as tmp:
-                fig.savefig(tmp, format=target.suffix[1:].lower())
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg")
+        with matplotlib.rc_context(_RC):
+            for target in save:
+                with atomic_path(target) as tmp:
+                    fig.savefig(
+                        tmp,
+                        format=target.suffix[1:].lower(),
+                        metadata=_META[target.suffix.lower()],
+                    )
+            buf = io.StringIO()
+            fig.savefig(buf, format="svg", metadata=_META[".svg"])
     finally:
         plt.close(fig)
     text = buf.getvalue()

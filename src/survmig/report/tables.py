@@ -182,9 +182,12 @@ def write_excel(
         ).to_excel(writer, sheet_name="Not computable", index=False)
         for iid, sheet in names.items():
             rows = table[table["indicator"] == iid]
-            cols = [c for c in keep if c in rows.columns and not rows[c].isna().all()]
-            if "flag" not in cols:
-                cols.append("flag")
+            optional = ("category", "category_label", *results.by)
+            cols = [
+                c
+                for c in keep
+                if c in rows.columns and (c not in optional or not rows[c].isna().all())
+            ]
             notes = _notes(results, iid)
             rows[cols].to_excel(writer, sheet_name=sheet, index=False, startrow=len(notes) + 1)
             ws = writer.sheets[sheet]
