@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -769,7 +770,17 @@ def _estimate(
         res[b] = out[col].astype(object) if col in out.columns else None
     for col in VALUE_COLUMNS:
         res[col] = out[col].to_numpy()
+    if res["category"].notna().any():  # bands in numeric order: "5-9" before "10+"
+        order = np.lexsort((np.arange(len(res)), res["category"].map(_natural_key).to_numpy()))
+        res = res.iloc[order].reset_index(drop=True)
     return res
+
+
+def _natural_key(value: Any) -> tuple[float, str]:
+    """Sort key: a leading number first (as a number), then the text."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    head = re.match(r"-?\d+(\.\d+)?", text)
+    return (float(head.group()) if head else math.inf, text)
 
 
 def _assemble(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
