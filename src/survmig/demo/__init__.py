@@ -36,7 +36,9 @@ __all__ = ["demo"]
     is_flag=True,
     help="Skip ODK Validate (Java) when building the questionnaire; pyxform still converts it.",
 )
-def demo(directory: Path, households: int, population: int | None, seed: int, no_validate: bool) -> None:
+def demo(
+    directory: Path, households: int, population: int | None, seed: int, no_validate: bool
+) -> None:
     """Run the whole pipeline on a synthetic country and write the results to DIRECTORY.
 
     Builds the MED-HIMS household questionnaire from the bundled modules, draws a country with
@@ -54,4 +56,6 @@ def demo(directory: Path, households: int, population: int | None, seed: int, no
     """
     from survmig.demo.cli import run_cli
 
-    run_cli(directory, households=households, population=population, seed=seed, validate=not no_validate)
+    run_cli(
+        directory, households=households, population=population, seed=seed, validate=not no_validate
+    )

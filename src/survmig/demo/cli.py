@@ -13,7 +13,9 @@ from rich.table import Table
 from survmig.demo.run import DemoResult, run_demo
 
 
-def run_cli(directory: Path, *, households: int, population: int | None, seed: int, validate: bool) -> DemoResult:
+def run_cli(
+    directory: Path, *, households: int, population: int | None, seed: int, validate: bool
+) -> DemoResult:
     """Run the demo showing each step (spinner, then a tick and its duration) and print the summary."""
     err = Console(stderr=True)
     out = Console()
@@ -23,10 +25,17 @@ def run_cli(directory: Path, *, households: int, population: int | None, seed: i
         start = time.perf_counter()
         with err.status(description):
             yield
-        err.print(f"[green]✓[/green] {description} [dim]({time.perf_counter() - start:.1f} s)[/dim]")
+        err.print(
+            f"[green]✓[/green] {description} [dim]({time.perf_counter() - start:.1f} s)[/dim]"
+        )
 
     result = run_demo(
-        directory, households=households, population=population, seed=seed, validate=validate, step=step
+        directory,
+        households=households,
+        population=population,
+        seed=seed,
+        validate=validate,
+        step=step,
     )
     _summary(out, result)
     return result

@@ -57,24 +57,30 @@ class Country:
     survey_year: int
 
     def census_totals(self) -> pd.DataFrame:
-        """Persons by region × sex × age group and households by region (the synthetic census)."""
+        """The synthetic census: households by region, persons by region × sex × age group and by
+        sex × age group (columns ``cell``, ``total``)."""
         p = self.persons.merge(self.households[["hh_id", "region"]], on="hh_id")
-        p["cell"] = calibration_cells(p["region"], p["sex"], p["age"])
-        persons = p.groupby("cell").size().rename("total").reset_index()
-        hh = self.households.groupby("region").size().rename("total").reset_index()
-        hh["cell"] = "households_" + hh["region"].map(REGIONS)
-        return pd.concat([hh[["cell", "total"]], persons], ignore_index=True)
+        parts = []
+        for region in (p["region"], None):
+            cells = calibration_cells(region, p["sex"], p["age"])
+            parts.append(cells.value_counts().sort_index().rename("total").rename_axis("cell"))
+        hh = self.households["region"].map(REGIONS).value_counts().sort_index()
+        hh.index = "households_" + hh.index
+        return pd.concat([hh.rename_axis("cell").rename("total"), *parts]).reset_index()
 
 
-def calibration_cells(region: pd.Series, sex: pd.Series, age: pd.Series) -> pd.Series:
-    """Cell names ``persons_<region>_<sex>_<age group>`` of the census totals."""
+def calibration_cells(region: pd.Series | None, sex: pd.Series, age: pd.Series) -> pd.Series:
+    """Cell names ``persons_<region>_<sex>_<age group>`` of the census totals
+    (``persons_<sex>_<age group>`` without a region)."""
     edges = [lo for lo, _ in AGE_GROUPS[1:]]
     group = np.searchsorted(edges, np.asarray(age, float), side="right")
     labels = np.array([f"{lo}_{hi}" if hi < 200 else f"{lo}plus" for lo, hi in AGE_GROUPS])
     sex_label = np.where(np.asarray(sex).astype(str) == "1", "male", "female")
-    reg = np.asarray(region).astype(int)
-    names = np.array([REGIONS[r] for r in sorted(REGIONS)], dtype=object)[reg - 1]
-    return pd.Series("persons_" + names + "_" + sex_label + "_" + labels[group], index=region.index)
+    names = "persons_"
+    if region is not None:
+        reg = np.asarray(region).astype(int)
+        names = names + np.array([REGIONS[r] for r in sorted(REGIONS)], dtype=object)[reg - 1] + "_"
+    return pd.Series(names + sex_label + "_" + labels[group], index=sex.index)
 
 
 def _choice(rng: np.random.Generator, table: dict[str, float], n: int) -> np.ndarray:
@@ -170,7 +176,11 @@ def _persons(rng: np.random.Generator, hh: pd.DataFrame, year: int) -> pd.DataFr
     ha = head_age[idx]
     age = np.select(
         [rel == 1, rel == 2, rel == 3],
-        [ha, (ha - rng.integers(0, 10, m)).clip(18, None), rng.integers(0, 1 + (ha - 18).clip(1, 35))],
+        [
+            ha,
+            (ha - rng.integers(0, 10, m)).clip(18, None),
+            rng.integers(0, 1 + (ha - 18).clip(1, 35)),
+        ],
         default=rng.integers(0, 86, m),
     )
     male = np.where(
@@ -212,7 +222,9 @@ def _birth_and_citizenship(
     p["born_here"] = np.where(foreign, 0, 1)
     p["country_of_birth"] = np.where(foreign, _choice(rng, ORIGINS, m), None)
     u = rng.random(m)
-    cit = np.where(foreign, np.where(u < 0.7, 3, np.where(u < 0.95, 2, 4)), np.where(u < 0.99, 1, 2))
+    cit = np.where(
+        foreign, np.where(u < 0.7, 3, np.where(u < 0.95, 2, 4)), np.where(u < 0.99, 1, 2)
+    )
     p["citizenship"] = cit
     p["country_of_citizenship"] = np.where(cit == 3, p["country_of_birth"], None)
     p["dual"] = np.where(np.isin(cit, [1, 2]), (rng.random(m) < 0.04).astype(int), np.nan)
@@ -321,7 +333,9 @@ def _senders(rng: np.random.Generator, hh: pd.DataFrame) -> pd.DataFrame:
             "country": _choice(rng, DESTINATIONS, k),
             "cash": cash.astype(int),
             "goods": goods.astype(int),
-            "amount": np.where(cash, np.round(np.exp(rng.normal(np.log(15_000), 0.8, k)), -2), np.nan),
+            "amount": np.where(
+                cash, np.round(np.exp(rng.normal(np.log(15_000), 0.8, k)), -2), np.nan
+            ),
             "channel": np.where(cash, _choice(rng, CHANNELS, k), None),
         }
     )

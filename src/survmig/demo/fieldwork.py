@@ -29,13 +29,17 @@ EA_SHARES = (0.4, 0.3, 0.3)
 class Fieldwork:
     """The selected households with design variables, the response outcome, and the plan."""
 
-    sample: pd.DataFrame  # one row per phase-2 household: hh_id, ea, stratum, region, probs, responded
+    sample: (
+        pd.DataFrame
+    )  # one row per phase-2 household: hh_id, ea, stratum, region, probs, responded
     n_eas: dict[int, int]  # EAs selected per stratum
     rates: dict[str, float]  # phase-2 rate per screening class
     listed: int  # households listed and screened
 
 
-def plan_eas(frame: pd.DataFrame, households: int, country: Country, rate_none: float) -> dict[int, int]:
+def plan_eas(
+    frame: pd.DataFrame, households: int, country: Country, rate_none: float
+) -> dict[int, int]:
     """EAs per stratum so that about ``households`` interviews result (at least 2 per stratum)."""
     hh = country.households
     size = frame.groupby("stratum")["households"]
@@ -91,10 +95,14 @@ def draw_sample(
     )
     phase1["screen"] = screen
     rates = {"emigrant": 1.0, "return": 1.0, "none": rate_none}
-    sample = select_two_phase(phase1, rates, by="screen", within="ea", seed=int(rng.integers(2**31)))
+    sample = select_two_phase(
+        phase1, rates, by="screen", within="ea", seed=int(rng.integers(2**31))
+    )
     # response: a little lower in the North (cities) and among households without migrants
-    p = response_rate - 0.05 * (sample["region"].to_numpy() == 1) + 0.03 * (
-        sample["screen"].to_numpy() != "none"
+    p = (
+        response_rate
+        - 0.05 * (sample["region"].to_numpy() == 1)
+        + 0.03 * (sample["screen"].to_numpy() != "none")
     )
     sample["responded"] = (rng.random(len(sample)) < np.clip(p, 0.05, 1)).astype(int)
     sample["ea_selected"] = sample["stratum"].map(n_eas)

@@ -98,6 +98,7 @@ SPECIALS = {
     "year_of_arrival": (0.01, 0.0),
 }
 
+
 def _unit_of(form: FormMetadata, level: str) -> str | None:
     """Which country table a repeat holds, from the concepts of its questions."""
     concepts = {v.concept for v in form.data_variables(level) if v.concept}
@@ -112,7 +113,9 @@ def _unit_of(form: FormMetadata, level: str) -> str | None:
     return None
 
 
-def _truth_tables(country: Country, currency: str) -> dict[str, tuple[pd.DataFrame, dict[str, str]]]:
+def _truth_tables(
+    country: Country, currency: str
+) -> dict[str, tuple[pd.DataFrame, dict[str, str]]]:
     ret = country.returnees.copy()
     ret["line_in_roster"] = ret["line"]
     ret["line"] = ret.groupby("hh_id").cumcount() + 1
@@ -208,7 +211,9 @@ def _count(form: FormMetadata, level, flat_parent: pd.DataFrame) -> np.ndarray:
     name = (level.repeat_count or "").strip().removeprefix("${").removesuffix("}")
     if name not in flat_parent.columns:
         return np.zeros(n, dtype=int)
-    counts = pd.to_numeric(flat_parent[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    counts = pd.to_numeric(flat_parent[name], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
     counts = np.nan_to_num(counts, nan=0.0).clip(0, 100).astype(int)
     for expr in level.relevant:
         mask = _truth(form, expr, flat_parent, n)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -61,6 +62,7 @@ class DemoResult:
     coverage: pd.DataFrame  # one row per group: intervals, covering, share
     estimates: pd.DataFrame  # estimates joined with the truth
     seconds: float
+    country: Country  # the synthetic country (the truth before it became answers)
 
 
 def spec_path() -> Path:
@@ -103,7 +105,9 @@ def run_demo(
     manager that shows progress. ``households`` is the phase-2 sample size aimed at and
     ``population`` the country's number of households (default: 10 × households, at least 6,000)."""
     if households < 100:
-        raise SurvmigError(f"at least 100 households are needed, got {households}", where="--households")
+        raise SurvmigError(
+            f"at least 100 households are needed, got {households}", where="--households"
+        )
     population = population or max(6000, 10 * households)
     if population < 4 * households:
         raise SurvmigError(
@@ -162,7 +166,7 @@ def run_demo(
         with step("Writing the report (HTML, Excel, CSV, charts)"):
             write_report(results, tmp / "report", title="survmig demo: migration indicators")
             _add_coverage_to_html(tmp / "report" / "report.html", coverage, joined)
-            _write_readme(tmp, form.form_id, fw, coverage)
+            _write_readme(tmp, form.form_id, fw, coverage, weighting.reports[-1].name)
     files = {
         "readme": directory / "README.txt",
         "questionnaire": directory / "questionnaire" / f"{form.form_id}.xlsx",
@@ -190,6 +194,7 @@ def run_demo(
         coverage=coverage,
         estimates=joined,
         seconds=time.perf_counter() - t0,
+        country=country,
     )
 
 
@@ -249,36 +254,48 @@ def _subset(ds: Dataset, keys: pd.Series) -> Dataset:
     return Dataset(tables, ds.metadata, source=ds.source)
 
 
-def _person_cells(data: Dataset) -> pd.DataFrame:
-    """Persons per household in each census cell (region × sex × age group), from the survey data."""
+def _person_cells(data: Dataset, by_region: bool) -> pd.DataFrame:
+    """Persons per household in each census cell (region × sex × age group, or sex × age group),
+    counted in the survey data."""
     person = level_map(data)["person"]
     people = data.flatten(person)
     sex = people[data.column_for("sex", level=person)]
     age = people[data.column_for("age", level=person)]
-    region = people["region"] if "region" in people else None
-    cells = calibration_cells(region, sex, age)
+    cells = calibration_cells(people["region"] if by_region else None, sex, age)
     return pd.crosstab(people[f"KEY_{data.root}"], cells)
+
+
+#: fewest sample persons in a region × sex × age cell for calibrating to those cells
+MIN_CELL = 30
 
 
 def _weight(
     data: Dataset, sample: pd.DataFrame, census: pd.DataFrame, country: Country
 ) -> tuple[WeightingResult, pd.DataFrame]:
     """Base weights (EA probability × phase-2 rate), nonresponse by region × screening class,
-    linear calibration of household weights to census households by region and persons by
+    raking calibration of household weights to census households by region and persons by
     region × sex × age group (integrated household weighting)."""
     region_code = {name: code for code, name in REGIONS.items()}
     root = data.table(data.root)
     responding = sample[sample["responded"] == 1]
     with_region = _with_columns(data, responding.set_index(KEY)["region"].map(region_code))
-    counts = _person_cells(with_region)
+    counts = _person_cells(with_region, by_region=True)
+    fine = counts.sum().min() >= MIN_CELL and counts.shape[1] == len(REGIONS) * 6
+    if not fine:  # too few cases in some cell: persons by sex × age group nationally
+        counts = _person_cells(with_region, by_region=False)
     frame = sample.copy()
     aux = counts.reindex(frame[KEY]).fillna(0.0)
     aux.index = frame.index
-    person_totals = census[census["cell"].str.startswith("persons_")].set_index("cell")["total"]
+    region_cell = census["cell"].str.split("_").str[1].isin(list(REGIONS.values()))
+    person_totals = census[census["cell"].str.startswith("persons_") & (region_cell == fine)]
+    person_totals = person_totals.set_index("cell")["total"]
     for cell in person_totals.index:
         frame[cell] = aux[cell] if cell in aux.columns else 0.0
     hh_totals = census[census["cell"].str.startswith("households_")]
-    hh_totals = {c.removeprefix("households_"): float(t) for c, t in zip(hh_totals["cell"], hh_totals["total"], strict=True)}
+    hh_totals = {
+        c.removeprefix("households_"): float(t)
+        for c, t in zip(hh_totals["cell"], hh_totals["total"], strict=True)
+    }
     steps = [
         BaseWeights(
             stages=[
@@ -291,8 +308,9 @@ def _weight(
         Calibrate(
             margins=[ControlTable(("region",), hh_totals)],
             continuous={c: float(t) for c, t in person_totals.items()},
-            method="linear",
-            name="calibration to the census",
+            method="raking",
+            name="calibration to the census: households by region, persons by "
+            + ("region × sex × age group" if fine else "sex × age group"),
         ),
     ]
     result = run_steps(frame, steps)
@@ -310,7 +328,9 @@ def _weight(
     )
     missing = set(root[KEY].astype(str)) - set(design_data[KEY].astype(str))
     if missing:
-        raise SurvmigError(f"{len(missing)} submission(s) are not in the sample file", where="weights")
+        raise SurvmigError(
+            f"{len(missing)} submission(s) are not in the sample file", where="weights"
+        )
     return result, design_data
 
 
@@ -335,15 +355,21 @@ def _compute_all(
     indicators: Any = "all",
 ) -> IndicatorResults:
     """National, by-region and by-sex results merged into one set (domain columns region, sex)."""
-    parts = [
-        compute(data, design, indicators, by=list(by), rates=RATES, design_data=design_data)
-        for by in BREAKDOWNS
-    ]
+    with warnings.catch_warnings():
+        # design effects of degenerate domains (zero SRS variance) are NaN; the table says so
+        warnings.simplefilter("ignore", RuntimeWarning)
+        parts = [
+            compute(data, design, indicators, by=list(by), rates=RATES, design_data=design_data)
+            for by in BREAKDOWNS
+        ]
     first = parts[0]
     by_all = sorted({b for by in BREAKDOWNS for b in by}, key=["region", "sex"].index)
     tables = []
-    for part in parts:
+    for part, by in zip(parts, BREAKDOWNS, strict=True):
         t = part.table.copy()
+        if by:  # an indicator that cannot be broken down this way would repeat its national rows
+            used = [iid for iid, info in part.info.items() if info.by]
+            t = t[t["indicator"].isin(used)]
         for b in by_all:
             if b not in t.columns:
                 t[b] = None
@@ -357,7 +383,9 @@ def _compute_all(
     return dataclasses.replace(first, table=table, by=by_all, labels=labels)
 
 
-def _coverage(results: IndicatorResults, truth: IndicatorResults) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _coverage(
+    results: IndicatorResults, truth: IndicatorResults
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each estimate beside its true value, and the share of 95 % intervals that cover it."""
     keys = ["indicator", "category", *results.by]
     est = flag_reliability(results.table, Thresholds())
@@ -386,7 +414,9 @@ def _coverage(results: IndicatorResults, truth: IndicatorResults) -> tuple[pd.Da
     for name, mask in groups:
         n = int(mask.sum())
         k = int(joined["covered"].to_numpy()[mask].sum())
-        rows.append({"group": name, "intervals": n, "covering": k, "coverage": k / n if n else np.nan})
+        rows.append(
+            {"group": name, "intervals": n, "covering": k, "coverage": k / n if n else np.nan}
+        )
     return joined, pd.DataFrame(rows)
 
 
@@ -420,11 +450,15 @@ def _add_coverage_to_html(path: Path, coverage: pd.DataFrame, joined: pd.DataFra
     )
     text = path.read_text(encoding="utf-8")
     at = text.find("<h2")
-    text = text[:at] + section + text[at:] if at >= 0 else text.replace("</body>", section + "</body>")
+    text = (
+        text[:at] + section + text[at:] if at >= 0 else text.replace("</body>", section + "</body>")
+    )
     path.write_text(text, encoding="utf-8")
 
 
-def _write_readme(folder: Path, form_id: str, fw: Fieldwork, coverage: pd.DataFrame) -> None:
+def _write_readme(
+    folder: Path, form_id: str, fw: Fieldwork, coverage: pd.DataFrame, calibration: str
+) -> None:
     cov = coverage.iloc[0]
     text = f"""survmig demo: the whole pipeline on a synthetic country
 =========================================================
@@ -452,15 +486,24 @@ fieldwork/{form_id}.zip
     consistent with the form's skip logic, with some don't know (-8) / refused (-9) answers.
 fieldwork/data_check.csv
     Problems found by `survmig data check` (choices, constraints, skip logic, repeats): none expected.
-    data_check_not_checked.csv lists the rules the checker cannot evaluate.
+fieldwork/data_check_not_checked.csv
+    The form's rules the checker cannot evaluate (today(), indexed-repeat()…).
 weights/households_weighted.csv
-    Respondent households with design variables (ea, stratum, region) and the final weight;
-    households_weighted.weighting.md / .json record each weighting step.
+    Respondent households with design variables (ea, stratum, region, screening class), the base
+    weight and the final weight.
+weights/households_weighted.weighting.md
+weights/households_weighted.weighting.json
+    What each weighting step did: weights before/after, controls, classes, convergence.
+    Last step: {calibration}.
 report/report.html
     The report: the coverage of the intervals (the truth is known here), then every indicator
     with definition, standard, chart and table (estimate, SE, 95 % CI, CV, n, reliability flag).
-report/indicators.xlsx, report/indicators.csv, report/charts/
-    The same tables as a workbook (one sheet per indicator) and CSV; one chart per indicator.
+report/indicators.xlsx
+    One sheet per indicator, definition and standard as notes.
+report/indicators.csv
+    All estimates in one table (national, by region, by sex).
+report/charts/
+    One chart per indicator (estimates with 95 % confidence bars).
 truth/estimates_vs_truth.csv
     Every estimate beside the true value: covered, error in standard errors, reliability flag.
 truth/coverage.csv

@@ -1,0 +1,224 @@
+"""The demo end to end: files, data consistent with the form, estimates near the truth, determinism,
+bad targets. Two small runs (a few hundred households) share the module's fixtures."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from survmig.demo.run import run_demo
+
+SMALL = ("--households", "300", "--population", "3000", "--seed", "11")
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    """One run through the real command line."""
+    from survmig.cli import main
+
+    out = tmp_path_factory.mktemp("cli") / "demo-out"
+    try:
+        main(["demo", str(out), *SMALL])
+    except SystemExit as done:  # only on errors: the entry point returns normally on success
+        pytest.fail(f"survmig demo exited with {done.code}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory):
+    """The same settings through the Python API (for the truth and for determinism)."""
+    return run_demo(
+        tmp_path_factory.mktemp("api") / "demo", households=300, population=3000, seed=11
+    )
+
+
+def test_every_file_is_written_and_explained(demo_dir):
+    files = sorted(
+        p.relative_to(demo_dir).as_posix()
+        for p in demo_dir.rglob("*")
+        if p.is_file() and p.name != ".survmig-demo"
+    )
+    expected = {
+        "README.txt",
+        "questionnaire/household.yaml",
+        "questionnaire/survmig_demo.xlsx",
+        "country/census_totals.csv",
+        "country/population_summary.csv",
+        "fieldwork/sample.csv",
+        "fieldwork/survmig_demo.zip",
+        "fieldwork/data_check.csv",
+        "fieldwork/data_check_not_checked.csv",
+        "weights/households_weighted.csv",
+        "weights/households_weighted.weighting.md",
+        "weights/households_weighted.weighting.json",
+        "report/report.html",
+        "report/indicators.xlsx",
+        "report/indicators.csv",
+        "truth/estimates_vs_truth.csv",
+        "truth/coverage.csv",
+    }
+    assert expected <= set(files)
+    charts = [f for f in files if f.startswith("report/charts/")]
+    assert len(charts) >= 10
+    assert all((demo_dir / c).stat().st_size > 1000 for c in charts)
+    readme = (demo_dir / "README.txt").read_text(encoding="utf-8")
+    for name in expected - {"README.txt", "fieldwork/data_check_not_checked.csv"}:
+        assert re.search(rf"^{re.escape(name)}", readme, re.M), name
+    assert "report/charts/" in readme
+    # no temporary folders left beside the result
+    assert [p.name for p in demo_dir.parent.iterdir()] == ["demo-out"]
+
+
+def test_export_is_an_odk_central_zip_that_passes_the_data_checks(demo_dir, run_cli):
+    export = demo_dir / "fieldwork" / "survmig_demo.zip"
+    with zipfile.ZipFile(export) as zf:
+        names = set(zf.namelist())
+    assert "survmig_demo.csv" in names
+    assert {"survmig_demo-members.csv", "survmig_demo-emigrant_roster.csv"} <= names
+    problems = demo_dir / "problems.csv"
+    res = run_cli(
+        "data",
+        "check",
+        export,
+        "--form",
+        demo_dir / "questionnaire" / "survmig_demo.xlsx",
+        "-o",
+        problems,
+    )
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert pd.read_csv(problems).empty
+    assert pd.read_csv(demo_dir / "fieldwork" / "data_check.csv").empty
+
+
+def test_skip_logic_and_special_codes_in_the_answers(demo_dir):
+    export = demo_dir / "fieldwork" / "survmig_demo.zip"
+    with zipfile.ZipFile(export) as zf:
+        hh = pd.read_csv(zf.open("survmig_demo.csv"), dtype=str)
+        members = pd.read_csv(zf.open("survmig_demo-members.csv"), dtype=str)
+        emig = pd.read_csv(zf.open("survmig_demo-emigrant_roster.csv"), dtype=str)
+    # households without an emigrant are not asked how many, and have no emigrant rows
+    no = hh["hh_emigrant_any"] == "0"
+    assert no.any() and hh.loc[no, "hh_n_emigrants"].isna().all()
+    assert not emig["PARENT_KEY"].isin(hh.loc[no, "KEY"]).any()
+    n_emig = pd.to_numeric(hh["hh_n_emigrants"]).fillna(0)
+    counts = emig.groupby("PARENT_KEY").size().reindex(hh["KEY"]).fillna(0).to_numpy()
+    assert np.array_equal(n_emig.to_numpy(), counts)
+    # children are not asked about activity; only the foreign-born give a country of birth
+    young = pd.to_numeric(members["age"]) < 15
+    assert members.loc[young, "activity"].isna().all()
+    assert members.loc[members["cc_born_here"] == "1", "cc_country_birth"].isna().all()
+    assert members.loc[members["cc_born_here"] == "0", "cc_country_birth"].notna().all()
+    # the roster has exactly hh_size rows per household
+    sizes = members.groupby("PARENT_KEY").size().reindex(hh["KEY"]).to_numpy()
+    assert np.array_equal(sizes, pd.to_numeric(hh["hh_size"]).to_numpy())
+
+
+def test_sample_has_stage_probabilities_and_nonresponse(demo_dir):
+    sample = pd.read_csv(demo_dir / "fieldwork" / "sample.csv")
+    assert set(sample["screen"]) == {"emigrant", "return", "none"}
+    assert (sample.loc[sample["screen"] != "none", "prob_phase2"] == 1).all()
+    none_rate = sample.loc[sample["screen"] == "none", "prob_phase2"].unique()
+    assert len(none_rate) == 1 and 0 < none_rate[0] < 1
+    assert np.allclose(
+        sample["prob"], sample["prob_stage1"] * sample["prob_stage2"] * sample["prob_phase2"]
+    )
+    assert 0 < sample["responded"].mean() < 1
+    assert sample.loc[sample["responded"] == 0, "KEY"].isna().all()
+
+
+def test_calibrated_weights_reproduce_the_census(demo_dir):
+    w = pd.read_csv(demo_dir / "weights" / "households_weighted.csv")
+    census = pd.read_csv(demo_dir / "country" / "census_totals.csv").set_index("cell")["total"]
+    by_region = w.groupby("region")["weight"].sum()
+    for region, total in by_region.items():
+        assert total == pytest.approx(census[f"households_{region}"], rel=1e-6)
+    assert by_region.sum() == pytest.approx(3000, rel=1e-6)
+    assert (w["weight"] > 0).all()
+
+
+def test_true_values_are_the_country_values(api_run):
+    est = api_run.estimates
+    hh = api_run.country.households
+    persons = api_run.country.persons
+    nat = est[est["domain"] == "national"].set_index("indicator")
+    assert nat.loc["households_with_emigrant_share", "true_value"] == pytest.approx(
+        hh["hh_member_abroad"].mean(), rel=1e-12
+    )
+    assert nat.loc["foreign_born_share", "true_value"] == pytest.approx(
+        (persons["born_here"] == 0).mean(), rel=1e-12
+    )
+    assert nat.loc["emigrants_count", "true_value"] == pytest.approx(len(api_run.country.emigrants))
+
+
+def test_estimates_are_close_to_the_truth(api_run):
+    est = api_run.estimates
+    nat = est[est["domain"] == "national"].set_index("indicator")
+    for iid in ("households_with_emigrant_share", "foreign_born_share", "return_migrants_count"):
+        row = nat.loc[iid]
+        assert abs(row["estimate"] - row["true_value"]) < 3 * row["se"], iid
+    cov = api_run.coverage.set_index("group")
+    assert cov.loc["all estimates", "intervals"] > 100
+    assert 0.75 < cov.loc["all estimates", "coverage"] <= 1.0
+    assert api_run.check_problems == 0
+
+
+def test_same_seed_same_numbers(api_run, demo_dir):
+    a = pd.read_csv(api_run.files["truth"])
+    b = pd.read_csv(demo_dir / "truth" / "estimates_vs_truth.csv")
+    pd.testing.assert_frame_equal(a, b)
+    with (
+        zipfile.ZipFile(api_run.files["export"]) as za,
+        zipfile.ZipFile(demo_dir / "fieldwork" / "survmig_demo.zip") as zb,
+    ):
+        assert za.read("survmig_demo.csv") == zb.read("survmig_demo.csv")
+
+
+def test_report_has_coverage_and_indicator_sheets(demo_dir):
+    html = (demo_dir / "report" / "report.html").read_text(encoding="utf-8")
+    assert 'id="coverage"' in html and "households_with_emigrant_share" in html
+    wb = openpyxl.load_workbook(demo_dir / "report" / "indicators.xlsx", read_only=True)
+    assert len(wb.sheetnames) >= 10
+    coverage = pd.read_csv(demo_dir / "truth" / "coverage.csv").set_index("group")
+    assert coverage.loc["all estimates", "covering"] <= coverage.loc["all estimates", "intervals"]
+
+
+def test_bad_directory_is_a_user_error(tmp_path, run_cli):
+    target = tmp_path / "a_file.txt"
+    target.write_text("not a folder")
+    res = run_cli("demo", target, *SMALL)
+    assert res.exit_code == 2
+    assert res.stderr.startswith("error:") and "Traceback" not in res.stderr
+    assert "not a folder" in res.stderr
+    assert target.read_text() == "not a folder"
+
+
+def test_foreign_folder_is_not_replaced(tmp_path, run_cli):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("precious")
+    res = run_cli("demo", folder, *SMALL)
+    assert res.exit_code == 2 and "not written by `survmig demo`" in res.stderr
+    assert (folder / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--households", "50"), "at least 100 households"),
+        (("--households", "400", "--population", "1000"), "too small"),
+    ],
+)
+def test_bad_sizes(tmp_path, run_cli, args, message):
+    res = run_cli("demo", tmp_path / "out", *args)
+    assert res.exit_code == 2 and message in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_has_an_example(run_cli):
+    res = run_cli("demo", "--help")
+    assert res.exit_code == 0 and "survmig demo out --households 600 --seed 7" in res.stdout
