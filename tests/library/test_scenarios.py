@@ -18,7 +18,12 @@ SCENARIOS = sorted((ROOT / "xlsform" / "scenarios").glob("*.yaml"))
 
 def test_every_standard_questionnaire_has_a_scenario_file():
     names = {p.stem for p in SCENARIOS}
-    assert {"medhims_household", "lfs_migration_addon", "census_core_short"} <= names
+    assert {
+        "medhims_household",
+        "lfs_migration_addon",
+        "census_core_short",
+        "medhims_community",
+    } <= names
     for path in SCENARIOS:
         assert (ROOT / "xlsform" / f"{path.stem}.xlsx").exists(), path.name
 

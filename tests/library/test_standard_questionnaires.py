@@ -12,7 +12,7 @@ from survmig.questionnaire import load_questionnaire
 from survmig.xlsform import compile_questionnaire, validate_xlsform
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMS = ("medhims_household", "lfs_migration_addon", "census_core_short")
+FORMS = ("medhims_household", "lfs_migration_addon", "census_core_short", "medhims_community")
 
 
 @pytest.fixture(scope="module", params=FORMS)
@@ -92,27 +92,13 @@ def test_lfs_addon_sdg_items_sit_in_their_repeat():
     assert rows["rc_year"]["constraint"] == ". >= 2025 - 3 and . <= 2025"
 
 
-def test_community_form_builds_from_the_community_module(tmp_path, run_cli):
-    spec = tmp_path / "community.yaml"
-    spec.write_text(
-        "form_id: community\n"
-        "title: {en: Community, fr: Communauté, ar: المجتمع}\n"
-        'version: "1"\n'
-        "languages: [en, fr, ar]\n"
-        "country: MAR\n"
-        "currency: MAD\n"
-        "survey_year: 2025\n"
-        "level: community\n"
-        "modules:\n"
-        "  - id: community\n",
-        encoding="utf-8",
-    )
-    out = tmp_path / "community.xlsx"
-    result = run_cli("build", spec, "-o", out)
-    assert result.exit_code == 0, result.stderr
-    rows = {r["name"]: r for r in survey_rows(out.read_bytes()) if r["name"]}
+def test_community_form_is_one_submission_per_community():
+    data = (ROOT / "xlsform" / "medhims_community.xlsx").read_bytes()
+    rows = {r["name"]: r for r in survey_rows(data) if r["name"]}
     assert rows["cm_recruiters"]["concept"] == "community_recruiters_present"
     assert rows["cm_id"]["level"] == "community"
+    assert rows["start"]["level"] == "community"
+    assert rows["cm_history"]["relevant"] == "${cm_emigration} > 1"
 
 
 def test_modules_list_shows_every_module_with_sources_and_languages(run_cli):
