@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from survmig.errors import SurvmigError
 from survmig.indicators import expr as ex
 from survmig.modules import ConceptRegistry, load_concepts
+from survmig.modules.yamlio import load_yaml
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.yaml")
 STATISTICS = ("total", "mean", "proportion", "ratio", "quantile")
@@ -150,22 +149,6 @@ class Catalogue:
         return params
 
 
-def _lines(text: str) -> dict[str, int]:
-    """Line of each indicator id in the YAML text (for error messages)."""
-    out: dict[str, int] = {}
-    node = yaml.compose(text)
-    if not isinstance(node, yaml.MappingNode):
-        return out
-    for key, value in node.value:
-        if key.value == "indicators" and isinstance(value, yaml.SequenceNode):
-            for item in value.value:
-                if isinstance(item, yaml.MappingNode):
-                    for k, v in item.value:
-                        if k.value == "id":
-                            out[str(v.value)] = k.start_mark.line + 1
-    return out
-
-
 def load_catalogue(
     path: str | Path | None = None, concepts: ConceptRegistry | None = None
 ) -> Catalogue:
@@ -173,17 +156,7 @@ def load_catalogue(
     path = Path(path) if path else CATALOGUE_FILE
     if not path.is_file():
         raise SurvmigError("indicator catalogue not found", file=path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        doc = yaml.safe_load(text)
-        lines = _lines(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise SurvmigError(
-            f"not valid YAML: {getattr(err, 'problem', err)}",
-            file=path,
-            line=mark.line + 1 if mark else None,
-        ) from None
+    doc = load_yaml(path)  # line-aware; YAML errors name file and line
     if not isinstance(doc, dict) or not isinstance(doc.get("indicators"), list):
         raise SurvmigError("a catalogue needs a list under 'indicators'", file=path, line=1)
     registry = concepts or load_concepts()
@@ -191,6 +164,11 @@ def load_catalogue(
     parameters = {str(k): (v or {}).get("default") for k, v in raw_params.items()}
     parameter_help = {str(k): str((v or {}).get("description", "")) for k, v in raw_params.items()}
     indicators: dict[str, Indicator] = {}
+    lines = {
+        str(entry.get("id")): entry.line
+        for entry in doc["indicators"]
+        if isinstance(entry, dict) and getattr(entry, "line", 0)
+    }
     for entry in doc["indicators"]:
         ind = _indicator(entry, registry, parameters, path, lines)
         if ind.id in indicators:
