@@ -235,6 +235,7 @@ class SurveyDesign:
         "_replicates",
         "_calibration",
         "_weights_source",
+        "_cache",
     )
 
     # -- construction --------------------------------------------------------------------------
@@ -343,6 +344,7 @@ class SurveyDesign:
     def _init(self, **parts: Any) -> None:
         for key, value in parts.items():
             object.__setattr__(self, "_" + key, value)
+        object.__setattr__(self, "_cache", {})  # derived values (df), never part of the identity
 
     @classmethod
     def _from_parts(cls, **parts: Any) -> SurveyDesign:
@@ -351,7 +353,7 @@ class SurveyDesign:
         return obj
 
     def _parts(self) -> dict[str, Any]:
-        return {name[1:]: getattr(self, name) for name in self.__slots__}
+        return {name[1:]: getattr(self, name) for name in self.__slots__ if name != "_cache"}
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("SurveyDesign is immutable; use with_weights() or subset()")
@@ -580,6 +582,11 @@ class SurveyDesign:
     def df(self) -> int:
         """Design degrees of freedom: PSUs minus strata (linearization, as R ``degf``) or the rank of
         the replicate weights minus one (replicates)."""
+        if "df" not in self._cache:
+            self._cache["df"] = self._degrees_of_freedom()
+        return self._cache["df"]
+
+    def _degrees_of_freedom(self) -> int:
         rep = self._replicates
         if rep is not None:
             if rep.df is not None:

@@ -86,10 +86,15 @@ class _Features:
         self.ok_keys: dict[Any, int] = {}
 
     def add(self, key: Any, make: Any) -> int:
+        """Register a feature: an array, or a function of a row slice (evaluated block by block,
+        so derived features such as ``(y - c)^2`` never exist as whole columns)."""
         if key not in self.keys:
             self.keys[key] = len(self.cols)
-            self.cols.append(np.asarray(make() if callable(make) else make, dtype=float))
+            self.cols.append(make if callable(make) else _slicer(np.asarray(make)))
         return self.keys[key]
+
+    def column(self, k: int) -> np.ndarray:
+        return np.asarray(self.cols[k](slice(None)), dtype=float)
 
     def add_ok(self, key: Any, mask: np.ndarray) -> int:
         if key not in self.ok_keys:
@@ -99,7 +104,7 @@ class _Features:
 
     def matrix(self) -> np.ndarray:
         """The unweighted features (n × K)."""
-        return np.column_stack(self.cols)
+        return np.column_stack([self.column(k) for k in range(len(self.cols))])
 
     def weighted_matrix(self, weights: np.ndarray) -> np.ndarray:
         """``[w · features | case indicators]`` (n × (K + J)), row-major for the reduction."""
@@ -107,15 +112,19 @@ class _Features:
         n = weights.shape[0]
         out = np.empty((n, k + j))
         # filled in row blocks that stay in cache (column writes into a row-major array are strided)
-        step = max(1024, 2**20 // (k + j))
+        step = 65536
         for start in range(0, n, step):
-            stop = min(n, start + step)
-            block, w = out[start:stop], weights[start:stop]
+            sl = slice(start, min(n, start + step))
+            block, w = out[sl], weights[sl]
             for i, col in enumerate(self.cols):
-                np.multiply(col[start:stop], w, out=block[:, i])
+                np.multiply(col(sl), w, out=block[:, i])
             for i, col in enumerate(self.ok_cols):
-                block[:, k + i] = col[start:stop]
+                block[:, k + i] = col[sl]
         return out
+
+
+def _slicer(array: np.ndarray) -> Any:
+    return lambda sl: array[sl]
 
 
 def _listify(value: str | Iterable[str] | None) -> list[str]:
@@ -227,21 +236,29 @@ class _Request:
 
         self.centre: dict[str, float] = {}
 
-        def centred(var: str, ok: np.ndarray) -> np.ndarray:
+        def centred(var: str, ok: np.ndarray) -> Any:
+            """``y - c`` (0 where missing) as a block function; ``c`` = the unweighted mean."""
             y = values_of(var, "mean")
             if self.ok_key[var] is None:  # no missing values: no masking needed
-                centre = self.centre.setdefault(var, float(np.mean(y)))
-                return y - centre
-            centre = self.centre.setdefault(var, float(np.mean(y[ok])) if ok.any() else 0.0)
-            return np.where(ok, y - centre, 0.0)
+                c = self.centre.setdefault(var, float(np.mean(y)))
+                return lambda sl: y[sl] - c
+            c = self.centre.setdefault(var, float(np.mean(y[ok])) if ok.any() else 0.0)
+            return lambda sl: np.where(ok[sl], y[sl] - c, 0.0)
+
+        def squared(fn: Any) -> Any:
+            return lambda sl: np.square(fn(sl))
+
+        def masked(y: np.ndarray, ok: np.ndarray) -> Any:
+            return lambda sl: np.where(ok[sl], y[sl], 0.0)
 
         f = self.feat
         for var in mean:
             ok = ok_of(var)
             values_of(var, "mean")
             k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
-            yc = f.add(("yc", var), lambda var=var, ok=ok: centred(var, ok))
-            sq = f.add(("yc2", var), lambda yc=yc: f.cols[yc] ** 2)
+            cfn = centred(var, ok)
+            yc = f.add(("yc", var), cfn)
+            sq = f.add(("yc2", var), squared(cfn))
             den = f.add(("okw", self.ok_key[var]), ok)
             self.outputs.append(
                 _Output("mean", var, None, yc, den, k_ok, lin=yc, sq=sq, shift=self.centre[var])
@@ -250,9 +267,10 @@ class _Request:
             ok = ok_of(var)
             y = values_of(var, "total")
             k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
-            num = f.add(("y", var), lambda y=y, ok=ok: np.where(ok, y, 0.0))
-            yc = f.add(("yc", var), lambda var=var, ok=ok: centred(var, ok))
-            sq = f.add(("yc2", var), lambda yc=yc: f.cols[yc] ** 2)
+            num = f.add(("y", var), masked(y, ok))
+            cfn = centred(var, ok)
+            yc = f.add(("yc", var), cfn)
+            sq = f.add(("yc2", var), squared(cfn))
             f.add(("okw", self.ok_key[var]), ok)
             self.outputs.append(_Output("total", var, None, num, -1, k_ok, lin=yc, sq=sq))
         for var in prop:
@@ -283,8 +301,8 @@ class _Request:
             y = values_of(num_var, "ratio")
             x = values_of(den_var, "ratio")
             k_ok = f.add_ok(("ok2", num_var, den_var), ok)
-            num = f.add(("ry", num_var, den_var), lambda y=y, ok=ok: np.where(ok, y, 0.0))
-            den = f.add(("rx", num_var, den_var), lambda x=x, ok=ok: np.where(ok, x, 0.0))
+            num = f.add(("ry", num_var, den_var), masked(y, ok))
+            den = f.add(("rx", num_var, den_var), masked(x, ok))
             f.add(("okw2", num_var, den_var), ok)
             self.outputs.append(
                 _Output(
@@ -700,8 +718,8 @@ class _Engine:
         cols = []
         for j in ratios:  # the residual features of each requested ratio (a per-statistic list)
             o = req.outputs[j]
-            y = req.feat.cols[o.num]
-            x = req.feat.cols[o.den]
+            y = req.feat.column(o.num)
+            x = req.feat.column(o.den)
             e = np.where(req.domain >= 0, y - theta[dom, j] * x, 0.0)
             cols += [e, e * e]
         E = dense_group_sums(
