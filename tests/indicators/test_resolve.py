@@ -179,6 +179,8 @@ def test_domains_by_design_column_and_concept(survey):
     hh = res.info["households_with_emigrant_share"]
     assert hh.by == ["stratum"] and hh.by_dropped == ["sex"]
     assert res.labels["sex"] == {"1": "Male", "2": "Female"}
+    with pytest.raises(SurvmigError, match="did you mean 'stratum'"):
+        compute(ds, design, ["foreign_born_count"], by=["stratun"])
 
 
 def test_recent_years_parameter_changes_the_window(survey):
@@ -280,3 +282,16 @@ def test_sdg_falls_back_when_the_module_detail_is_absent(survey):
     assert "earnings taken as monthly" in info.note
     assert "recruitment_year" in info.concepts
     assert res.table["estimate"].iloc[0] > 0
+
+
+def test_replicate_designs_made_from_the_household_design(survey):
+    ds, design = survey
+    lin = compute(ds, design, ["foreign_born_share", "emigrants_count"])
+    rep = compute(
+        ds,
+        {**design, "create_replicates": {"type": "JKn"}},
+        ["foreign_born_share", "emigrants_count"],
+    )
+    np.testing.assert_allclose(rep.table["estimate"], lin.table["estimate"], rtol=1e-12)
+    # jackknife and linearization SEs agree closely for these smooth statistics
+    np.testing.assert_allclose(rep.table["se"], lin.table["se"], rtol=0.05)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -573,6 +574,7 @@ def compute(
     if design_data is not None:
         dataset = _with_design_data(dataset, design_data)
     spec = _design_spec(design)
+    _check_domains(dataset, by_list)
     registry = load_concepts()
     ctx = _Context(dataset, level_map(dataset, registry, levels), registry, rate_table, params)
     prepared: list[_Prepared] = []
@@ -616,6 +618,23 @@ def compute(
         parameters=params,
         labels={k: v for k, v in labels.items() if v},
     )
+
+
+def _check_domains(dataset: Dataset, by: list[str]) -> None:
+    """A domain variable must exist somewhere (a concept or a column); a typo is an error."""
+    known: set[str] = set()
+    for lv in dataset.levels:
+        known.update(str(c) for c in dataset.table(lv).columns)
+    concepts = {v.concept for v in dataset.metadata.variables.values() if v.concept}
+    for name in by:
+        if name in known or (name in concepts and dataset.find_concept(name)):
+            continue
+        close = difflib.get_close_matches(name, sorted(known | concepts), n=1)
+        raise SurvmigError(
+            f"domain variable {name!r} is neither a concept nor a column of the data",
+            where="by",
+            hint=f"did you mean {close[0]!r}?" if close else "give a concept id or a column name",
+        )
 
 
 def _with_design_data(dataset: Dataset, design_data: pd.DataFrame) -> Dataset:
