@@ -135,22 +135,22 @@ def run_demo(
             pop_ds, hh_ids = form_responses(form, country, seed=seeds[1])
         with step("Selecting EAs by PPS, listing, screening, subsampling by migrant class"):
             fw = draw_sample(country, households, seed=seeds[2])
-            sample = _attach_keys(fw, pop_ds, hh_ids)
+            sample = attach_keys(fw, pop_ds, hh_ids)
         with step("Writing the respondents' submissions as an ODK Central export"):
             export = tmp / "fieldwork" / f"{form.form_id}.zip"
             respondents = sample.loc[sample["responded"] == 1, KEY]
-            write_central_export(_subset(pop_ds, respondents), form, export)
+            write_central_export(subset_submissions(pop_ds, respondents), form, export)
             sample.to_csv(tmp / "fieldwork" / "sample.csv", index=False)
         with step("Importing the export and checking it against the form"):
             data = read_export(export, form=form_path)
             report = check_dataset(data)
             report.write(tmp / "fieldwork" / "data_check.csv")
         with step("Weighting: base, nonresponse, calibration to census totals"):
-            weighting, design_data = _weight(data, sample, census, country)
+            weighting, design_data = weight_households(data, sample, census, country)
             write_reports(weighting, tmp / "weights" / "households_weighted.csv")
             design_data.to_csv(tmp / "weights" / "households_weighted.csv", index=False)
         with step("Estimating every computable indicator (national, by region, by sex)"):
-            results = _compute_all(data, DESIGN, design_data)
+            results = estimate_indicators(data, DESIGN, design_data)
         with step("Computing the true values on the whole population"):
             truth_data = pd.DataFrame(
                 {
@@ -159,8 +159,8 @@ def run_demo(
                     "weight": 1.0,
                 }
             )
-            truth = _compute_all(pop_ds, {"weights": "weight"}, truth_data, results.computed)
-            joined, coverage = _coverage(results, truth)
+            truth = estimate_indicators(pop_ds, {"weights": "weight"}, truth_data, results.computed)
+            joined, coverage = coverage_table(results, truth)
             joined.to_csv(tmp / "truth" / "estimates_vs_truth.csv", index=False)
             coverage.to_csv(tmp / "truth" / "coverage.csv", index=False)
         with step("Writing the report (HTML, Excel, CSV, charts)"):
@@ -233,7 +233,7 @@ def _write_country(folder: Path, country: Country, census: pd.DataFrame) -> None
     summary.to_csv(folder / "population_summary.csv", index=False)
 
 
-def _attach_keys(fw: Fieldwork, ds: Dataset, hh_ids: pd.Series) -> pd.DataFrame:
+def attach_keys(fw: Fieldwork, ds: Dataset, hh_ids: pd.Series) -> pd.DataFrame:
     """The sample with each household's submission key and readable region names."""
     keys = pd.Series(ds.table(ds.root)[KEY].to_numpy(), index=hh_ids.to_numpy())
     sample = fw.sample.copy()
@@ -243,7 +243,7 @@ def _attach_keys(fw: Fieldwork, ds: Dataset, hh_ids: pd.Series) -> pd.DataFrame:
     return sample
 
 
-def _subset(ds: Dataset, keys: pd.Series) -> Dataset:
+def subset_submissions(ds: Dataset, keys: pd.Series) -> Dataset:
     """The submissions with these root keys, with every repeat row that belongs to them."""
     wanted = set(keys.astype(str))
     tables = {}
@@ -269,7 +269,7 @@ def _person_cells(data: Dataset, by_region: bool) -> pd.DataFrame:
 MIN_CELL = 30
 
 
-def _weight(
+def weight_households(
     data: Dataset, sample: pd.DataFrame, census: pd.DataFrame, country: Country
 ) -> tuple[WeightingResult, pd.DataFrame]:
     """Base weights (EA probability × phase-2 rate), nonresponse by region × screening class,
@@ -348,7 +348,7 @@ def _with_columns(data: Dataset, by_key: pd.Series) -> Dataset:
     return Dataset(tables, data.metadata, source=data.source)
 
 
-def _compute_all(
+def estimate_indicators(
     data: Dataset,
     design: dict[str, Any],
     design_data: pd.DataFrame,
@@ -383,7 +383,7 @@ def _compute_all(
     return dataclasses.replace(first, table=table, by=by_all, labels=labels)
 
 
-def _coverage(
+def coverage_table(
     results: IndicatorResults, truth: IndicatorResults
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each estimate beside its true value, and the share of 95 % intervals that cover it."""
