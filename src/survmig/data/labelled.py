@@ -50,6 +50,9 @@ STATA_RESERVED = {
 }  # fmt: skip
 SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
 EXTENDED = {DONT_KNOW: "a", REFUSED: "b"}
+#: SPSS system-missing value (what readstat writes for a missing number) and SPSS's date origin.
+SPSS_SYSMIS = -np.finfo(np.float64).max
+SPSS_EPOCH = np.datetime64("1582-10-14", "D")
 KEY_LABELS = {
     KEY: "Record key",
     PARENT_KEY: "Key of the parent record",
@@ -208,6 +211,7 @@ def _write_labelled(
     value_labels: dict[str, dict] = {}
     missing_ranges: dict[str, list] = {}
     missing_user: dict[str, list[str]] = {}
+    formats: dict[str, str] = {}
     specials = meta.special_labels(lang)
     for col in df.columns:
         name = names[col]
@@ -282,9 +286,14 @@ def _write_labelled(
                     missing_user[name] = user
         elif pd.api.types.is_datetime64_any_dtype(series.dtype):
             if var is not None and var.type in DATE_TYPES:
-                out[name] = np.array(
-                    [v.date() if pd.notna(v) else None for v in series], dtype=object
-                )
+                if fmt == "sav":
+                    # what pyreadstat writes for datetime.date, computed once per column
+                    out[name] = _sav_date_seconds(series)
+                    formats[name] = "DATE"
+                else:
+                    out[name] = np.where(
+                        series.notna().to_numpy(), series.dt.date.to_numpy(dtype=object), None
+                    )
             else:
                 out[name] = series.astype("datetime64[us]").to_numpy()
         elif pd.api.types.is_numeric_dtype(series.dtype):
@@ -296,7 +305,7 @@ def _write_labelled(
             if cut_labels != vlabels:
                 notes.append(ExportNote(level, col, fmt, "value labels cut to the format's limit"))
             value_labels[name] = cut_labels
-    frame = pd.DataFrame(out)
+    frame = _writer_frame(out, fmt)
     title = f"{meta.title} — {level}"
     try:
         if fmt == "sav":
@@ -307,6 +316,7 @@ def _write_labelled(
                 column_labels=labels,
                 variable_value_labels=value_labels,
                 missing_ranges=missing_ranges,
+                variable_format=formats or None,
             )
         else:
             pyreadstat.write_dta(
@@ -321,6 +331,34 @@ def _write_labelled(
         raise SurvmigError(
             f"cannot write {fmt} file for level '{level}': {err}", file=target
         ) from None
+
+
+def _sav_date_seconds(series: pd.Series) -> np.ndarray:
+    """SPSS dates (seconds since 1582-10-14, system-missing for NaT), as pyreadstat would write them."""
+    days = series.to_numpy(dtype="datetime64[D]")
+    seconds = (days - SPSS_EPOCH).astype("float64") * 86400.0
+    seconds[np.isnat(days)] = np.nan
+    return seconds
+
+
+def _writer_frame(columns: dict[str, pd.Series | np.ndarray], fmt: str) -> pd.DataFrame:
+    """The frame handed to pyreadstat, shaped for its row-by-row writer.
+
+    pyreadstat iterates the frame row by row in Python: a pandas 3 ``str`` (Arrow) column costs a
+    Python generator step per value, and every cell of a numeric column holding NaN costs a
+    ``pd.isna`` call. So text stays NumPy ``object`` (written byte for byte the same), and for
+    ``.sav`` NaN becomes SPSS's system-missing value itself (-DBL_MAX, the bytes readstat writes for
+    a missing number), which pyreadstat then passes through as a plain double.
+    """
+    frame: dict[str, pd.Series | np.ndarray] = {}
+    for name, values in columns.items():
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            frame[name] = pd.Series(values, dtype=object)
+        elif fmt == "sav" and isinstance(values, np.ndarray) and values.dtype == np.float64:
+            frame[name] = np.where(np.isnan(values), SPSS_SYSMIS, values)
+        else:
+            frame[name] = values
+    return pd.DataFrame(frame)
 
 
 def _stata_specials(
