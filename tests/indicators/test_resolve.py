@@ -295,3 +295,15 @@ def test_replicate_designs_made_from_the_household_design(survey):
     np.testing.assert_allclose(rep.table["estimate"], lin.table["estimate"], rtol=1e-12)
     # jackknife and linearization SEs agree closely for these smooth statistics
     np.testing.assert_allclose(rep.table["se"], lin.table["se"], rtol=0.05)
+
+
+def test_logit_intervals_for_shares_keep_estimates_and_ses(survey):
+    ds, design = survey
+    ids = ["foreign_born_share", "remittance_use_shares", "intended_destination_shares"]
+    t = compute(ds, design, ids, by=["stratum"]).table
+    logit = compute(ds, design, ids, by=["stratum"], ci="logit").table
+    assert len(t) == len(logit)
+    np.testing.assert_allclose(logit["estimate"], t["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(logit["se"], t["se"], rtol=1e-12)
+    assert (logit["ci_low"] >= 0).all() and (logit["ci_high"] <= 1).all()
+    assert (t["ci_high"] > 1).any()  # the symmetric t interval leaves [0, 1] somewhere

@@ -749,6 +749,8 @@ def _estimate(
         cat_by = [cat_col] if cat_col else []
         if stat == "total":
             kwargs["total"] = [names["__value"]]
+        elif stat == "proportion" and ci != "t" and _has_ones(design, vals, cat_col):
+            kwargs["prop"] = [v for v in vals if v != cat_col]  # logit/beta/Wilson intervals
         elif stat in ("mean", "proportion"):
             kwargs["mean"] = [v for v in vals if v != cat_col]
         elif stat == "ratio":
@@ -766,8 +768,11 @@ def _estimate(
         empty_domains="keep",
     )
     reverse = {v: k for k, v in names.items()}
+    shares = "prop" in kwargs and (p.definition.value is not None or bool(p.multiple))
+    if "prop" in kwargs and shares:  # 0/1 shares: the category 1 rows are the proportions
+        out = out[out["category"].astype(float) == 1.0].reset_index(drop=True)
     res = pd.DataFrame({"indicator": p.indicator.id, "statistic": stat}, index=out.index)
-    if "prop" in kwargs:
+    if "prop" in kwargs and not shares:
         res["category"] = out["category"].astype(object)
     elif cat_by:
         res["category"] = out[cat_col].astype(object)
@@ -793,6 +798,13 @@ def _estimate(
         order = np.lexsort((np.arange(len(res)), res["category"].map(_natural_key).to_numpy()))
         res = res.iloc[order].reset_index(drop=True)
     return res
+
+
+def _has_ones(design: Any, columns: list[str], skip: str | None) -> bool:
+    """Every 0/1 share column has at least one 1 (else ``prop`` would have no category 1)."""
+    return all(
+        bool((design.data[c].to_numpy(dtype=float) == 1.0).any()) for c in columns if c != skip
+    )
 
 
 def _natural_key(value: Any) -> tuple[float, str]:
