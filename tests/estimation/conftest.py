@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from survmig.design import GregCalibration, PostStratification, Raking, SurveyDesign
+from survmig.design.spec import LINEARIZATION_KEYS
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 
@@ -32,17 +33,7 @@ def _numeric(values: list) -> bool:
 
 
 def _lin(spec: dict, data: pd.DataFrame) -> SurveyDesign:
-    keys = (
-        "ids",
-        "strata",
-        "weights",
-        "probs",
-        "fpc",
-        "nest",
-        "lonely_psu",
-        "lonely_psu_domain",
-        "variance",
-    )
+    keys = LINEARIZATION_KEYS - {"create_replicates"}
     return SurveyDesign(data, **{k: spec[k] for k in keys if k in spec})
 
 

@@ -37,6 +37,18 @@ def group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarra
     return np.bincount(flat, weights=values.ravel(), minlength=n_groups * k).reshape(n_groups, k)
 
 
+def _singleton_rule(
+    mask: np.ndarray, rule: str, contrib: np.ndarray, uncentred: np.ndarray, otherwise: float | None
+) -> np.ndarray:
+    """R's treatment of a single unit: ``adjust`` centres it at zero, ``average`` leaves the stratum
+    out (NaN, averaged later); other rules give ``otherwise`` (``None``: keep the usual value)."""
+    if rule == "adjust":
+        return np.where(mask, uncentred, contrib)
+    if rule == "average":
+        return np.where(mask, np.nan, contrib)
+    return contrib if otherwise is None else np.where(mask, otherwise, contrib)
+
+
 def stage_variance(
     stage: Stage,
     cells: Cells,
@@ -89,12 +101,8 @@ def stage_variance(
                 f"{strata.size} stratum/strata with one PSU at stage {stage_number} add no "
                 f"variance (lonely_psu: remove): {labels}{more}"
             )
-        if rule == "adjust":
-            contrib = np.where(lonely, scale * raw2, contrib)
-        elif rule == "average":
-            contrib = np.where(lonely, np.nan, contrib)
-        else:  # remove, certainty: the single unit is its stratum mean
-            contrib = np.where(lonely, 0.0, contrib)
+        # remove, certainty: the single unit is its own stratum mean, no variance
+        contrib = _singleton_rule(lonely, rule, contrib, scale * raw2, otherwise=0.0)
     if design.lonely_psu_domain:
         single = (nsub == 1) & (n_hd > 1) & ~selfrep
         if single.any():
@@ -103,10 +111,7 @@ def stage_variance(
                 f"{strata.size} stratum/strata have one PSU inside a domain at stage "
                 f"{stage_number} (lonely_psu_domain with rule {rule})"
             )
-            if rule == "adjust":
-                contrib = np.where(single, scale * raw2, contrib)
-            elif rule == "average":
-                contrib = np.where(single, np.nan, contrib)
+            contrib = _singleton_rule(single, rule, contrib, scale * raw2, otherwise=None)
     contrib = np.where(selfrep | ~present, 0.0, contrib)
     multiplier = np.repeat(stage.multiplier, D)[:, None]
     contrib = contrib * multiplier
