@@ -371,3 +371,55 @@ def test_replicate_weights_wrong_count(run_cli, tmp_path: Path, rfix) -> None:
     res = run_cli("estimate", data, "--design", design, "--mean", "api00", "-o", out)
     assert res.exit_code == 0, res.stderr
     assert pd.read_csv(out)["df"].iloc[0] == 9
+
+
+@pytest.mark.parametrize("ext", [".sav", ".dta"])
+def test_spss_and_stata_input(run_cli, tmp_path: Path, rfix, ext: str) -> None:
+    import pyreadstat
+
+    frame = rfix.dataset("apistrat")[["stype", "pw", "fpc", "api00", "enroll"]]
+    path = tmp_path / f"strat{ext}"
+    (pyreadstat.write_sav if ext == ".sav" else pyreadstat.write_dta)(frame, str(path))
+    out = tmp_path / "o.json"
+    res = run_cli(
+        "estimate",
+        path,
+        "--strata",
+        "stype",
+        "--weight",
+        "pw",
+        "--fpc",
+        "fpc",
+        "--mean",
+        "api00",
+        "-o",
+        out,
+    )
+    assert res.exit_code == 0, res.stderr
+    est = json.loads(out.read_text())["estimates"][0]
+    assert est["se"] == pytest.approx(9.4089408028, rel=1e-9)
+
+
+def test_special_codes_in_domains(run_cli, tmp_path: Path, rfix) -> None:
+    frame = rfix.dataset("apistrat").copy()
+    frame["region"] = np.where(np.arange(len(frame)) % 10 == 0, -9, np.arange(len(frame)) % 3)
+    data = _write(tmp_path, frame)
+    args = [
+        "estimate",
+        data,
+        "--strata",
+        "stype",
+        "--weight",
+        "pw",
+        "--mean",
+        "api00",
+        "--by",
+        "region",
+    ]
+    res = run_cli(*args)
+    assert res.exit_code == 2 and "-8/-9" in res.stderr
+    out = tmp_path / "o.csv"
+    res = run_cli(*args, "--na", "drop", "-o", out)
+    assert res.exit_code == 0, res.stderr
+    got = pd.read_csv(out)
+    assert sorted(got["region"]) == [0, 1, 2] and got["n"].sum() == len(frame) - 20

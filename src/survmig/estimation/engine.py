@@ -352,12 +352,12 @@ class _Request:
         uniques = []
         for col in by:
             s = data[col]
-            miss = s.isna().to_numpy()
+            miss = _missing_mask(s, self.missing_codes)  # -8/-9 are no domain either
             if miss.any():
                 if self.na == "fail":
                     first = int(np.flatnonzero(miss)[0])
                     raise SurvmigError(
-                        f"domain variable {col!r} has {int(miss.sum())} missing value(s), first at row "
+                        f"domain variable {col!r} has {int(miss.sum())} missing value(s) (or -8/-9 codes), first at row "
                         f"{first + 1}",
                         where="by",
                         hint="recode the missing values as a category, or use na='drop' to leave those rows out of every domain",
