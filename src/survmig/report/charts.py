@@ -107,8 +107,14 @@ def figure(
     if notes:
         fig.text(0.01, 0.005, "; ".join(notes), fontsize=7, color="#555555")
     if caution.any():
-        ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
+        # above the axes, right-aligned: never over the points, no "best" search
+        ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
+    # margins from the label lengths (tight_layout would draw the figure once more)
+    longest = max((len(s) for s in shown["label"]), default=4)
+    left = min(0.6, (longest * 8 * 0.6 / 72 + 0.25) / 8)
+    fig.subplots_adjust(
+        left=left, right=0.97, top=1 - 0.45 / height, bottom=(0.65 if notes else 0.5) / height
+    )
     return fig
 
 
