@@ -180,3 +180,16 @@ def test_textbook_srs_mean() -> None:
     assert got["se"].iloc[0] == pytest.approx(se, rel=1e-12)
     assert got["se"].iloc[1] == pytest.approx(N * se, rel=1e-12)
     assert got["df"].iloc[0] == n - 1
+
+
+def test_empty_domain_keep_gives_nan_rows(rfix) -> None:
+    st = rfix.dataset("apistrat").copy()
+    st.loc[st["awards"] == "No", "acs.k3"] = np.nan
+    design = SurveyDesign(st, strata="stype", weights="pw")
+    got = _est(design, mean="acs.k3", by="awards", na="drop", empty_domains="keep")
+    no = got[got["awards"] == "No"].iloc[0]
+    assert no["n"] == 0 and np.isnan(no["estimate"]) and np.isnan(no["se"])
+    yes = got[got["awards"] == "Yes"].iloc[0]
+    ref = _est(design.subset(st["awards"] == "Yes"), mean="acs.k3", na="drop").iloc[0]
+    assert yes["estimate"] == pytest.approx(ref["estimate"], rel=1e-12)
+    assert yes["se"] == pytest.approx(ref["se"], rel=1e-10)

@@ -535,6 +535,7 @@ class _Engine:
             var = self._replicate_variance(T, theta, num, den)
         else:
             var = self._linearization_variance(A, K, kidx, coef, okc)
+        var = np.where(n_out == 0, np.nan, var)  # an empty domain (empty_domains="keep") has no SE
         se = np.sqrt(var)
         df = float(design.df)
         table = self._assemble(theta, se, var, n_out, wn, T, df, counts)
