@@ -81,7 +81,8 @@ def figure(
     err = np.vstack([np.nan_to_num(est - lo), np.nan_to_num(hi - est)])
     caution = (shown["flag"] == FLAG_CAUTION).to_numpy()
     ax.errorbar(est, y, xerr=err, fmt="none", ecolor="#4a6fa5", elinewidth=1.4, capsize=3)
-    ax.scatter(est[~caution], y[~caution], color="#1f3b63", zorder=3, label="estimate")
+    if (~caution).any():
+        ax.scatter(est[~caution], y[~caution], color="#1f3b63", zorder=3, label="estimate")
     if caution.any():
         ax.scatter(
             est[caution],
