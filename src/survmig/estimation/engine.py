@@ -386,11 +386,21 @@ class _Request:
             combined = combined * (int(c.max()) + 1) + c
         combined = np.where(drop, -1, combined)
         keep = combined >= 0
-        dom_codes, dom_uniq = pd.factorize(combined[keep], sort=True)
+        kept = combined[keep]
+        size = int(kept.max()) + 1 if kept.size else 0
+        if size <= 10 * n + 1000:  # observed combinations, in order, without sorting the rows
+            present = np.bincount(kept, minlength=size) > 0
+            dom_codes = (np.cumsum(present) - 1)[kept]
+            n_dom = int(present.sum())
+        else:
+            dom_codes, uniq = pd.factorize(kept, sort=True)
+            n_dom = len(uniq)
+        if n_dom == 0:
+            raise SurvmigError("no row has values for the domain variables", where="by")
         domain = np.full(n, -1, dtype=np.int64)
         domain[keep] = dom_codes
         # one representative row per domain gives its by values
-        first = np.zeros(len(dom_uniq), dtype=np.int64)
+        first = np.zeros(n_dom, dtype=np.int64)
         rows = np.flatnonzero(keep)
         first[dom_codes[::-1]] = rows[::-1]
         table = pd.DataFrame({col: data[col].to_numpy()[first] for col in by})
