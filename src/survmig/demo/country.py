@@ -100,7 +100,7 @@ def synthetic_country(
     *,
     seed: int = 1,
     prevalence: float = 0.14,
-    mean_ea_size: float = 60.0,
+    mean_ea_size: float = 40.0,
     survey_year: int = 2025,
 ) -> Country:
     """Draw the country: ``n_households`` households with clustered emigration and return migration."""
@@ -154,6 +154,9 @@ def synthetic_country(
     hh["hh_n_forced_migrants"] = (
         persons.groupby("hh_id")["forced"].sum().reindex(hh["hh_id"]).fillna(0).to_numpy()
     ).astype(int)
+    # a sender who is a former member abroad is linked to that emigrant's line (0: someone else)
+    n_emig = hh.set_index("hh_id")["hh_n_emigrants"].reindex(senders["hh_id"]).to_numpy()
+    senders["emigrant_line"] = np.where(senders["line"].to_numpy() <= n_emig, senders["line"], 0)
     hh["rem_received"] = hh["remittances"].astype(int)
     hh["rem_n_senders"] = (
         senders.groupby("hh_id").size().reindex(hh["hh_id"]).fillna(0).astype(int).to_numpy()

@@ -83,6 +83,7 @@ RETURNEE = {
     "recruitment_fees_amount": "recruiter_fee",
 }
 SENDER = {
+    "sender_emigrant_line": "emigrant_line",
     "sex": "sex",
     "country_of_residence": "country",
     "received_cash_12m": "cash",
