@@ -17,6 +17,8 @@ silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -52,10 +54,29 @@ def _bad(
         )
 
 
+def per_distinct(text: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``func(text)`` for an element-wise ``func``, computed once per distinct value.
+
+    Answers repeat a few codes over many rows, so parsing the distinct values and spreading the
+    result back by position costs a fraction of parsing every row (the result, dtype included, is
+    the same: ``func`` sees the same set of values).
+    """
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    if len(uniques) == len(text):
+        return func(text)
+    result = func(pd.Series(uniques, dtype=text.dtype))
+    return result.take(codes).set_axis(text.index)
+
+
+def _numbers(text: pd.Series) -> pd.Series:
+    """``pd.to_numeric`` of the non-blank values (NaN for blanks and non-numbers)."""
+    return per_distinct(text, lambda t: pd.to_numeric(t.where(t != ""), errors="coerce"))
+
+
 def to_integer(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Int64 column and the mask of values that are not integers."""
     present = text != ""
-    num = pd.to_numeric(text.where(present), errors="coerce")
+    num = _numbers(text)
     bad = present & (num.isna() | (num.round() != num))
     values = num.where(~bad).round()
     return values.astype("Int64"), bad
@@ -63,7 +84,7 @@ def to_integer(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def to_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     present = text != ""
-    num = pd.to_numeric(text.where(present), errors="coerce")
+    num = _numbers(text)
     bad = present & num.isna()
     return num.astype("Float64"), bad
 
@@ -156,7 +177,7 @@ def coerce_column(
         return to_string(text)
     if vtype == "calculate":
         present = text != ""
-        num = pd.to_numeric(text.where(present), errors="coerce")
+        num = _numbers(text)
         if present.any() and not (present & num.isna()).any():
             if (num.dropna().round() == num.dropna()).all() and num.dropna().abs().max() < 2**53:
                 return num.round().astype("Int64")

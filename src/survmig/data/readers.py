@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from survmig.data.coerce import coerce_column, key_series, option_dummies
 from survmig.data.dataset import METADATA_FILE, Dataset, Problem
@@ -63,6 +65,8 @@ KOBO_IGNORED = {
     "formhub/uuid",
 }
 _REPEAT_KEY = re.compile(r"/([^/\[\]]+)\[(\d+)\]$")
+#: the same pattern for Arrow (RE2), restricted to what both engines match identically
+_REPEAT_KEY_RE2 = r"/(?P<name>[^/\[\]]+)\[(?P<pos>[0-9]+)\]$"
 _GEO_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
 _SUFFIXES = {".zip", ".xlsx", ".csv", ".parquet", ".sav", ".zsav", ".dta"}
 
@@ -403,7 +407,7 @@ def _central_level(
 ) -> str | None:
     keys = frame[KEY].astype(str)
     if len(keys):
-        names = keys.str.extract(_REPEAT_KEY)[0].dropna().unique()
+        names = _repeat_key_parts(keys)[0].dropna().unique()
         if len(names) == 1 and names[0] in repeats:
             return str(names[0])
     stem = Path(member).stem
@@ -712,7 +716,7 @@ def _link(
         raise SurvmigError("a repeat table needs a PARENT_KEY column", file=file)
     pkey = frame[PARENT_KEY].astype(str).str.strip()
     known = parent[KEY] if parent is not None else pd.Series([], dtype=object)
-    orphan = ~pkey.isin(set(known.astype(str)))
+    orphan = pd.Series(~_isin_text(pkey, known.astype(str)), index=pkey.index)
     if orphan.any():
         bad = sorted(set(pkey[orphan]))
         if strict:
@@ -737,13 +741,50 @@ def _link(
         root = root_of_parent.reindex(pkey.to_numpy()).to_numpy(dtype=object)
     else:
         root = pkey.to_numpy(dtype=object)
-    root = np.where(orphan.to_numpy(), _root_from_key(pkey).to_numpy(dtype=object), root)
-    pos = frame[KEY].astype(str).str.extract(_REPEAT_KEY)[1]
+    root = np.array(root, dtype=object)
+    if orphan.any():
+        root[orphan.to_numpy()] = _root_from_key(pkey[orphan]).to_numpy(dtype=object)
+    pos = _repeat_key_parts(frame[KEY].astype(str))[1]
     pos_num = pd.to_numeric(pos, errors="coerce")
     if pos_num.isna().any():
         fallback = frame.groupby(pkey, sort=False).cumcount() + 1
         pos_num = pos_num.fillna(fallback)
     return frame.assign(**{PARENT_KEY: pkey, ROOT_KEY: root, ROW_POS: pos_num.astype("Int64")})
+
+
+def _arrow_text(series: pd.Series) -> pa.Array:
+    return pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+
+
+def _isin_text(values: pd.Series, candidates: pd.Series) -> np.ndarray:
+    """``values.isin(set(candidates))`` for text, hashed in Arrow (pandas' Arrow-string ``isin``
+    builds one Python scalar per candidate)."""
+    found = pc.is_in(_arrow_text(values), value_set=_arrow_text(candidates))
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _repeat_key_parts(keys: pd.Series) -> pd.DataFrame:
+    """``keys.str.extract(_REPEAT_KEY)``: repeat name (column 0) and position (column 1) at the end of
+    Central keys (``…/name[n]``), NaN where absent.
+
+    Arrow's RE2 matches the plain form (ASCII digits, key ending there) in C++; every key it does
+    not match (non-ASCII digits, a trailing newline, no repeat part) goes through Python's ``re``,
+    so the result is the same as ``str.extract``.
+    """
+    parts = pc.extract_regex(_arrow_text(keys), _REPEAT_KEY_RE2)
+    matched = parts.is_valid().to_numpy(zero_copy_only=False)
+    out = pd.DataFrame(
+        {0: np.full(len(keys), np.nan, dtype=object), 1: np.full(len(keys), np.nan, dtype=object)},
+        index=keys.index,
+    )
+    hits = parts.filter(parts.is_valid())
+    out.loc[matched, 0] = hits.field("name").to_numpy(zero_copy_only=False)
+    out.loc[matched, 1] = hits.field("pos").to_numpy(zero_copy_only=False)
+    if not matched.all():
+        slow = keys[~matched].str.extract(_REPEAT_KEY)
+        out.loc[~matched, 0] = slow[0].to_numpy(dtype=object)
+        out.loc[~matched, 1] = slow[1].to_numpy(dtype=object)
+    return out
 
 
 def _root_from_key(keys: pd.Series) -> pd.Series:
