@@ -198,14 +198,11 @@ class _LevelScope(ex.Scope):
         self.rows = ctx.dataset.table(table)
         self.n = len(self.rows)
         self.chain = [table, *ctx.dataset.metadata.ancestors(table)]
-        self._flat: pd.DataFrame | None = None
         self.used: dict[str, str] = {}
 
     @property
     def flat(self) -> pd.DataFrame:
-        if self._flat is None:
-            self._flat = self.ctx.dataset.flatten(self.table)
-        return self._flat
+        return self.ctx.flat(self.table)
 
     def keys_of(self, ancestor: str) -> pd.Series:
         if ancestor == self.table:
@@ -225,13 +222,18 @@ class _LevelScope(ex.Scope):
             raise NotComputable(f"needs concept `{concept}`, not in the data")
         lv, col = where
         self.used[concept] = f"{lv}.{col}"
-        source = self.ctx.table(lv, specials)[[KEY, col]]
-        if lv == self.table:
-            values = source[col].reset_index(drop=True)
-        else:
-            idx = pd.Index(source[KEY].astype(object)).get_indexer(self.keys_of(lv).astype(object))
-            values = pd.Series(source[col].array.take(idx, allow_fill=True))
-        return self.ctx.typed(concept, values, f"{lv}.{col}")
+        key = (self.table, concept, specials)
+        if key not in self.ctx.columns:  # expressions are evaluated on copies: safe to share
+            source = self.ctx.table(lv, specials)[[KEY, col]]
+            if lv == self.table:
+                values = source[col].reset_index(drop=True)
+            else:
+                idx = pd.Index(source[KEY].astype(object)).get_indexer(
+                    self.keys_of(lv).astype(object)
+                )
+                values = pd.Series(source[col].array.take(idx, allow_fill=True))
+            self.ctx.columns[key] = self.ctx.typed(concept, values, f"{lv}.{col}")
+        return self.ctx.columns[key]
 
     def value(self, name: str) -> Any:
         if name in self.ctx.parameters:
@@ -316,6 +318,15 @@ class _Context:
         self.rates = rates
         self.parameters = parameters
         self._tables: dict[tuple[str, str], pd.DataFrame] = {}
+        self._flat: dict[str, pd.DataFrame] = {}
+        #: (table, concept, specials) -> typed column on the rows of table
+        self.columns: dict[tuple[str, str, str], pd.Series] = {}
+
+    def flat(self, level: str) -> pd.DataFrame:
+        """``Dataset.flatten(level)``, computed once per call of compute()."""
+        if level not in self._flat:
+            self._flat[level] = self.dataset.flatten(level)
+        return self._flat[level]
 
     def table(self, level: str, specials: str) -> pd.DataFrame:
         key = (level, specials)
