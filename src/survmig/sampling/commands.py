@@ -16,6 +16,7 @@ import pandas as pd
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_path
 from survmig.sampling.results import Result, _fmt
+from survmig.tableio import check_table_path, read_table, write_table
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx")
 
@@ -23,51 +24,10 @@ TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx")
 # --------------------------------------------------------------------------- shared helpers
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV, Parquet or Excel table; unknown suffixes are a user error."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix == ".xlsx":
-            return pd.read_excel(path)
-    except (ValueError, OSError, pd.errors.ParserError) as err:
-        raise SurvmigError(f"cannot read the table: {err}", file=path) from None
-    raise SurvmigError(
-        f"cannot read {suffix or 'files without suffix'}",
-        file=path,
-        hint="use .csv, .parquet or .xlsx",
-    )
-
-
-def write_table(table: pd.DataFrame, path: Path) -> None:
-    """Write a table by suffix (CSV, Parquet, Excel), atomically."""
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise SurvmigError(
-            f"cannot write {suffix or 'files without suffix'}",
-            file=path,
-            hint="use .csv, .parquet or .xlsx",
-        )
-    with atomic_path(path) as tmp:
-        if suffix == ".csv":
-            table.to_csv(tmp, index=False)
-        elif suffix == ".parquet":
-            table.to_parquet(tmp, index=False)
-        else:
-            table.to_excel(tmp, index=False)
-
-
 def _check_output(path: Path | None, suffixes: tuple[str, ...]) -> None:
     """Refuse an unsupported output suffix before any work is done."""
-    if path is not None and path.suffix.lower() not in suffixes:
-        raise SurvmigError(
-            f"cannot write {path.suffix or 'files without suffix'}",
-            file=path,
-            hint=f"use {', '.join(suffixes)}",
-        )
+    if path is not None:
+        check_table_path(path, suffixes)
 
 
 def show(result: Result) -> None:
@@ -283,7 +243,7 @@ def allocate(
     from survmig.sampling.allocation import allocate as run
 
     _check_output(output, TABLE_SUFFIXES)
-    table = read_table(strata)
+    table = read_table(strata, TABLE_SUFFIXES)
     try:
         result = run(
             table,
@@ -302,7 +262,7 @@ def allocate(
         raise SurvmigError(err.message, file=strata, where=err.where, hint=err.hint) from None
     show(result)
     if output is not None:
-        write_table(result.table, output)
+        write_table(result.table, output, TABLE_SUFFIXES)
 
 
 # --------------------------------------------------------------------------- select
@@ -400,13 +360,13 @@ def select(
     from survmig.sampling import selection as sel
 
     _check_output(output, TABLE_SUFFIXES)
-    data = read_table(frame)
+    data = read_table(frame, TABLE_SUFFIXES)
     sizes: object = n
     if method in ("srs", "systematic", "pps", "two-stage"):
         if (n is None) == (allocation is None):
             raise SurvmigError("give exactly one of --n or --allocation", where="--n")
         if allocation is not None:
-            sizes = read_table(allocation)
+            sizes = read_table(allocation, TABLE_SUFFIXES)
             if strata is None:
                 raise SurvmigError("an allocation needs --strata", where="--strata")
     try:
@@ -426,7 +386,7 @@ def select(
         elif method == "two-stage":
             sample = sel.select_two_stage(
                 data,
-                read_table(Path(_need(listing, "--listing"))),
+                read_table(Path(_need(listing, "--listing")), TABLE_SUFFIXES),
                 sizes,
                 _need(take, "--take"),
                 psu=_need(psu, "--psu"),
@@ -437,7 +397,7 @@ def select(
         elif method == "households":
             sample = sel.select_households(
                 data,
-                read_table(Path(_need(psu_sample, "--psus"))),
+                read_table(Path(_need(psu_sample, "--psus")), TABLE_SUFFIXES),
                 _need(take, "--take"),
                 psu=_need(psu, "--psu"),
                 seed=seed,
@@ -452,7 +412,7 @@ def select(
         if err.file is None:
             raise SurvmigError(err.message, file=frame, where=err.where, hint=err.hint) from None
         raise
-    write_table(sample, output)
+    write_table(sample, output, TABLE_SUFFIXES)
     click.echo(
         f"selected {len(sample)} of {len(data)} rows ({method}, seed {seed}); "
         f"sum of weights {sample['weight'].sum():,.1f}; wrote {output}"

@@ -10,49 +10,13 @@ import numpy as np
 import pandas as pd
 
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_path
+from survmig.tableio import check_table_path, read_table, write_table
 
-FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".sav": "SPSS", ".dta": "Stata"}
+WEIGHTED_FORMATS = (".csv", ".parquet", ".sav", ".dta")
 
-
-def read_data(path: Path) -> pd.DataFrame:
-    """Read CSV, Parquet, SPSS or Stata by extension (value labels are left to ``survmig data``)."""
-    ext = path.suffix.lower()
-    if ext not in FORMATS:
-        raise SurvmigError(
-            f"unknown data format {ext!r}", file=path, hint=f"use one of {', '.join(FORMATS)}"
-        )
-    if not path.exists():
-        raise SurvmigError("data file not found", file=path)
-    try:
-        if ext == ".csv":
-            return pd.read_csv(path)
-        if ext == ".parquet":
-            return pd.read_parquet(path)
-        import pyreadstat
-
-        frame, _ = (pyreadstat.read_sav if ext == ".sav" else pyreadstat.read_dta)(str(path))
-        return frame
-    except (ValueError, OSError, pd.errors.ParserError) as err:
-        raise SurvmigError(f"cannot read {FORMATS[ext]} data: {err}", file=path) from None
-
-
-def write_data(frame: pd.DataFrame, path: Path) -> None:
-    """Write by extension, atomically (nothing half-written)."""
-    ext = path.suffix.lower()
-    if ext not in FORMATS:
-        raise SurvmigError(
-            f"unknown output format {ext!r}", file=path, hint=f"use one of {', '.join(FORMATS)}"
-        )
-    with atomic_path(path) as tmp:
-        if ext == ".csv":
-            frame.to_csv(tmp, index=False)
-        elif ext == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            import pyreadstat
-
-            (pyreadstat.write_sav if ext == ".sav" else pyreadstat.write_dta)(frame, str(tmp))
+# Kept for callers that imported the readers from here; the shared implementation is survmig.tableio.
+read_data = read_table
+write_data = write_table
 
 
 def _design_weight_column(design: Any) -> str | None:
@@ -89,14 +53,9 @@ def weight_file(
     from survmig.weighting.spec import load_steps
     from survmig.weighting.steps import BaseWeights
 
-    if output.suffix.lower() not in FORMATS:
-        raise SurvmigError(
-            f"unknown output format {output.suffix!r}",
-            file=output,
-            hint=f"use one of {', '.join(FORMATS)}",
-        )
+    check_table_path(output, WEIGHTED_FORMATS)
     steps = load_steps(steps_path)
-    data = read_data(data_path)
+    data = read_table(data_path, WEIGHTED_FORMATS)
     if design_path is not None:
         from survmig.design import load_design
 
@@ -151,7 +110,7 @@ def weight_file(
         frame = frame.iloc[result.rows]
     if not np.isfinite(result.weights).all():
         raise SurvmigError("the weighting produced non-finite weights", file=steps_path)
-    write_data(frame, output)
+    write_table(frame, output, WEIGHTED_FORMATS)
     write_reports(result, output)
     return result
 
