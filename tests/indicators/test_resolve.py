@@ -307,3 +307,14 @@ def test_logit_intervals_for_shares_keep_estimates_and_ses(survey):
     np.testing.assert_allclose(logit["se"], t["se"], rtol=1e-12)
     assert (logit["ci_low"] >= 0).all() and (logit["ci_high"] <= 1).all()
     assert (t["ci_high"] > 1).any()  # the symmetric t interval leaves [0, 1] somewhere
+
+
+def test_missing_select_multiple_is_not_computable(survey):
+    ds, design = survey
+    tables = {lv: ds.table(lv) for lv in ds.levels}
+    uses = [c for c in tables["household"].columns if c.startswith("q_uses")]
+    tables["household"] = tables["household"].drop(columns=uses)
+    res = compute(Dataset(tables, ds.metadata), design, ["remittance_use_shares"])
+    assert res.not_computable == {
+        "remittance_use_shares": "needs concept `remittance_use`, not in the data"
+    }

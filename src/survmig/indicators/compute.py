@@ -457,11 +457,16 @@ def _prepare(ctx: _Context, ind: Indicator, d: Definition, by: Sequence[str]) ->
         value_missing |= uni_true & np.isnan(den)
         columns["__den"] = np.where(uni_true, den, np.nan)
     if d.multiple is not None:
-        lv, col = scope.locate(d.multiple)  # type: ignore[misc]
+        where = scope.locate(d.multiple)
+        if where is None:
+            raise NotComputable(f"needs concept `{d.multiple}` on the {d.level} level")
+        lv, col = where
         scope.used[d.multiple] = f"{lv}.{col}"
         options = ctx.dataset.metadata.option_columns(col)
-        raw = scope.raw(d.multiple)  # resolves the summary column (for the row mapping)
-        del raw
+        if not options:
+            raise NotComputable(
+                f"`{d.multiple}` ({lv}.{col}) has no 0/1 option columns in the data"
+            )
         var = ctx.dataset.metadata.variables[col]
         labels = ctx.dataset.metadata.value_labels(var, "en")
         for code, opt_col in options.items():
