@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survmig.data.coerce import per_distinct, to_float, to_integer
+from survmig.data.coerce import (
+    normalise_multi,
+    option_dummies,
+    per_distinct,
+    to_float,
+    to_integer,
+)
 from survmig.data.labelled import SPSS_SYSMIS, _sav_date_seconds, _writer_frame
 from survmig.data.readers import _REPEAT_KEY, _isin_text, _repeat_key_parts
 
@@ -125,3 +131,19 @@ def test_writer_frame_writes_the_same_sav_bytes(tmp_path):
     back, meta = pyreadstat.read_sav(str(tmp_path / "b.sav"), user_missing=True)
     assert back["num"].isna().sum() == np.isnan(num).sum()
     assert back["dob"].isna().sum() == dates.isna().sum()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(st.sampled_from(list("ab1 -8")), max_size=8)), max_size=30
+    )
+)
+def test_option_dummies_per_distinct_answer_equal_row_definition(answers):
+    multi = normalise_multi(pd.Series(["" if a is None else a for a in answers], dtype="str"))
+    options = {"a": "q_a", "1": "q_1", "-8": "q_m8", "b1": "q_b1"}
+    dummies = option_dummies(multi, options)
+    for code, col in options.items():
+        expected = [pd.NA if pd.isna(m) else int(code in m.split(" ")) for m in multi]
+        assert dummies[col].dtype == "Int8"
+        assert dummies[col].tolist() == expected

@@ -108,6 +108,10 @@ def to_string(raw: pd.Series, *, strip: bool = False) -> pd.Series:
 
 def normalise_multi(text: pd.Series) -> pd.Series:
     """Space-separated codes with single spaces, NA when empty."""
+    return per_distinct(text, _normalise_multi)
+
+
+def _normalise_multi(text: pd.Series) -> pd.Series:
     norm = text.str.replace(r"\s+", " ", regex=True).str.strip()
     return norm.where(norm != "").astype("string")
 
@@ -118,15 +122,18 @@ def option_dummies(multi: pd.Series, options: dict[str, str]) -> pd.DataFrame:
     NA where the question has no answer; a code outside ``options`` sets no column (checks report it).
     """
     n = len(multi)
-    answered = multi.notna().to_numpy()
-    by_pos = pd.Series(multi.to_numpy(dtype=object), index=np.arange(n))
-    tokens = by_pos[answered].astype(str).str.split(" ").explode()
+    # each distinct answer is split once; rows take their answer's 0/1 values by position
+    rows, answers = pd.factorize(multi)
+    answered = rows >= 0
+    tokens = pd.Series(answers.to_numpy(dtype=object)).astype(str).str.split(" ").explode()
     token_values = tokens.to_numpy(dtype=object)
-    token_rows = tokens.index.to_numpy()
+    token_answers = tokens.index.to_numpy()
     columns = {}
     for code, col in options.items():
+        per_answer = np.zeros(len(answers), dtype="int8")
+        per_answer[token_answers[token_values == code]] = 1
         values = np.zeros(n, dtype="int8")
-        values[token_rows[token_values == code]] = 1
+        values[answered] = per_answer[rows[answered]]
         columns[col] = pd.arrays.IntegerArray(values, mask=~answered)
     return pd.DataFrame(columns, index=multi.index)
 
