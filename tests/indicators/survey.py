@@ -46,6 +46,8 @@ SCHEMA: dict[str, list[tuple[str, str, str, str | None]]] = {
         ("q_earn_cur", "first_month_earnings_currency", "select_one", "currencies"),
         ("q_recr_year", "recruitment_year", "integer", None),
         ("q_recr_dest", "recruitment_destination", "select_one", "countries"),
+        ("q_forced", "forced_migrant_screen", "select_one", "yes_no"),
+        ("q_forwork", "for_work_migration", "select_one", "forwork"),
     ],
     "emigrants": [
         ("e_sex", "sex", "select_one", "sex"),
@@ -92,6 +94,7 @@ def _choices() -> dict[str, list[Choice]]:
         "currencies": lst([(c, c) for c in CURRENCIES]),
         "channel": lst([(str(i), f"channel {i}") for i in range(1, 7)]),
         "uses": lst([(u, f"use {u}") for u in USES]),
+        "forwork": lst([("1", "job offer"), ("2", "to seek work"), ("3", "not for work")]),
         "period": lst([("1", "month"), ("2", "two weeks"), ("3", "week"), ("4", "day")]),
         "item": lst([(str(i), f"item {i}") for i in range(1, 4)]),
     }
@@ -308,6 +311,14 @@ def build_survey(
             "c_refund": pd.array(refund, dtype="Float64"),
         }
     )
+    # drawn last so that the columns above do not depend on them
+    members["q_forced"] = pd.array(
+        np.where(adult, (rng.random(m) < 0.03).astype(float), np.nan), dtype="Float64"
+    ).astype("Int64")
+    asked_work = adult & ((born == 0) | np.isin(cit, [3, 4]))
+    forwork = np.where(asked_work, rng.integers(1, 4, m), np.nan)
+    forwork[asked_work & (rng.random(m) < 0.03)] = -9
+    members["q_forwork"] = pd.array(forwork, dtype="Float64").astype("Int64")
     tables = {
         "household": hh,
         "members": members,

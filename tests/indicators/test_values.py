@@ -121,6 +121,18 @@ def hand_values(ds) -> dict[str, tuple[pd.DataFrame, str]]:
         frame(m, np.where(uni, np.isin(cit, [3, 4]).astype(float), np.nan)),
         "mean",
     )
+    forced = _num(m["q_forced"])
+    out["forced_migrants_count"] = (
+        frame(m, np.where(np.isnan(forced), np.nan, (forced == 1).astype(float))),
+        "total",
+    )
+    # for-work migrants among those asked (-9 included in the universe, missing in the value)
+    fw_raw = pd.to_numeric(m["q_forwork"]).astype(float).to_numpy()
+    fw = _num(m["q_forwork"])
+    v = np.full(len(m), np.nan)
+    v[(fw == 3) | not_recent] = 0.0
+    v[np.isin(fw, [1, 2]) & is_recent] = 1.0
+    out["for_work_migrants_recent"] = (frame(m, np.where(np.isnan(fw_raw), np.nan, v)), "total")
     # SDG 10.7.1: per-worker cost / first month's earnings, both in local currency
     c = ds.table("costs")
     paid, reimb = _num(c["c_paid"]), _num(c["c_reimb"])
