@@ -39,8 +39,9 @@ from survmig.weighting.report import write_reports
 
 SPEC_NAME = "household.yaml"
 MARKER = ".survmig-demo"
-#: exchange rates for the remittance indicators (the demo's remittances are in local currency)
-RATES = {"MAD": 1.0}
+#: exchange rates (dirham per unit) for the remittance indicators; the total is also given in euro
+RATES = {"MAD": 1.0, "EUR": 10.8}
+PARAMETERS = {"convert_to": "EUR"}
 #: the analysis domains: national (no domain), by region, by sex
 BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("region",), ("sex",))
 DESIGN = {"ids": "ea", "strata": "stratum", "weights": "weight"}
@@ -359,7 +360,15 @@ def estimate_indicators(
         # design effects of degenerate domains (zero SRS variance) are NaN; the table says so
         warnings.simplefilter("ignore", RuntimeWarning)
         parts = [
-            compute(data, design, indicators, by=list(by), rates=RATES, design_data=design_data)
+            compute(
+                data,
+                design,
+                indicators,
+                by=list(by),
+                rates=RATES,
+                parameters=PARAMETERS,
+                design_data=design_data,
+            )
             for by in BREAKDOWNS
         ]
     first = parts[0]
@@ -440,7 +449,9 @@ def _add_coverage_to_html(path: Path, coverage: pd.DataFrame, joined: pd.DataFra
         "<p>The data are synthetic, so the true value of every indicator is known: it is the "
         "indicator computed on the answers of every household of the synthetic country. A correct "
         "design-based analysis should give intervals that cover it about 95 % of the time (less for "
-        "flagged estimates from few cases). The full comparison is in "
+        "flagged estimates from few cases: rare categories give skewed estimates whose SEs are "
+        "themselves uncertain, and a region holds only some of the sampled EAs). The full "
+        "comparison is in "
         "<code>truth/estimates_vs_truth.csv</code>.</p>"
         "<table><tr><th>estimates</th><th>intervals</th><th>covering the truth</th><th>coverage</th></tr>"
         f"{rows}</table>"
