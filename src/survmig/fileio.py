@@ -10,6 +10,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _publish_mode(path: Path, directory: bool) -> None:
+    """Give a finished output the permissions a plain ``open()``/``mkdir()`` would have.
+
+    ``mkstemp``/``mkdtemp`` create private (0600/0700) files; outputs are meant to be shared.
+    """
+    base = 0o777 if directory else 0o666
+    os.chmod(path, base & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; move it onto ``target`` only if the block succeeds.
@@ -25,6 +40,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        _publish_mode(tmp, directory=False)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
@@ -43,6 +59,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield tmp
+        _publish_mode(tmp, directory=True)
         if target.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
             backup.rmdir()
