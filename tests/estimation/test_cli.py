@@ -423,3 +423,14 @@ def test_special_codes_in_domains(run_cli, tmp_path: Path, rfix) -> None:
     assert res.exit_code == 0, res.stderr
     got = pd.read_csv(out)
     assert sorted(got["region"]) == [0, 1, 2] and got["n"].sum() == len(frame) - 20
+
+
+def test_lonely_psu_option_rejected_for_replicates(
+    run_cli, tmp_path: Path, strat_csv: Path
+) -> None:
+    design = tmp_path / "design.yaml"
+    design.write_text("strata: stype\nweights: pw\ncreate_replicates: {type: JKn}\n")
+    res = run_cli(
+        "estimate", strat_csv, "--design", design, "--mean", "api00", "--lonely-psu", "remove"
+    )
+    assert res.exit_code == 2 and "linearization designs" in res.stderr

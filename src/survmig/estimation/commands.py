@@ -231,7 +231,13 @@ def estimate_command(
         options["lonely_psu"] = lonely_psu
     if lonely_psu_domain:
         options["lonely_psu_domain"] = True
-    if options and not design.is_replicate:
+    if options and design.is_replicate:
+        raise SurvmigError(
+            "--lonely-psu applies to linearization designs; replicate weights carry their own treatment",
+            where="--lonely-psu",
+            hint="for replicates created from a design, set lonely_psu in design.yaml",
+        )
+    if options:
         design = design.with_options(**options)
     requested = any([means, totals, props, ratios, quantiles, count])
     if not requested and not indicators:
