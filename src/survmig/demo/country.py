@@ -54,6 +54,7 @@ class Country:
     emigrants: pd.DataFrame  # hh_id, line, sex, age, year_of_departure, destination, …
     returnees: pd.DataFrame  # hh_id, line (roster line), country, years, …
     senders: pd.DataFrame  # hh_id, line, country, amount, channel, …
+    recruitment: pd.DataFrame  # hh_id, line (roster line of the worker), item, paid, amount, …
     survey_year: int
 
     def census_totals(self) -> pd.DataFrame:
@@ -139,6 +140,7 @@ def synthetic_country(
     persons["returned"] = persons["returned"].where(persons["age"] >= 15)
     _birth_and_citizenship(rng, persons, hh, survey_year)
     returnees = _returnees(rng, persons, survey_year)
+    recruitment = _recruitment(rng, persons, returnees, survey_year)
     _arrival(rng, persons, returnees, survey_year)
     _intentions(rng, persons, hh)
     emigrants = _emigrants(rng, hh[emig_hh], survey_year)
@@ -162,7 +164,7 @@ def synthetic_country(
         senders.groupby("hh_id").size().reindex(hh["hh_id"]).fillna(0).astype(int).to_numpy()
     )
     hh["rem_sent"] = (rng.random(n) < 0.03).astype(int)
-    return Country(hh, persons, emigrants, returnees, senders, survey_year)
+    return Country(hh, persons, emigrants, returnees, senders, recruitment, survey_year)
 
 
 def _persons(rng: np.random.Generator, hh: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -242,9 +244,9 @@ def _returnees(rng: np.random.Generator, p: pd.DataFrame, year: int) -> pd.DataF
     r = p[p["returned"] == 1]
     k = len(r)
     age = r["age"].to_numpy()
-    years_back = np.minimum(rng.integers(0, 16, k), (age - 18).clip(0, None))
+    years_back = np.minimum(rng.poisson(3.0, k), (age - 18).clip(0, None))
     ret_year = year - years_back
-    duration = rng.integers(6, 180, k)
+    duration = 6 + np.round(rng.gamma(1.5, 16.0, k)).astype(int)
     max_months = ((age - years_back) * 12).clip(6, None)
     duration = np.minimum(duration, max_months)
     dep_year = ret_year - duration // 12
@@ -262,6 +264,61 @@ def _returnees(rng: np.random.Generator, p: pd.DataFrame, year: int) -> pd.DataF
             "worked": (rng.random(k) < 0.75).astype(int),
             "paid_recruiter": (rng.random(k) < 0.3).astype(int),
             "recruiter_fee": np.round(np.exp(rng.normal(np.log(12_000), 0.7, k)), -2),
+        }
+    )
+
+
+#: recruitment cost items (the module's six items): chance of paying and median cost in dirham
+COST_ITEMS = {
+    1: (0.45, 15_000),
+    2: (0.9, 3_000),
+    3: (0.6, 800),
+    4: (0.2, 1_500),
+    5: (0.85, 4_000),
+    6: (0.1, 1_000),
+}
+
+
+def _recruitment(
+    rng: np.random.Generator, p: pd.DataFrame, ret: pd.DataFrame, year: int, years: int = 3
+) -> pd.DataFrame:
+    """SDG 10.7.1: returnees who left for a job in the last ``years`` years, their costs and first
+    monthly earnings (on the persons table) and one row per cost item."""
+    m = len(p)
+    target = ret[(ret["worked"] == 1) & (ret["dep_year"] >= year - years)]
+    key = pd.MultiIndex.from_arrays([p["hh_id"], p["line"]])
+    at = pd.MultiIndex.from_arrays([target["hh_id"], target["line"]]).get_indexer(key)
+    moved = at >= 0
+    p["moved_for_job"] = np.where(p["age"] >= 15, moved.astype(int), np.nan)
+    wage = moved & (rng.random(m) < 0.85)
+    p["wage_worker"] = np.where(moved, wage.astype(int), np.nan)
+    pick = np.where(at >= 0, at, 0)
+    p["rc_destination"] = np.where(wage, target["country"].to_numpy()[pick], None)
+    p["rc_year"] = np.where(wage, target["dep_year"].to_numpy()[pick], np.nan)
+    p["rc_pay_period"] = np.where(wage, 1, np.nan)
+    p["rc_currency"] = np.where(wage, "MAD", None)
+    earnings = np.round(np.exp(rng.normal(np.log(9_000), 0.5, m)), -1)
+    p["rc_earnings"] = np.where(wage, earnings, np.nan)
+    workers = p[wage]
+    n_items = len(COST_ITEMS)
+    k = len(workers) * n_items
+    item = np.tile(np.arange(1, n_items + 1), len(workers))
+    chance = np.array([c for c, _ in COST_ITEMS.values()])[item - 1]
+    median = np.array([v for _, v in COST_ITEMS.values()], float)[item - 1]
+    paid = rng.random(k) < chance
+    reimbursed = paid & (rng.random(k) < 0.1)
+    return pd.DataFrame(
+        {
+            "hh_id": np.repeat(workers["hh_id"].to_numpy(), n_items),
+            "line": np.repeat(workers["line"].to_numpy(), n_items),
+            "item": item,
+            "paid": paid.astype(int),
+            "currency": np.where(paid, "MAD", None),
+            "amount": np.where(
+                paid, np.round(np.exp(rng.normal(np.log(median), 0.6, k)), -1), np.nan
+            ),
+            "deducted": np.where(paid, (rng.random(k) < 0.2).astype(int), np.nan),
+            "reimbursed": np.where(paid, reimbursed.astype(int), np.nan),
         }
     )
 

@@ -58,6 +58,21 @@ PERSON = {
     "intention_to_migrate_ever": "im_ever",
     "intention_to_migrate_12m": "im_12m",
     "intended_destination": "im_destination",
+    "moved_for_job_recent": "moved_for_job",
+    "recruitment_wage_worker": "wage_worker",
+    "recruitment_destination": "rc_destination",
+    "recruitment_year": "rc_year",
+    "first_earnings_pay_period": "rc_pay_period",
+    "first_month_earnings_currency": "rc_currency",
+    "first_month_earnings": "rc_earnings",
+}
+#: one row per recruitment cost item of a worker (a repeat inside the person)
+RECRUITMENT = {
+    "recruitment_cost_paid": "paid",
+    "recruitment_cost_currency": "currency",
+    "recruitment_cost_amount": "amount",
+    "recruitment_cost_deducted": "deducted",
+    "recruitment_cost_reimbursed": "reimbursed",
 }
 EMIGRANT = {
     "sex": "sex",
@@ -103,6 +118,8 @@ SPECIALS = {
 def _unit_of(form: FormMetadata, level: str) -> str | None:
     """Which country table a repeat holds, from the concepts of its questions."""
     concepts = {v.concept for v in form.data_variables(level) if v.concept}
+    if "recruitment_cost_paid" in concepts:
+        return "recruitment"
     if "roster_line" in concepts:
         return "returnees"
     if "remittance_amount_12m" in concepts:
@@ -128,6 +145,10 @@ def _truth_tables(
         "emigrants": (country.emigrants, EMIGRANT),
         "returnees": (ret, RETURNEE),
         "senders": (senders, SENDER),
+        "recruitment": (
+            country.recruitment.rename(columns={"line": "person", "item": "line"}),
+            RECRUITMENT,
+        ),
     }
 
 
@@ -157,6 +178,8 @@ def form_responses(
     truth = _truth_tables(country, currency)
     tables: dict[str, pd.DataFrame] = {}
     hh_of: dict[str, np.ndarray] = {}
+    # each row's positions in the repeats from the root down (person line, then item number…)
+    path_of: dict[str, list[np.ndarray]] = {}
     for level in form.levels.values():
         if level.parent is None:
             keys = pd.Series([f"uuid:{_hex(rng)}" for _ in range(len(hh))], dtype="string")
@@ -164,6 +187,7 @@ def form_responses(
             parent_view = pd.DataFrame(index=frame.index)
             given = {c: hh[col].reset_index(drop=True) for c, col in HOUSEHOLD.items()}
             hh_of[level.name] = hh["hh_id"].to_numpy()
+            path_of[level.name] = []
         else:
             parent = tables[level.parent]
             flat_parent = _flat(tables, form, level.parent)
@@ -183,12 +207,15 @@ def form_responses(
             parent_view = flat_parent.iloc[idx].reset_index(drop=True)
             ids = hh_of[level.parent][idx]
             hh_of[level.name] = ids
+            path = [p[idx] for p in path_of[level.parent]] + [pos]
+            path_of[level.name] = path
             unit = _unit_of(form, level.name)
             given = {}
             if unit is not None:
                 table, concepts = truth[unit]
-                at = pd.MultiIndex.from_arrays([table["hh_id"], table["line"]])
-                row = at.get_indexer(pd.MultiIndex.from_arrays([ids, pos]))
+                cols = ["hh_id", *(["person"] if len(path) == 2 else []), "line"]
+                at = pd.MultiIndex.from_arrays([table[c] for c in cols])
+                row = at.get_indexer(pd.MultiIndex.from_arrays([ids, *path]))
                 for concept, col in concepts.items():
                     vals = table[col].reset_index(drop=True)
                     taken = vals.iloc[np.where(row >= 0, row, 0)].reset_index(drop=True)
