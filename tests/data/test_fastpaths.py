@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyreadstat
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,18 +34,14 @@ def test_numbers_parsed_once_per_distinct_value_equal_row_by_row(values, repeat)
     expected = pd.to_numeric(text.where(present), errors="coerce")
     got = per_distinct(text, lambda t: pd.to_numeric(t.where(t != ""), errors="coerce"))
     pd.testing.assert_series_equal(got, expected, check_exact=True)
-    # and what the importer builds on it (integers beyond Int64, e.g. '1E100', fail as before)
+    # and what the importer builds on it
     num = expected
-    bad_expected = present & (num.isna() | (num.round() != num))
-    try:
-        ints_expected = num.where(~bad_expected).round().astype("Int64")
-    except TypeError:
-        with pytest.raises(TypeError):
-            to_integer(text)
-    else:
-        ints, bad = to_integer(text)
-        pd.testing.assert_series_equal(bad, bad_expected, check_names=False)
-        pd.testing.assert_series_equal(ints, ints_expected, check_names=False)
+    too_big = num.abs() >= 2.0**63 if num.dtype.kind == "f" else False
+    bad_expected = present & (num.isna() | (num.round() != num) | too_big)
+    ints_expected = num.where(~bad_expected).round().astype("Int64")
+    ints, bad = to_integer(text)
+    pd.testing.assert_series_equal(bad, bad_expected, check_names=False)
+    pd.testing.assert_series_equal(ints, ints_expected, check_names=False)
     floats, _ = to_float(text)
     pd.testing.assert_series_equal(floats, num.astype("Float64"), check_names=False)
 
@@ -147,3 +142,16 @@ def test_option_dummies_per_distinct_answer_equal_row_definition(answers):
         expected = [pd.NA if pd.isna(m) else int(code in m.split(" ")) for m in multi]
         assert dummies[col].dtype == "Int8"
         assert dummies[col].tolist() == expected
+
+
+def test_integers_beyond_64_bits_are_reported_not_a_crash():
+    """'1E100', 'inf' or 20 digits used to stop the import with a traceback (no Int64 holds them)."""
+    text = pd.Series(["3", "1E100", "inf", "-99999999999999999999", "9223372036854775807", ""])
+    values, bad = to_integer(text)
+    assert bad.tolist() == [False, True, True, True, True, False]
+    assert values.tolist() == [3, pd.NA, pd.NA, pd.NA, pd.NA, pd.NA]
+    # without blanks pandas parses to int64, and the largest Int64 is kept exactly
+    values, bad = to_integer(pd.Series(["9223372036854775807", "-9223372036854775808"]))
+    assert not bad.any() and values.tolist() == [2**63 - 1, -(2**63)]
+    values, bad = to_integer(pd.Series(["18446744073709551615", "1"]))
+    assert bad.tolist() == [True, False]

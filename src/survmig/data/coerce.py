@@ -74,12 +74,21 @@ def _numbers(text: pd.Series) -> pd.Series:
 
 
 def to_integer(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Int64 column and the mask of values that are not integers."""
+    """Int64 column and the mask of values that are not integers (or do not fit in 64 bits)."""
     present = text != ""
     num = _numbers(text)
-    bad = present & (num.isna() | (num.round() != num))
+    bad = present & (num.isna() | (num.round() != num) | _beyond_int64(num))
     values = num.where(~bad).round()
     return values.astype("Int64"), bad
+
+
+def _beyond_int64(num: pd.Series) -> pd.Series | bool:
+    """Numbers no Int64 holds (they would stop the import with an overflow)."""
+    if num.dtype.kind == "f":
+        return num.abs() >= 2.0**63
+    if num.dtype.kind == "u":
+        return num > np.iinfo(np.int64).max
+    return False
 
 
 def to_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
