@@ -318,3 +318,55 @@ def test_missing_select_multiple_is_not_computable(survey):
     assert res.not_computable == {
         "remittance_use_shares": "needs concept `remittance_use`, not in the data"
     }
+
+
+def test_cli_rates_parameters_and_report(survey, tmp_path, run_cli):
+    """Exchange rates, catalogue parameters and the publication report from the command line."""
+    ds, design = survey
+    ds.write(tmp_path / "ds")
+    (tmp_path / "design.yaml").write_text(yaml.safe_dump(design))
+    rates = tmp_path / "rates.csv"
+    pd.DataFrame({"currency": list(RATES), "rate": list(RATES.values())}).to_csv(rates, index=False)
+    ids = "remittances_total_converted,sdg_10_7_1"
+    common = [
+        "estimate",
+        tmp_path / "ds",
+        "--design",
+        tmp_path / "design.yaml",
+        "--indicators",
+        ids,
+    ]
+    out, report = tmp_path / "est.csv", tmp_path / "report"
+    res = run_cli(
+        *common, "--rates", rates, "--param", "convert_to=EUR", "--report", report, "-o", out
+    )
+    assert res.exit_code == 0, res.stderr
+    table = pd.read_csv(out)
+    expected = compute(
+        ds, design, ids.split(","), rates=RATES, parameters={"convert_to": "EUR"}
+    ).table
+    np.testing.assert_allclose(
+        table.set_index("variable").loc[expected["indicator"], "estimate"].to_numpy(),
+        expected["estimate"].to_numpy(),
+        rtol=1e-12,
+    )
+    assert {"indicators.xlsx", "indicators.csv", "report.html"} <= {
+        p.name for p in report.iterdir()
+    }
+    # without rates the same request is reported as not computable, not silently zero
+    res = run_cli(*common, "-o", tmp_path / "norates.csv")
+    assert "not computable" in res.stderr and "exchange rates" in res.stderr
+    # the options belong to --indicators, and a malformed parameter is named
+    lone = run_cli(
+        "estimate",
+        tmp_path / "ds",
+        "--design",
+        tmp_path / "design.yaml",
+        "--mean",
+        "x",
+        "--rates",
+        rates,
+    )
+    assert lone.exit_code == 2 and "go with --indicators" in lone.stderr
+    bad = run_cli(*common, "--param", "convert_to")
+    assert bad.exit_code == 2 and "KEY=VALUE" in bad.stderr and "Traceback" not in bad.stderr

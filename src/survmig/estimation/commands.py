@@ -15,6 +15,7 @@ from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.output import check_output_path, print_table, write_table
+from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
 #: ``fn(design, names, *, by, ci, level, na, data, design_spec) -> pandas.DataFrame`` where ``names``
@@ -22,6 +23,8 @@ from survmig.estimation.output import check_output_path, print_table, write_tabl
 #: and ``design_spec`` the design file (or the one-line options as a dict). It returns a tidy table
 #: with at least the columns of :data:`survmig.estimation.COLUMNS` (plus the ``by`` columns), written
 #: like the command's own estimates. Unknown names must raise :class:`~survmig.errors.SurvmigError`.
+#: When the user gives them, the hook also receives ``rates`` (exchange-rate CSV path),
+#: ``parameters`` (dict of catalogue parameters) and ``report_dir`` (publication report folder).
 INDICATORS_HOOK = "survmig.indicators:estimate_indicators"
 
 
@@ -100,9 +103,27 @@ def _read(path: Path) -> pd.DataFrame:
 
         dataset = Dataset.read(path)
         return dataset.table(dataset.root)
-    from survmig.weighting.commands import read_data
+    return read_table(path, (".csv", ".parquet", ".sav", ".dta"))
 
-    return read_data(path)
+
+def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (numbers become numbers) for the indicator catalogue's parameters."""
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise SurvmigError(
+                f"a parameter is KEY=VALUE, got {item!r}",
+                where="--param",
+                hint="e.g. --param recent_years=10 --param convert_to=EUR",
+            )
+        text = value.strip()
+        try:
+            number = float(text)
+            out[key.strip()] = int(number) if number.is_integer() and "." not in text else number
+        except ValueError:
+            out[key.strip()] = text
+    return out
 
 
 @click.command("estimate")
@@ -126,6 +147,23 @@ def _read(path: Path) -> pd.DataFrame:
 @click.option("--count", is_flag=True, help="Also estimate the population size of each domain.")
 @click.option(
     "--indicators", help="Migration indicators NAME,… or all (from the indicator catalogue)."
+)
+@click.option(
+    "--rates",
+    type=click.Path(path_type=Path),
+    help="Exchange rates for --indicators: CSV with columns currency, rate (local units per unit).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    help="Indicator parameter KEY=VALUE (repeatable), e.g. recent_years=10, convert_to=EUR.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path),
+    help="With --indicators: also write the publication report (Excel, CSV, charts, HTML) here.",
 )
 @click.option("--by", help="Domain variables, comma separated (estimates for every combination).")
 @click.option(
@@ -180,6 +218,9 @@ def estimate_command(
     quantiles: tuple[str, ...],
     count: bool,
     indicators: str | None,
+    rates: Path | None,
+    params: tuple[str, ...],
+    report_dir: Path | None,
     by: str | None,
     ci: str,
     level: float,
@@ -202,6 +243,8 @@ def estimate_command(
           --prop sex --by region,urban --na drop -o estimates.xlsx
       survmig estimate survey.csv --strata region --psu ea --weight wt --nest \\
           --ratio remit_amount/hhsize --quantile remit_amount:0.5,0.9 --ci logit
+      survmig estimate dataset/ --design design.yaml --indicators all --by region \\
+          --rates rates.csv --param convert_to=EUR --report report/
     """
     if output is not None:
         check_output_path(output)
@@ -217,6 +260,21 @@ def estimate_command(
             where="design",
             hint="use --design design.yaml or --strata/--psu/--weight",
         )
+    if (rates or params or report_dir) and not indicators:
+        raise SurvmigError(
+            "--rates, --param and --report go with --indicators",
+            where="--indicators",
+            hint="add --indicators NAME,… or --indicators all",
+        )
+    extras: dict[str, Any] = {}
+    if rates is not None:
+        extras["rates"] = rates
+    if params:
+        extras["parameters"] = parse_parameters(params)
+    if report_dir is not None:
+        if report_dir.exists() and not report_dir.is_dir():
+            raise SurvmigError("the report folder is a file", file=report_dir)
+        extras["report_dir"] = report_dir
     if one_liner and weight is None:
         raise SurvmigError("the one-line design needs --weight", where="--weight")
     frame = _read(data)
@@ -279,6 +337,7 @@ def estimate_command(
                     data=data,
                     design_spec=design_file
                     or {"strata": strata, "ids": psu, "weights": weight, "fpc": fpc, "nest": nest},
+                    **extras,
                 )
             )
     for w in caught:

@@ -31,6 +31,7 @@ def estimate_indicators(
     design_spec: str | Path | Mapping[str, Any] | None = None,
     rates: Any = None,
     parameters: Mapping[str, Any] | None = None,
+    report_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Indicators as rows shaped like :func:`survmig.estimation.estimate`'s (``variable`` = indicator id).
 
@@ -55,6 +56,10 @@ def estimate_indicators(
         parameters=parameters,
         ci=ci,
     )
+    if report_dir is not None:
+        from survmig.report import write_report
+
+        write_report(results, report_dir)
     for iid, reason in results.not_computable.items():
         warnings.warn(f"indicator {iid} not computable: {reason}", SurvmigWarning, stacklevel=2)
     table = results.table.copy()

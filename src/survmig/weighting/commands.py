@@ -14,10 +14,6 @@ from survmig.tableio import check_table_path, read_table, write_table
 
 WEIGHTED_FORMATS = (".csv", ".parquet", ".sav", ".dta")
 
-# Kept for callers that imported the readers from here; the shared implementation is survmig.tableio.
-read_data = read_table
-write_data = write_table
-
 
 def _design_weight_column(design: Any) -> str | None:
     for attr in ("weight_column", "weights_column", "weight_name"):
