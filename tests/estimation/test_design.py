@@ -172,3 +172,47 @@ def test_remove_rule_warns(rfix) -> None:
         )
     assert n_remove == 1 and "add no variance" in str(caught[0].message)
     assert len(caught) == 1  # certainty: the same numbers, silently (R)
+
+
+def test_greg_variance_with_zero_weight_units_follows_r_formula() -> None:
+    """Units whose weight is zero (e.g. kept nonrespondents) add nothing to a GREG variance.
+
+    Reference: R's svyrecvar residualisation ``x <- qr.resid(qr(mm*whalf), x/w)*w`` evaluated by
+    brute force on the positive-weight units, zero scores elsewhere, then the with-replacement
+    stratified variance of PSU totals.
+    """
+    rng = np.random.default_rng(7)
+    n = 240
+    frame = pd.DataFrame(
+        {
+            "stratum": np.repeat([1, 2, 3], n // 3),
+            "psu": np.repeat(np.arange(24), n // 24),
+            "x": rng.gamma(2.0, 3.0, n),
+        }
+    )
+    frame["y"] = 5 + 2 * frame["x"] + rng.normal(0, 2, n)
+    w0 = rng.uniform(5, 15, n)
+    zero = rng.random(n) < 0.15
+    design = SurveyDesign(frame, ids=["psu"], strata="stratum", weights=w0)
+    mm = np.column_stack([np.ones(n), frame["x"].to_numpy()])
+    whalf = np.sqrt(np.where(zero, 0.0, w0))
+    g = np.where(zero, 0.0, rng.uniform(0.8, 1.2, n))  # calibrated weights = w0 * g
+    new_w = np.where(zero, 0.0, w0 * g)
+    calibrated = design.with_weights(new_w, calibration=GregCalibration(mm, whalf))
+    got = estimate(calibrated, total="y")
+
+    pos = ~zero
+    x = new_w * frame["y"].to_numpy()  # linearised scores of a total
+    w_r = g * whalf
+    q, _ = np.linalg.qr(mm[pos] * whalf[pos, None])
+    xs = x[pos] / w_r[pos]
+    resid = np.zeros(n)
+    resid[pos] = (xs - q @ (q.T @ xs)) * w_r[pos]
+    psu_tot = pd.Series(resid).groupby(frame["psu"]).sum()
+    strat = frame.groupby("psu")["stratum"].first()
+    var = 0.0
+    for _, tot in psu_tot.groupby(strat):
+        var += len(tot) / (len(tot) - 1) * ((tot - tot.mean()) ** 2).sum()
+    assert np.isfinite(got["se"].iloc[0]) and got["se"].iloc[0] > 0
+    assert got["se"].iloc[0] == pytest.approx(np.sqrt(var), rel=1e-10)
+    assert got["estimate"].iloc[0] == pytest.approx((new_w * frame["y"]).sum(), rel=1e-12)

@@ -690,7 +690,11 @@ class SurveyDesign:
                         where="calibration",
                     )
                 if isinstance(rec, GregCalibration) and rec.weights is None:
-                    rec = dataclasses.replace(rec, weights=w / rec.qr_weights)
+                    # g * whalf; a unit with zero weight before calibration keeps zero (not 0/0)
+                    g_whalf = np.divide(
+                        w, rec.qr_weights, out=np.zeros_like(w), where=rec.qr_weights != 0
+                    )
+                    rec = dataclasses.replace(rec, weights=g_whalf)
                 fixed.append(rec)
             if fixed and rep is not None:
                 raise SurvmigError(

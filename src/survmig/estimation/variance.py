@@ -154,7 +154,10 @@ def _bases(design: SurveyDesign) -> tuple[list[_Basis], list[int]]:
             keep = s > 1e-7 * (s[0] if s.size else 1.0)
             q = u_svd[:, keep]
             w = rec.weights
-            bases.append(_Basis(None, q.shape[1], q * w[:, None], q / w[:, None]))
+            # Units with zero weight have zero scores; R's x/w would be 0/0 for them. Their
+            # residual is defined as zero (as R does for post-strata with psw = oldw = 0).
+            inv_w = np.divide(1.0, w, out=np.zeros_like(w), where=w != 0)
+            bases.append(_Basis(None, q.shape[1], q * w[:, None], q * inv_w[:, None]))
             steps.append(len(bases) - 1)
         elif isinstance(rec, PostStratification):
             psw = rec.weights.copy()
