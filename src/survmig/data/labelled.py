@@ -358,7 +358,7 @@ def _writer_frame(columns: dict[str, pd.Series | np.ndarray], fmt: str) -> pd.Da
             frame[name] = np.where(np.isnan(values), SPSS_SYSMIS, values)
         else:
             frame[name] = values
-    return pd.DataFrame(frame)
+    return pd.DataFrame(frame, copy=False)
 
 
 def _stata_specials(
