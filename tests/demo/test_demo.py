@@ -167,6 +167,25 @@ def test_estimates_are_close_to_the_truth(api_run):
     assert api_run.check_problems == 0
 
 
+def test_every_family_of_indicators_is_computed(api_run):
+    wanted = {
+        "foreign_born_share",
+        "recent_immigrants_count",
+        "emigrants_by_destination",
+        "households_with_emigrant_share",
+        "return_migrants_share_15plus",
+        "remittance_receiving_households_share",
+        "remittances_median_received",
+        "remittances_total_converted",
+        "remittance_channel_shares",
+        "intention_to_migrate_share",
+        "sdg_10_7_1",
+        "migrant_workers_share",
+    }
+    assert wanted <= set(api_run.computed), wanted - set(api_run.computed)
+    assert not wanted & set(api_run.not_computable)
+
+
 def test_same_seed_same_numbers(api_run, demo_dir):
     a = pd.read_csv(api_run.files["truth"])
     b = pd.read_csv(demo_dir / "truth" / "estimates_vs_truth.csv")
@@ -195,6 +214,14 @@ def test_bad_directory_is_a_user_error(tmp_path, run_cli):
     assert res.stderr.startswith("error:") and "Traceback" not in res.stderr
     assert "not a folder" in res.stderr
     assert target.read_text() == "not a folder"
+
+
+def test_directory_below_a_file_is_a_user_error(tmp_path, run_cli):
+    target = tmp_path / "a_file.txt"
+    target.write_text("not a folder")
+    res = run_cli("demo", target / "out", *SMALL)
+    assert res.exit_code == 2 and "inside the file" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_foreign_folder_is_not_replaced(tmp_path, run_cli):

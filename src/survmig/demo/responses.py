@@ -17,7 +17,9 @@ import pandas as pd
 
 from survmig.conventions import DONT_KNOW, REFUSED
 from survmig.data import KEY, PARENT_KEY, ROOT_KEY, ROW_POS, Dataset, FormMetadata
+from survmig.data.logic import form_context
 from survmig.data.synthetic import _Chain, _draw, _flat, _hex, _passes, _positions, _truth
+from survmig.data.xpath import evaluate, parse
 from survmig.demo.country import Country
 
 #: concept -> column of the country's table, per unit of the country
@@ -234,15 +236,12 @@ def form_responses(
 
 
 def _count(form: FormMetadata, level, flat_parent: pd.DataFrame) -> np.ndarray:
-    """Instances of a repeat: its count question's answer where the repeat is relevant."""
+    """Instances of a repeat: its count expression (usually ``${question}``) where it is relevant."""
     n = len(flat_parent)
-    name = (level.repeat_count or "").strip().removeprefix("${").removesuffix("}")
-    if name not in flat_parent.columns:
+    if not level.repeat_count:
         return np.zeros(n, dtype=int)
-    counts = pd.to_numeric(flat_parent[name], errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan
-    )
-    counts = np.nan_to_num(counts, nan=0.0).clip(0, 100).astype(int)
+    value = evaluate(parse(level.repeat_count), form_context(form, flat_parent, n)).as_num()
+    counts = np.nan_to_num(np.asarray(value, float), nan=0.0).clip(0, 100).astype(int)
     for expr in level.relevant:
         mask = _truth(form, expr, flat_parent, n)
         if mask is not None:

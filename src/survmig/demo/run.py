@@ -59,6 +59,7 @@ class DemoResult:
     n_eas: int
     check_problems: int
     indicators: int
+    computed: list[str]
     not_computable: dict[str, str]
     coverage: pd.DataFrame  # one row per group: intervals, covering, share
     estimates: pd.DataFrame  # estimates joined with the truth
@@ -72,7 +73,15 @@ def spec_path() -> Path:
 
 
 def check_target(directory: Path) -> None:
-    """Refuse a target that is a file, or a non-empty folder that a demo did not write."""
+    """Refuse a target that is a file (or below a file), or a non-empty folder that a demo did not
+    write."""
+    above = next((p for p in directory.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise SurvmigError(
+            f"cannot create a folder inside the file {above}",
+            file=directory,
+            hint="give a folder name for the demo's results",
+        )
     if directory.exists() and not directory.is_dir():
         raise SurvmigError(
             "is not a folder", file=directory, hint="give a folder name for the demo's results"
@@ -100,7 +109,7 @@ def run_demo(
     population: int | None = None,
     seed: int = 2025,
     validate: bool = True,
-    step: Callable[[str], Any] = _no_progress,
+    step: Step = _no_progress,
 ) -> DemoResult:
     """Run the demo into ``directory`` (written atomically); ``step(description)`` is a context
     manager that shows progress. ``households`` is the phase-2 sample size aimed at and
@@ -125,7 +134,8 @@ def run_demo(
         (tmp / MARKER).write_text("written by survmig demo\n", encoding="utf-8")
         for sub in ("fieldwork", "weights", "truth"):
             (tmp / sub).mkdir()
-        with step("Building the questionnaire from the module library (pyxform + ODK Validate)"):
+        checks = "pyxform + ODK Validate" if validate else "pyxform only"
+        with step(f"Building the questionnaire from the module library ({checks})"):
             form_path = _build_form(tmp / "questionnaire", validate)
             form = FormMetadata.from_xlsform(form_path)
         with step("Drawing a synthetic country (households, persons, emigrants, returnees)"):
@@ -147,7 +157,7 @@ def run_demo(
             report = check_dataset(data)
             report.write(tmp / "fieldwork" / "data_check.csv")
         with step("Weighting: base, nonresponse, calibration to census totals"):
-            weighting, design_data = weight_households(data, sample, census, country)
+            weighting, design_data = weight_households(data, sample, census)
             write_reports(weighting, tmp / "weights" / "households_weighted.csv")
             design_data.to_csv(tmp / "weights" / "households_weighted.csv", index=False)
         with step("Estimating every computable indicator (national, by region, by sex)"):
@@ -191,6 +201,7 @@ def run_demo(
         n_eas=int(sum(fw.n_eas.values())),
         check_problems=len(report.problems),
         indicators=len(results.info),
+        computed=results.computed,
         not_computable=dict(results.not_computable),
         coverage=coverage,
         estimates=joined,
@@ -271,11 +282,12 @@ MIN_CELL = 30
 
 
 def weight_households(
-    data: Dataset, sample: pd.DataFrame, census: pd.DataFrame, country: Country
+    data: Dataset, sample: pd.DataFrame, census: pd.DataFrame
 ) -> tuple[WeightingResult, pd.DataFrame]:
     """Base weights (EA probability × phase-2 rate), nonresponse by region × screening class,
     raking calibration of household weights to census households by region and persons by
-    region × sex × age group (integrated household weighting)."""
+    region × sex × age group (integrated household weighting; persons by sex × age group when a
+    region × sex × age cell has fewer than ``MIN_CELL`` sample persons)."""
     region_code = {name: code for code, name in REGIONS.items()}
     root = data.table(data.root)
     responding = sample[sample["responded"] == 1]
