@@ -237,7 +237,8 @@ def test_foreign_folder_is_not_replaced(tmp_path, run_cli):
     ("args", "message"),
     [
         (("--households", "50"), "at least 100 households"),
-        (("--households", "400", "--population", "1000"), "too small"),
+        (("--households", "600", "--population", "2000"), "too small"),
+        (("--households", "100", "--population", "400"), "at least 2000 households"),
     ],
 )
 def test_bad_sizes(tmp_path, run_cli, args, message):

@@ -40,7 +40,7 @@ class Fieldwork:
 def plan_eas(
     frame: pd.DataFrame, households: int, country: Country, rate_none: float
 ) -> dict[int, int]:
-    """EAs per stratum so that about ``households`` interviews result (at least 2 per stratum)."""
+    """EAs per stratum so that about ``households`` interviews result (at least 3 per stratum)."""
     hh = country.households
     size = frame.groupby("stratum")["households"]
     # PPS favours big EAs: the expected size of a selected EA is sum(M^2) / sum(M)
@@ -50,7 +50,7 @@ def plan_eas(
     share = np.asarray(EA_SHARES[: len(per_ea)], float)
     share = share / share.sum()
     total = households / float(np.sum(share * per_ea.to_numpy()))
-    n_ea = np.maximum(2, np.round(share * total)).astype(int)
+    n_ea = np.maximum(3, np.round(share * total)).astype(int)
     available = frame.groupby("stratum").size().reindex(per_ea.index).to_numpy()
     return dict(zip(per_ea.index.tolist(), np.minimum(n_ea, available).tolist(), strict=True))
 

@@ -44,7 +44,9 @@ RATES = {"MAD": 1.0, "EUR": 10.8}
 PARAMETERS = {"convert_to": "EUR"}
 #: the analysis domains: national (no domain), by region, by sex
 BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("region",), ("sex",))
-DESIGN = {"ids": "ea", "strata": "stratum", "weights": "weight"}
+#: the design; a stratum left with one responding EA (possible in tiny samples) is centred on the
+#: grand mean, as R's options(survey.lonely.psu = "adjust")
+DESIGN = {"ids": "ea", "strata": "stratum", "weights": "weight", "lonely_psu": "adjust"}
 
 
 @dataclasses.dataclass
@@ -119,6 +121,12 @@ def run_demo(
             f"at least 100 households are needed, got {households}", where="--households"
         )
     population = population or max(6000, 10 * households)
+    if population < 2000:
+        raise SurvmigError(
+            f"the country needs at least 2000 households, got {population}",
+            where="--population",
+            hint="smaller countries leave strata with a single enumeration area",
+        )
     if population < 4 * households:
         raise SurvmigError(
             f"the country ({population} households) is too small for a sample of {households}",
@@ -309,6 +317,8 @@ def weight_households(
         c.removeprefix("households_"): float(t)
         for c, t in zip(hh_totals["cell"], hh_totals["total"], strict=True)
     }
+    # a region without respondents (tiny samples) cannot be calibrated to: the national total then
+    by_region = set(responding["region"]) == set(hh_totals)
     steps = [
         BaseWeights(
             stages=[
@@ -319,10 +329,13 @@ def weight_households(
         ),
         Nonresponse(response="responded", classes=["region", "screen"], name="nonresponse"),
         Calibrate(
-            margins=[ControlTable(("region",), hh_totals)],
+            margins=[ControlTable(("region",), hh_totals)] if by_region else [],
             continuous={c: float(t) for c, t in person_totals.items()},
+            population=None if by_region else float(sum(hh_totals.values())),
             method="raking",
-            name="calibration to the census: households by region, persons by "
+            name="calibration to the census: households "
+            + ("by region" if by_region else "in total")
+            + ", persons by "
             + ("region × sex × age group" if fine else "sex × age group"),
         ),
     ]
@@ -513,7 +526,10 @@ fieldwork/data_check_not_checked.csv
     The form's rules the checker cannot evaluate (today(), indexed-repeat()…).
 weights/households_weighted.csv
     Respondent households with design variables (ea, stratum, region, screening class), the base
-    weight and the final weight.
+    weight and the final weight. The design for standard errors: EAs are the PSUs, the census-
+    prevalence classes the strata (a stratum left with one responding EA is centred on the grand
+    mean, as R's survey.lonely.psu = "adjust"); calibration residuals are not used (SEs treat
+    the final weights as fixed).
 weights/households_weighted.weighting.md
 weights/households_weighted.weighting.json
     What each weighting step did: weights before/after, controls, classes, convergence.
