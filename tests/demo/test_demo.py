@@ -181,6 +181,7 @@ def test_every_family_of_indicators_is_computed(api_run):
         "intention_to_migrate_share",
         "sdg_10_7_1",
         "migrant_workers_share",
+        "for_work_migrants_recent",
     }
     assert wanted <= set(api_run.computed), wanted - set(api_run.computed)
     assert not wanted & set(api_run.not_computable)

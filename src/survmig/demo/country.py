@@ -143,6 +143,7 @@ def synthetic_country(
     recruitment = _recruitment(rng, persons, returnees, survey_year)
     _arrival(rng, persons, returnees, survey_year)
     _intentions(rng, persons, hh)
+    _labour(rng, persons, returnees)
     emigrants = _emigrants(rng, hh[emig_hh], survey_year)
     senders = _senders(rng, hh)
 
@@ -343,6 +344,26 @@ def _arrival(rng: np.random.Generator, p: pd.DataFrame, ret: pd.DataFrame, year:
         abroad = moved.to_numpy() & (since < span)
         place = np.where(abroad, 3, np.where(u < 0.06 * span**0.5, 2, 1))
         p[col] = np.where(age >= min_age, place, np.nan)
+
+
+def _labour(rng: np.random.Generator, p: pd.DataFrame, ret: pd.DataFrame) -> None:
+    """ILO labour migration: why immigrants came (work or not) and work abroad of returnees."""
+    m = len(p)
+    adult = p["age"].to_numpy() >= 15
+    immigrant = (p["born_here"] == 0).to_numpy() | np.isin(p["citizenship"], [3, 4])
+    why = np.array([1, 2, 3])[rng.choice(3, size=m, p=[0.3, 0.2, 0.5])]
+    p["for_work"] = np.where(adult & immigrant, why, np.nan)
+    key = pd.MultiIndex.from_arrays([p["hh_id"], p["line"]])
+    worked = ret[ret["worked"] == 1]
+    at = pd.MultiIndex.from_arrays([worked["hh_id"], worked["line"]]).get_indexer(key)
+    pick = np.where(at >= 0, at, 0)
+    p["worked_abroad"] = np.where(adult, (at >= 0).astype(int), np.nan)
+    p["work_country"] = np.where(at >= 0, worked["country"].to_numpy()[pick], None)
+    years = np.round(np.maximum(worked["duration"].to_numpy() / 12, 0.5), 1)
+    p["work_years"] = np.where(at >= 0, years[pick] if len(years) else np.nan, np.nan)
+    p["work_back_year"] = np.where(
+        at >= 0, worked["ret_year"].to_numpy()[pick] if len(worked) else np.nan, np.nan
+    )
 
 
 def _intentions(rng: np.random.Generator, p: pd.DataFrame, hh: pd.DataFrame) -> None:

@@ -503,7 +503,8 @@ Everything here was produced by `survmig demo` from the bundled question modules
 country; rerun with the same --seed to get the same numbers.
 
 questionnaire/{SPEC_NAME}
-    The questionnaire spec (MED-HIMS household modules, the UN census core, SDG 10.7.1 recruitment costs).
+    The questionnaire spec: MED-HIMS household modules, the UN census core, ILO labour migration
+    and SDG 10.7.1 recruitment costs.
 questionnaire/{form_id}.xlsx
     The compiled XLSForm (validated by pyxform and ODK Validate unless --no-validate was given).
     Open it in ODK Central / KoboToolbox, or print it with `survmig render`.
