@@ -118,6 +118,24 @@ def test_skip_logic_and_special_codes_in_the_answers(demo_dir):
     assert np.array_equal(sizes, pd.to_numeric(hh["hh_size"]).to_numpy())
 
 
+def test_rules_the_checker_cannot_evaluate_hold(demo_dir):
+    """indexed-repeat() constraints: a return migrant's line points to a member screened as a
+    returnee, at most once, and the age at departure is at most that member's age."""
+    export = demo_dir / "fieldwork" / "survmig_demo.zip"
+    with zipfile.ZipFile(export) as zf:
+        members = pd.read_csv(zf.open("survmig_demo-members.csv"), dtype=str)
+        ret = pd.read_csv(zf.open("survmig_demo-return_roster.csv"), dtype=str)
+    members["line"] = members["KEY"].str.extract(r"members\[(\d+)\]$")[0]
+    member = members.set_index(["PARENT_KEY", "line"])
+    at = pd.MultiIndex.from_arrays([ret["PARENT_KEY"], ret["ret_member"]])
+    assert len(ret) > 0 and member.index.get_indexer(at).min() >= 0
+    assert (member.loc[at, "returned_migrant"] == "1").all()
+    assert not at.duplicated().any()
+    dep = pd.to_numeric(ret["ret_age_departure"])
+    age = pd.to_numeric(member.loc[at, "age"]).to_numpy()
+    assert ((dep == -8) | ((dep >= 0) & (dep <= age))).all()
+
+
 def test_sample_has_stage_probabilities_and_nonresponse(demo_dir):
     sample = pd.read_csv(demo_dir / "fieldwork" / "sample.csv")
     assert set(sample["screen"]) == {"emigrant", "return", "none"}
