@@ -3,6 +3,7 @@ calls they replace give: same parsed values and dtypes, same key parts, same byt
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from survmig.data.coerce import (
     to_integer,
 )
 from survmig.data.labelled import SPSS_SYSMIS, _sav_date_seconds, _writer_frame
-from survmig.data.readers import _REPEAT_KEY, _isin_text, _repeat_key_parts
+from survmig.data.readers import _REPEAT_KEY, _isin_text, _read_csv_arrow, _repeat_key_parts
 
 # text that exercises parsers: digits (ASCII and Arabic-Indic), signs, exponents, blanks, brackets
 _ALPHABET = st.sampled_from(list("0123456789-+.eE x/[]\n٣a_"))
@@ -155,3 +156,33 @@ def test_integers_beyond_64_bits_are_reported_not_a_crash():
     assert not bad.any() and values.tolist() == [2**63 - 1, -(2**63)]
     values, bad = to_integer(pd.Series(["18446744073709551615", "1"]))
     assert bad.tolist() == [True, False]
+
+
+_CELL = st.text(st.sampled_from(list('ab ,"\n\r\té;')), max_size=6)
+
+
+def _pandas_csv(text: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_CELL, min_size=1, max_size=4), st.lists(st.lists(_CELL, max_size=5), max_size=6))
+def test_arrow_csv_reading_equals_pandas_or_declines(header, rows):
+    """Quoted and unquoted cells with commas, quotes, newlines; ragged rows; raw (unescaped) text."""
+    quoted = [",".join('"' + c.replace('"', '""') + '"' for c in row) for row in [header, *rows]]
+    raw = [",".join(row) for row in [header, *rows]]
+    for text in ("\n".join(quoted) + "\n", "\n".join(raw), "\r\n".join(quoted)):
+        fast = _read_csv_arrow(text)
+        if fast is None:
+            continue
+        pd.testing.assert_frame_equal(fast, _pandas_csv(text), check_exact=True)
+
+
+def test_arrow_csv_reads_central_shapes():
+    text = 'KEY,a-b,c\nuuid:1,"x, ""y""",\nuuid:2,"two\nlines", 3 \n\nuuid:3,,1e3\n'
+    fast = _read_csv_arrow(text)
+    assert fast is not None
+    pd.testing.assert_frame_equal(fast, _pandas_csv(text), check_exact=True)
+    assert fast["a-b"].tolist() == ['x, "y"', "two\nlines", ""] and fast["c"].tolist()[1] == " 3 "
+    assert _read_csv_arrow("a,a\n1,2\n") is None  # pandas renames repeated names
+    assert _read_csv_arrow("a,b\n1\n") is None  # ragged: pandas' rules apply

@@ -20,6 +20,7 @@ Accepted shapes (see the README, section *data*, for the full description):
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from survmig.data.coerce import coerce_column, key_series, option_dummies
 from survmig.data.dataset import METADATA_FILE, Dataset, Problem
@@ -67,6 +69,9 @@ KOBO_IGNORED = {
 _REPEAT_KEY = re.compile(r"/([^/\[\]]+)\[(\d+)\]$")
 #: the same pattern for Arrow (RE2), restricted to what both engines match identically
 _REPEAT_KEY_RE2 = r"/(?P<name>[^/\[\]]+)\[(?P<pos>[0-9]+)\]$"
+#: a line of blanks or tabs only, which pandas skips and Arrow reads (after a newline: a fast scan)
+_CSV_BLANK_LINE = re.compile(r"\n[ \t]+\r?(?:\n|$)")
+_CSV_QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _GEO_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
 _SUFFIXES = {".zip", ".xlsx", ".csv", ".parquet", ".sav", ".zsav", ".dta"}
 
@@ -219,12 +224,69 @@ def _read_csv_bytes(data: bytes, *, file: str, encoding: str) -> pd.DataFrame:
         raise SurvmigError(
             f"unknown encoding '{encoding}'", hint="use e.g. utf-8, cp1252, latin-1"
         ) from None
+    fast = _read_csv_arrow(text)
+    if fast is not None:
+        return fast
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as err:
         raise SurvmigError(f"not a readable CSV file: {err}", file=file) from None
     except pd.errors.EmptyDataError:
         raise SurvmigError("the file is empty (no header row)", file=file) from None
+
+
+def _read_csv_arrow(text: str) -> pd.DataFrame | None:
+    """What pandas reads from a plainly well-formed CSV (every cell as text), parsed by Arrow.
+
+    Arrow parses on both cores straight into Arrow strings, where pandas' parser builds Python
+    strings first (most of an export's reading time). ``None`` for anything not plainly well formed
+    (blank or repeated column names, ragged rows, cells Arrow would read otherwise): pandas then
+    reads the file with its own rules and messages.
+    """
+    lone_cr = text.count("\r") != text.count("\r\n")
+    blank_line = _CSV_BLANK_LINE.search("\n" + text) is not None
+    if lone_cr or blank_line or not _plainly_quoted(text):
+        return None  # lines or quotes the two parsers treat differently: pandas' own rules
+    try:
+        header = next(csv.reader(io.StringIO(text)))
+    except (StopIteration, csv.Error):
+        return None
+    if not header or "" in header or len(set(header)) != len(header):
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8", errors="strict")),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.large_string() for name in header},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeEncodeError):
+        return None
+    if table.num_rows == 0 or table.column_names != header:
+        return None
+    if not all(pa.types.is_large_string(t) for t in table.schema.types):
+        return None
+    return table.to_pandas()
+
+
+def _plainly_quoted(text: str) -> bool:
+    """Every ``"`` belongs to a quoted cell that spans a whole field and is closed."""
+    total = text.count('"')
+    if not total:
+        return True
+    seen = 0
+    for m in _CSV_QUOTED.finditer(text):
+        start, end = m.span()
+        if start > 0 and text[start - 1] not in ",\n":
+            return False
+        if end < len(text) and text[end] not in ",\r\n":
+            return False
+        seen += m.group().count('"')
+    return seen == total
 
 
 # ---------------------------------------------------------------------------------------- mapping
