@@ -815,7 +815,11 @@ def _link(
 
 
 def _arrow_text(series: pd.Series) -> pa.Array:
-    return pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    """Text as an Arrow array (pandas 3 ``str`` columns are Arrow already: no copy)."""
+    arr = pa.array(series, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
 
 
 def _isin_text(values: pd.Series, candidates: pd.Series) -> np.ndarray:
