@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from survmig.data import KEY, PARENT_KEY, Dataset
-from survmig.design import load_design
+from survmig.design import SurveyDesign, load_design
 from survmig.errors import SurvmigError
 from survmig.estimation import estimate
 from survmig.indicators import expr as ex
@@ -555,7 +555,7 @@ def _domain_values(ctx: _Context, scope: _LevelScope, name: str) -> np.ndarray |
 
 def compute(
     dataset: Dataset,
-    design: str | Path | Mapping[str, Any],
+    design: str | Path | Mapping[str, Any] | SurveyDesign,
     indicators: str | Iterable[str] = "all",
     *,
     by: str | Sequence[str] = (),
@@ -571,7 +571,11 @@ def compute(
 
     ``design``: a ``design.yaml`` path or the same as a dict; its columns (strata, PSUs, weights…)
     are looked up on each indicator's table and its ancestors (usually the household table), or in
-    ``design_data`` (a frame with the household ``KEY`` column and the design columns).
+    ``design_data`` (a frame with the household ``KEY`` column and the design columns). It may also
+    be a linearization :class:`~survmig.design.SurveyDesign` over the household rows (what
+    :func:`survmig.weighting.weight_design` returns): household-level indicators are then estimated
+    with that design, so its calibration records (GREG, raking, post-stratification) enter the SEs
+    as in R's ``svyrecvar``; lower levels use its final weights as fixed (``info[id].note`` says so).
     ``indicators``: ``"all"``, ids, or a comma-separated string. ``by``: domain variables, each a
     concept id (``sex``) or a column name (``region``); one not present on an indicator's table is left
     out for that indicator and recorded in ``info[id].by_dropped``. ``rates``: exchange rates
@@ -587,9 +591,19 @@ def compute(
     by_list = [b.strip() for b in by.split(",")] if isinstance(by, str) else [str(b) for b in by]
     by_list = [b for b in by_list if b]
     rate_table = normalize_rates(rates)
-    if design_data is not None:
-        dataset = _with_design_data(dataset, design_data)
-    spec = _design_spec(design)
+    calibration: tuple[Any, ...] = ()
+    if isinstance(design, SurveyDesign):
+        if design_data is not None:
+            raise SurvmigError(
+                "design_data goes with a design spec, not with a SurveyDesign",
+                where="design_data",
+                hint="the SurveyDesign already carries its columns and weights",
+            )
+        dataset, spec, calibration = _from_survey_design(dataset, design)
+    else:
+        if design_data is not None:
+            dataset = _with_design_data(dataset, design_data)
+        spec = _design_spec(design)
     _check_domains(dataset, by_list)
     registry = load_concepts()
     ctx = _Context(dataset, level_map(dataset, registry, levels), registry, rate_table, params)
@@ -611,7 +625,11 @@ def compute(
         group = [p for p in prepared if p.table == table]
         frame, renames = _analysis_frame(ctx, table, group, spec)
         des = _load_design(spec, frame, table)
+        if calibration and table == dataset.root:  # rows in the design's order (checked)
+            des = des.with_weights(des.weights, calibration=calibration)
         for p in group:
+            if calibration and table != dataset.root:
+                p.info.note = " ".join(filter(None, [p.info.note, FIXED_WEIGHTS_NOTE]))
             frames.append(_estimate(des, p, renames[id(p)], level, by_list, ci))
             info[p.indicator.id] = p.info
     table_out = _assemble(frames, by_list)
@@ -682,6 +700,66 @@ def _with_design_data(dataset: Dataset, design_data: pd.DataFrame) -> Dataset:
     tables = {lv: dataset.table(lv) for lv in dataset.levels}
     tables[dataset.root] = joined
     return Dataset(tables, dataset.metadata, source=dataset.source, notes=dataset.notes)
+
+
+#: said of a below-household indicator computed with a calibrated SurveyDesign
+FIXED_WEIGHTS_NOTE = (
+    "Standard errors treat the calibrated household weights as fixed at this level (calibration "
+    "residuals are used for household-level indicators only), so they may be somewhat too large "
+    "for totals of the calibration variables and are otherwise approximate."
+)
+#: prefix of the design columns a SurveyDesign brings onto the household table
+_DESIGN_PREFIX = "__design_"
+
+
+def _from_survey_design(
+    dataset: Dataset, design: SurveyDesign
+) -> tuple[Dataset, dict[str, Any], tuple[Any, ...]]:
+    """The dataset with the design's columns and final weights on the household table (rows in the
+    design's order), the equivalent design spec, and the design's calibration records."""
+    if design.is_replicate:
+        raise SurvmigError(
+            "replicate-weight SurveyDesigns are not supported by compute()",
+            where="design",
+            hint="pass the design spec (design.yaml or a dict) with the replicate weight columns",
+        )
+    root = dataset.table(dataset.root).reset_index(drop=True)
+    data = design.data.reset_index(drop=True)
+    if design.n != len(root):
+        raise SurvmigError(
+            f"the design has {design.n} rows, the household table {dataset.root!r} has {len(root)}",
+            where="design",
+            hint="build the design over the household rows (one row per household, with KEY)",
+        )
+    order = np.arange(len(root))
+    if KEY in data.columns:
+        order = pd.Index(root[KEY].astype(str)).get_indexer(data[KEY].astype(str))
+        if (order < 0).any() or len(set(order.tolist())) != len(order):
+            bad = int(np.flatnonzero(order < 0)[0]) if (order < 0).any() else 0
+            raise SurvmigError(
+                f"the design's households do not match the household table: {KEY} "
+                f"{data[KEY].iloc[bad]!r} (design row {bad + 1}) is missing or repeated",
+                where="design",
+                hint="build the design over exactly the households of the data",
+            )
+    tables = {lv: dataset.table(lv) for lv in dataset.levels}
+    root = root.iloc[order].reset_index(drop=True)
+    spec: dict[str, Any] = {
+        "weights": f"{_DESIGN_PREFIX}w",
+        "nest": design.nest,
+        "lonely_psu": design.lonely_psu,
+        "lonely_psu_domain": design.lonely_psu_domain,
+        "variance": design.variance,
+    }
+    extra = {f"{_DESIGN_PREFIX}w": design.weights}
+    for key, cols in (("ids", design.ids), ("strata", design.strata), ("fpc", design.fpc)):
+        names = [f"{_DESIGN_PREFIX}{key}{j}" for j in range(len(cols))]
+        extra.update({n: data[c].to_numpy() for n, c in zip(names, cols, strict=True)})
+        if names:
+            spec[key] = names
+    tables[dataset.root] = pd.concat([root, pd.DataFrame(extra)], axis=1)
+    out = Dataset(tables, dataset.metadata, source=dataset.source, notes=dataset.notes)
+    return out, spec, tuple(design.calibration)
 
 
 def _design_spec(design: str | Path | Mapping[str, Any]) -> dict[str, Any] | Path:

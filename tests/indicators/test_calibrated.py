@@ -1,0 +1,146 @@
+"""Indicators with a calibrated household :class:`SurveyDesign` against R ``survey`` 4.1.
+
+The household design of the test survey is calibrated (households by stratum, persons in total;
+GREG and raking) by :func:`survmig.weighting.pipeline.weight_design`; ``compute(dataset, design)``
+must give R's ``svymean``/``svytotal`` on ``calibrate()`` (tests/reference/indicators_calibrated.R
+and .json, input indicators_calibrated.csv) to 1e-8 relative for household-level indicators.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survmig.data import KEY, PARENT_KEY, Dataset
+from survmig.design import SurveyDesign
+from survmig.errors import SurvmigError
+from survmig.indicators import compute
+from survmig.indicators.compute import FIXED_WEIGHTS_NOTE
+from survmig.weighting import Calibrate, ControlTable
+from survmig.weighting.pipeline import weight_design
+
+from .survey import RATES, build_survey
+from .test_values import _num, hand_values
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+REL = 1e-8
+HOUSEHOLD = {
+    "households_with_emigrant_share": "emig",
+    "remittance_receiving_households_share": "rem",
+    "remittances_total_lcu": "rem_total",
+}
+
+
+def household_frame(ds: Dataset) -> pd.DataFrame:
+    """One row per household: design columns, size and the per-household values R is given."""
+    hh = ds.table("household").reset_index(drop=True)
+    members = ds.table("members")
+    size = members[PARENT_KEY].value_counts().reindex(hh[KEY]).fillna(0).to_numpy()
+    values = hand_values(ds)
+    out = pd.DataFrame(
+        {
+            KEY: hh[KEY].to_numpy(),
+            "stratum": hh["stratum"].to_numpy(),
+            "psu": hh["psu"].to_numpy(),
+            "wt": hh["wt"].to_numpy(dtype=float),
+            "size": size,
+        }
+    )
+    for iid, col in HOUSEHOLD.items():
+        out[col] = values[iid][0]["v"].to_numpy(dtype=float)
+    born = _num(members["q_born"])
+    sex = _num(members["q_sex"])
+    per_member = pd.DataFrame(
+        {
+            "k": members[PARENT_KEY].to_numpy(),
+            "fb": (born == 0).astype(float),
+            "known": (~np.isnan(born)).astype(float),
+        }
+    )
+    for s in (1, 2):
+        per_member[f"fb_s{s}"] = per_member["fb"] * (sex == s)
+        per_member[f"known_s{s}"] = per_member["known"] * (sex == s)
+    sums = per_member.groupby("k").sum().reindex(out[KEY]).fillna(0.0)
+    for col in sums.columns:
+        out[col] = sums[col].to_numpy()
+    return out
+
+
+def calibrated(ds: Dataset, method: str) -> SurveyDesign:
+    """The household design calibrated as in indicators_calibrated.R."""
+    frame = household_frame(ds)
+    design = SurveyDesign(frame, ids="psu", strata="stratum", weights="wt")
+    strata = frame.groupby("stratum")["wt"].sum() * 1.1
+    step = Calibrate(
+        margins=[ControlTable(("stratum",), {str(k): float(v) for k, v in strata.items()})],
+        continuous={"size": 1.02 * float((frame["wt"] * frame["size"]).sum())},
+        method=method,
+    )
+    return weight_design(design, [step]).design
+
+
+@pytest.fixture(scope="module")
+def survey():
+    ds, spec = build_survey()
+    return ds, spec, json.loads((REFERENCE / "indicators_calibrated.json").read_text())
+
+
+def test_fixture_input_is_the_test_survey(survey):
+    ds, _, _ = survey
+    committed = pd.read_csv(REFERENCE / "indicators_calibrated.csv", dtype={KEY: str})
+    pd.testing.assert_frame_equal(
+        household_frame(ds).reset_index(drop=True), committed, check_dtype=False, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("method", ["linear", "raking"])
+def test_household_indicators_use_the_calibration_like_r(survey, method):
+    ds, spec, ref = survey
+    design = calibrated(ds, method)
+    np.testing.assert_allclose(design.weights, ref[method]["weights"], rtol=1e-9)
+    res = compute(ds, design, list(HOUSEHOLD), rates=RATES, parameters={"convert_to": "USD"})
+    # the same weights treated as fixed (the design spec route) give other SEs
+    fixed = compute(
+        ds,
+        {**spec, "weights": "w_cal"},
+        list(HOUSEHOLD),
+        rates=RATES,
+        design_data=pd.DataFrame({KEY: household_frame(ds)[KEY], "w_cal": design.weights}),
+    )
+    for iid, col in HOUSEHOLD.items():
+        got = res.table.set_index("indicator").loc[iid]
+        r = ref[method][col]
+        assert got["estimate"] == pytest.approx(r["estimate"][0], rel=REL), iid
+        assert got["se"] == pytest.approx(r["se"][0], rel=REL), iid
+        other = fixed.table.set_index("indicator").loc[iid]
+        assert other["estimate"] == pytest.approx(got["estimate"], rel=REL)
+        assert abs(other["se"] / got["se"] - 1) > 1e-3, iid
+        assert res.info[iid].note is None or FIXED_WEIGHTS_NOTE not in res.info[iid].note
+
+
+def test_design_rows_in_another_order_are_matched_by_key(survey):
+    ds, _, ref = survey
+    design = calibrated(ds, "linear")
+    tables = {lv: ds.table(lv) for lv in ds.levels}
+    tables["household"] = tables["household"].iloc[::-1].reset_index(drop=True)
+    shuffled = Dataset(tables, ds.metadata, source=ds.source)
+    res = compute(shuffled, design, ["households_with_emigrant_share"])
+    assert res.table["se"].iloc[0] == pytest.approx(ref["linear"]["emig"]["se"][0], rel=REL)
+
+
+def test_design_that_does_not_fit_the_households_is_an_error(survey):
+    ds, _, _ = survey
+    frame = household_frame(ds)
+    short = SurveyDesign(frame.iloc[:-1], ids="psu", strata="stratum", weights="wt")
+    with pytest.raises(SurvmigError, match="the design has 319 rows"):
+        compute(ds, short, ["households_with_emigrant_share"])
+    other = frame.assign(**{KEY: frame[KEY].str.replace("uuid:00000", "uuid:x", regex=False)})
+    with pytest.raises(SurvmigError, match="do not match the household table"):
+        compute(ds, SurveyDesign(other, ids="psu", strata="stratum", weights="wt"), "all")
+    design = SurveyDesign(frame, ids="psu", strata="stratum", weights="wt")
+    with pytest.raises(SurvmigError, match="design_data goes with a design spec"):
+        compute(ds, design, "all", design_data=frame[[KEY, "wt"]])
