@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -13,9 +14,11 @@ from survmig.errors import SurvmigError
 from survmig.indicators import compute
 from survmig.report import (
     FLAG_CAUTION,
+    FLAG_NO_VARIATION,
     FLAG_SUPPRESSED,
     Thresholds,
     flag_reliability,
+    is_suppressed,
     plot_indicator,
     publication_table,
     write_csv,
@@ -56,11 +59,50 @@ def test_flags_follow_the_thresholds_and_are_configurable():
     t = _table([0.10, 0.17, 0.34, 0.10, np.nan, 0.10], [100, 100, 100, 29, 100, 100])
     t.loc[5, "se"] = np.nan
     flags = flag_reliability(t)["flag"].tolist()
+    # row 4: the stored CV is missing but SE/estimate = 0.1 is recomputed
     assert flags == ["", FLAG_CAUTION, FLAG_SUPPRESSED, FLAG_SUPPRESSED, "", FLAG_SUPPRESSED]
     loose = flag_reliability(t, Thresholds(cv_caution=0.2, cv_suppress=0.5, min_n=10))["flag"]
     assert loose.tolist() == ["", "", FLAG_CAUTION, "", "", FLAG_SUPPRESSED]
     with pytest.raises(SurvmigError, match="cv_caution"):
         Thresholds(cv_caution=0.5, cv_suppress=0.2)
+
+
+def test_an_estimate_without_usable_precision_is_never_reliable():
+    # SEs of exactly zero and of rounding noise (the 1e-19 of a tiny demo domain), an estimate of 0
+    # with a positive SE (no CV), an infinite SE, and a sound estimate for contrast
+    t = pd.DataFrame(
+        {
+            "estimate": [0.25, 0.25, 0.0, 0.0, 0.25, 0.25],
+            "se": [0.0, 1e-19, 0.01, 0.0, np.inf, 0.02],
+            "cv": [0.0, 4e-19, np.nan, np.nan, np.inf, 0.08],
+            "n": [200, 200, 200, 200, 200, 200],
+        }
+    )
+    flags = flag_reliability(t)["flag"].tolist()
+    assert flags == [
+        FLAG_NO_VARIATION,
+        FLAG_NO_VARIATION,
+        FLAG_CAUTION,
+        FLAG_NO_VARIATION,
+        FLAG_SUPPRESSED,
+        "",
+    ]
+    assert is_suppressed(pd.Series(flags)).tolist() == [True, True, False, True, True, False]
+    # too few cases outranks no variation
+    assert flag_reliability(t.assign(n=5))["flag"].eq(FLAG_SUPPRESSED).all()
+    with pytest.raises(SurvmigError, match="cv_zero"):
+        Thresholds(cv_zero=0.5)
+
+
+def test_no_variation_rows_are_blanked_in_the_publication_table(results):
+    table = results.table.copy()
+    table.loc[0, "se"] = 1e-19
+    table.loc[0, "cv"] = 1e-19 / table.loc[0, "estimate"]
+    table.loc[0, "n"] = 1000
+    pub = publication_table(dataclasses.replace(results, table=table))
+    assert pub.loc[0, "flag"] == FLAG_NO_VARIATION
+    assert np.isnan(pub.loc[0, ["estimate", "se", "ci_low", "ci_high", "cv"]].astype(float)).all()
+    assert pub.loc[0, "n"] == 1000
 
 
 def test_suppressed_estimates_are_blanked_but_keep_their_flag(results):

@@ -704,9 +704,9 @@ def _with_design_data(dataset: Dataset, design_data: pd.DataFrame) -> Dataset:
 
 #: said of a below-household indicator computed with a calibrated SurveyDesign
 FIXED_WEIGHTS_NOTE = (
-    "Standard errors treat the calibrated household weights as fixed at this level (calibration "
-    "residuals are used for household-level indicators only), so they may be somewhat too large "
-    "for totals of the calibration variables and are otherwise approximate."
+    "Standard errors at this level treat the calibrated household weights as fixed: the "
+    "calibration residuals are used for household-level indicators only, so these SEs ignore the "
+    "variance reduction (or increase) that calibration brings."
 )
 #: prefix of the design columns a SurveyDesign brings onto the household table
 _DESIGN_PREFIX = "__design_"

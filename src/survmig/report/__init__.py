@@ -18,9 +18,11 @@ from survmig.report.charts import plot_indicator
 from survmig.report.html import write_html, write_report
 from survmig.report.tables import (
     FLAG_CAUTION,
+    FLAG_NO_VARIATION,
     FLAG_SUPPRESSED,
     Thresholds,
     flag_reliability,
+    is_suppressed,
     publication_table,
     write_csv,
     write_excel,
@@ -28,9 +30,11 @@ from survmig.report.tables import (
 
 __all__ = [
     "FLAG_CAUTION",
+    "FLAG_NO_VARIATION",
     "FLAG_SUPPRESSED",
     "Thresholds",
     "flag_reliability",
+    "is_suppressed",
     "plot_indicator",
     "publication_table",
     "write_csv",

@@ -18,9 +18,9 @@ from survmig.fileio import atomic_path  # noqa: E402
 from survmig.indicators import IndicatorResults  # noqa: E402
 from survmig.report.tables import (  # noqa: E402
     FLAG_CAUTION,
-    FLAG_SUPPRESSED,
     Thresholds,
     flag_reliability,
+    is_suppressed,
 )
 
 FORMATS = (".png", ".svg")
@@ -66,8 +66,9 @@ def figure(
     rows = flag_reliability(results.table[results.table["indicator"] == indicator_id], thresholds)
     rows = rows.reset_index(drop=True)
     rows["label"] = _domain_labels(rows, results)
-    n_suppressed = int((rows["flag"] == FLAG_SUPPRESSED).sum())
-    shown = rows[rows["flag"] != FLAG_SUPPRESSED]
+    suppressed = is_suppressed(rows["flag"])
+    n_suppressed = int(suppressed.sum())
+    shown = rows[~suppressed]
     n_cut = max(len(shown) - max_bars, 0)
     if n_cut:
         shown = shown.nlargest(max_bars, "estimate")

@@ -85,7 +85,11 @@ def _html_table(rows: pd.DataFrame, by: list[str]) -> str:
     )
     body = []
     for _, row in rows.iterrows():
-        cls = "suppressed" if row["flag"] == FLAG_SUPPRESSED else ("caution" if row["flag"] else "")
+        cls = (
+            "suppressed"
+            if str(row["flag"]).startswith(FLAG_SUPPRESSED)
+            else ("caution" if row["flag"] else "")
+        )
         cells = "".join(
             f'<td class="{"l" if c in ("category_label", "flag", *by) else ""}">'
             f"{html.escape(_fmt(row[c], c))}</td>"

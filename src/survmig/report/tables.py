@@ -15,18 +15,24 @@ from survmig.indicators import IndicatorResults
 
 FLAG_CAUTION = "use with caution"
 FLAG_SUPPRESSED = "suppressed"
+#: a zero standard error: the sample shows no variation in the domain (every case has the same value,
+#: or all cases come from one PSU of a lonely-PSU stratum…), so the estimate has no usable precision
+FLAG_NO_VARIATION = "suppressed: no sampling variation"
 #: columns blanked in a suppressed row (the flag, n and the domain stay)
 BLANKED = ("estimate", "se", "ci_low", "ci_high", "cv", "deff")
 
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """Reliability rules: CV above ``cv_caution`` → "use with caution"; CV above ``cv_suppress`` or
-    fewer than ``min_n`` cases → "suppressed" (CVs as fractions: 0.165 = 16.5 %)."""
+    """Reliability rules: CV above ``cv_caution`` or a CV that cannot be computed (estimate 0 with a
+    positive SE) → "use with caution"; CV above ``cv_suppress``, fewer than ``min_n`` cases or no
+    finite SE → "suppressed"; an SE of zero (or below ``cv_zero`` × |estimate|, rounding noise) →
+    "suppressed: no sampling variation" (CVs as fractions: 0.165 = 16.5 %)."""
 
     cv_caution: float = 0.165
     cv_suppress: float = 0.333
     min_n: int = 30
+    cv_zero: float = 1e-9
 
     def __post_init__(self) -> None:
         if not 0 < self.cv_caution <= self.cv_suppress:
@@ -37,22 +43,44 @@ class Thresholds:
             )
         if self.min_n < 0:
             raise SurvmigError(f"min_n must be >= 0, got {self.min_n}", where="thresholds")
+        if not 0 <= self.cv_zero < self.cv_caution:
+            raise SurvmigError(
+                f"thresholds need 0 <= cv_zero < cv_caution, got {self.cv_zero}", where="thresholds"
+            )
+
+
+def is_suppressed(flag: pd.Series) -> np.ndarray:
+    """Rows whose flag is one of the suppression flags (their estimates are blanked)."""
+    return flag.fillna("").astype(str).str.startswith(FLAG_SUPPRESSED).to_numpy(dtype=bool)
 
 
 def flag_reliability(table: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.DataFrame:
-    """A copy of ``table`` with a ``flag`` column. A missing CV (an estimate of 0, or no cases)
-    counts as unreliable only through ``n``; an estimate without a finite SE is suppressed."""
+    """A copy of ``table`` with a ``flag`` column.
+
+    Never "reliable" without a usable measure of precision: no finite SE (or too few cases, or a CV
+    above ``cv_suppress``) → suppressed; an SE of zero relative to the estimate → "suppressed: no
+    sampling variation" (a statistics office does not publish a figure whose SE says it is exact
+    when it comes from a sample); a CV that cannot be computed (estimate 0, SE > 0) → use with
+    caution. The table has no count of PSUs with cases per domain, so none is used.
+    """
     th = thresholds or Thresholds()
     out = table.copy()
-    cv = pd.to_numeric(out["cv"], errors="coerce").to_numpy(dtype=float)
     n = pd.to_numeric(out["n"], errors="coerce").fillna(0).to_numpy(dtype=float)
     se = pd.to_numeric(out["se"], errors="coerce").to_numpy(dtype=float)
-    cv_abs = np.abs(cv)
-    suppressed = (
-        (n < th.min_n) | (np.nan_to_num(cv_abs, nan=0.0) > th.cv_suppress) | ~np.isfinite(se)
+    est = pd.to_numeric(out["estimate"], errors="coerce").to_numpy(dtype=float)
+    cv_abs = np.abs(pd.to_numeric(out["cv"], errors="coerce").to_numpy(dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a missing CV: SE / estimate
+        cv_abs = np.where(np.isnan(cv_abs), np.abs(se / est), cv_abs)
+    finite_se = np.isfinite(se)
+    no_cv = ~np.isfinite(cv_abs)
+    suppressed = (n < th.min_n) | ~finite_se | (~no_cv & (cv_abs > th.cv_suppress))
+    no_variation = ~suppressed & finite_se & ((se == 0) | (~no_cv & (cv_abs <= th.cv_zero)))
+    caution = ~suppressed & ~no_variation & (no_cv | (cv_abs > th.cv_caution))
+    out["flag"] = np.select(
+        [suppressed, no_variation, caution],
+        [FLAG_SUPPRESSED, FLAG_NO_VARIATION, FLAG_CAUTION],
+        default="",
     )
-    caution = ~suppressed & (np.nan_to_num(cv_abs, nan=0.0) > th.cv_caution)
-    out["flag"] = np.select([suppressed, caution], [FLAG_SUPPRESSED, FLAG_CAUTION], default="")
     return out
 
 
@@ -70,7 +98,7 @@ def publication_table(
             table[name] = table[name].map(
                 lambda v, lab=labels: lab.get(str(v), v) if v is not None and v == v else v
             )
-    mask = table["flag"].to_numpy() == FLAG_SUPPRESSED
+    mask = is_suppressed(table["flag"])
     for col in BLANKED:
         table[col] = table[col].astype(float)
         table.loc[mask, col] = np.nan
@@ -172,7 +200,9 @@ def write_excel(
         ws["A1"].font = Font(bold=True, size=14)
         ws["A2"] = (
             f"Flags: CV > {th.cv_caution:.1%} '{FLAG_CAUTION}'; CV > {th.cv_suppress:.1%} or "
-            f"n < {th.min_n} '{FLAG_SUPPRESSED}' (estimate blanked, flag kept)."
+            f"n < {th.min_n} or no finite SE '{FLAG_SUPPRESSED}'; SE of zero "
+            f"'{FLAG_NO_VARIATION}' (estimate blanked, flag kept); no computable CV "
+            f"'{FLAG_CAUTION}'."
         )
         pd.DataFrame(
             {
