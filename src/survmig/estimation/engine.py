@@ -185,10 +185,12 @@ class _Request:
         by: list[str],
         na: str,
         missing_codes: Sequence[float],
+        empty_domains: str = "fail",
     ) -> None:
         data = design.data
         self.design = design
         self.na = na
+        self.empty_domains = empty_domains
         self.missing_codes = tuple(missing_codes)
         variables = [*mean, *total, *prop, *quantile] + [v for pair in ratio for v in pair]
         require_columns(data, variables, "analysis variable")
@@ -350,6 +352,7 @@ class _Request:
         drop = np.zeros(n, dtype=bool)
         codes_list = []
         uniques = []
+        all_levels = False  # empty categories kept: every combination of levels is a domain
         for col in by:
             s = data[col]
             miss = _missing_mask(s, self.missing_codes)  # -8/-9 are no domain either
@@ -364,15 +367,18 @@ class _Request:
                     )
                 drop |= miss
             if isinstance(s.dtype, pd.CategoricalDtype):
-                used = pd.unique(s.cat.codes[s.cat.codes >= 0])
-                unused = [c for i, c in enumerate(s.cat.categories) if i not in set(used.tolist())]
-                if unused:
+                codes = s.cat.codes.to_numpy()
+                seen = np.bincount(codes[codes >= 0], minlength=len(s.cat.categories)) > 0
+                unused = [str(c) for c in np.asarray(s.cat.categories, dtype=object)[~seen]]
+                if unused and self.empty_domains != "keep":
                     raise SurvmigError(
                         f"domain variable {col!r} has categories without cases: "
-                        f"{', '.join(map(repr, unused[:6]))}",
+                        f"{', '.join(unused[:6])}{' …' if len(unused) > 6 else ''}",
                         where="by",
-                        hint="an empty domain has no estimate; drop unused categories (remove_unused_categories) or merge them",
+                        hint="an empty domain has no estimate; use --keep-empty (empty_domains='keep') "
+                        "to report it as a row with n = 0, or drop the category from the data",
                     )
+                all_levels |= bool(unused)
                 c = s.cat.codes.to_numpy().astype(np.int64)
                 u = np.asarray(s.cat.categories, dtype=object)
             else:
@@ -381,12 +387,21 @@ class _Request:
                 u = np.asarray(u, dtype=object)
             codes_list.append(np.where(c < 0, 0, c))
             uniques.append(u)
+        sizes = [len(u) for u in uniques]
         combined = codes_list[0]
-        for c in codes_list[1:]:
-            combined = combined * (int(c.max()) + 1) + c
+        for c, size in zip(codes_list[1:], sizes[1:], strict=True):
+            combined = combined * size + c
         combined = np.where(drop, -1, combined)
         keep = combined >= 0
         kept = combined[keep]
+        if all_levels:  # R's svyby(drop.empty.groups = FALSE): the full cross of the levels
+            levels = np.unravel_index(np.arange(int(np.prod(sizes))), sizes)
+            table = pd.DataFrame(
+                {col: u[idx] for col, idx, u in zip(by, levels, uniques, strict=True)}
+            )
+            domain = np.full(n, -1, dtype=np.int64)
+            domain[keep] = kept
+            return domain, table
         size = int(kept.max()) + 1 if kept.size else 0
         if size <= 10 * n + 1000:  # observed combinations, in order, without sorting the rows
             present = np.bincount(kept, minlength=size) > 0
@@ -470,6 +485,7 @@ def estimate(
         by=_listify(by),
         na=na,
         missing_codes=missing_codes,
+        empty_domains=empty_domains,
     )
     return _Engine(
         req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains
@@ -542,7 +558,7 @@ class _Engine:
             )  # (D, P, 2)
         coef = np.where(np.isfinite(coef), coef, 0.0)
         if design.is_replicate:
-            var = self._replicate_variance(T, theta, num, den)
+            var = self._replicate_variance(T, theta, num, den, n_out == 0)
         else:
             var = self._linearization_variance(A, K, kidx, coef, okc)
         var = np.where(n_out == 0, np.nan, var)  # an empty domain (empty_domains="keep") has no SE
@@ -690,9 +706,10 @@ class _Engine:
             Tr = np.asarray((X.T @ rep.matrix).T)
         return Tr.reshape(-1, D, K)
 
-    def _replicate_variance(self, T, theta, num, den) -> np.ndarray:
+    def _replicate_variance(self, T, theta, num, den, empty) -> np.ndarray:
         rep = self.req.design.replicate_weights
         theta_r = self._point(self._replicate_totals(), num, den)  # (R, D, P)
+        theta_r = np.where(empty, 0.0, theta_r)  # kept empty domains: no SE, no replicate warning
         return replicate_variance(theta, theta_r, rep.scale, rep.rscales, rep.mse, self.warn)
 
     # -- assembling the table -----------------------------------------------------------------------

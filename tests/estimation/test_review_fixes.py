@@ -1,0 +1,74 @@
+"""Review findings: kept empty domains, messages with plain numbers, readable design descriptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survmig.design import SurveyDesign
+from survmig.errors import SurvmigError
+from survmig.estimation import estimate
+
+
+def _cat_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    n = 60
+    return pd.DataFrame(
+        {
+            "st": np.repeat([1, 2, 3], 20),
+            "psu": np.repeat(np.arange(12), 5),
+            "w": rng.uniform(1, 3, n),
+            "x": rng.normal(size=n),
+            "dom": pd.Categorical(rng.choice(["a", "c"], n), categories=["a", "b", "c"]),
+        }
+    )
+
+
+@pytest.mark.parametrize("replicate", [False, True])
+def test_keep_empty_keeps_unused_category(replicate: bool) -> None:
+    df = _cat_frame()
+    design = SurveyDesign(df, ids="psu", strata="st", weights="w", nest=True)
+    if replicate:
+        design = design.to_replicate("JKn")
+    got = estimate(design, mean="x", by="dom", empty_domains="keep")
+    assert got["dom"].tolist() == ["a", "b", "c"]
+    b = got[got["dom"] == "b"].iloc[0]
+    assert b["n"] == 0 and np.isnan(b["estimate"]) and np.isnan(b["se"])
+    # the other domains are those of the design without the unused category
+    df2 = df.assign(dom=df["dom"].cat.remove_unused_categories())
+    design2 = SurveyDesign(df2, ids="psu", strata="st", weights="w", nest=True)
+    if replicate:
+        design2 = design2.to_replicate("JKn")
+    ref = estimate(design2, mean="x", by="dom")
+    kept = got[got["dom"] != "b"].reset_index(drop=True)
+    np.testing.assert_allclose(kept["estimate"], ref["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(kept["se"], ref["se"], rtol=1e-12)
+
+
+def test_empty_category_error_names_the_option() -> None:
+    design = SurveyDesign(_cat_frame(), ids="psu", strata="st", weights="w", nest=True)
+    with pytest.raises(SurvmigError) as err:
+        estimate(design, mean="x", by="dom")
+    text = f"{err.value} {err.value.hint}"
+    assert "keep-empty" in text and "'b'" not in text and " b" in text
+    assert "remove_unused_categories" not in text
+
+
+def test_cli_keep_empty(run_cli, tmp_path: Path) -> None:
+    data = tmp_path / "cat.parquet"
+    _cat_frame().to_parquet(data, index=False)
+    design = tmp_path / "design.yaml"
+    design.write_text("ids: psu\nstrata: st\nweights: w\nnest: true\n")
+    out = tmp_path / "est.csv"
+    args = ["estimate", data, "--design", design, "--mean", "x", "--by", "dom", "-o", out]
+    res = run_cli(*args)
+    assert res.exit_code == 2 and "--keep-empty" in res.stderr
+    assert "remove_unused_categories" not in res.stderr
+    res = run_cli(*args, "--keep-empty")
+    assert res.exit_code == 0, res.stderr
+    got = pd.read_csv(out)
+    assert got["dom"].tolist() == ["a", "b", "c"]
+    assert got["n"].tolist()[1] == 0 and np.isnan(got["estimate"][1])
