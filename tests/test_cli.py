@@ -57,3 +57,18 @@ def test_error_format_names_the_place(line):
     err = SurvmigError("bad value", file="m.yaml", line=line, where="question 'age'")
     prefix = "m.yaml:3" if line else "m.yaml"
     assert err.format() == f"{prefix}: question 'age': bad value"
+
+
+def test_a_command_status_reaches_the_shell(run_cli, monkeypatch):
+    """``ctx.exit(1)`` (e.g. `data check` finding problems) must not turn into status 0."""
+
+    @click.command()
+    @click.pass_context
+    def found_problems(ctx: click.Context) -> None:
+        click.echo("2 problem(s)")
+        ctx.exit(1)
+
+    monkeypatch.setattr(cli_module.LazyGroup, "get_command", lambda self, ctx, name: found_problems)
+    result = run_cli("check")
+    assert result.exit_code == 1
+    assert "2 problem(s)" in result.stdout

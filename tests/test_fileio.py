@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from survmig.fileio import atomic_dir, atomic_path
+from survmig.errors import SurvmigError
+from survmig.fileio import OUTPUT_MARKER, atomic_dir, atomic_path
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -28,16 +29,38 @@ def test_atomic_path_replaces_on_success(tmp_path):
 
 def test_atomic_dir_keeps_old_output_on_failure(tmp_path):
     target = tmp_path / "outdir"
-    target.mkdir()
-    (target / "a.txt").write_text("old")
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("old")
     with pytest.raises(ValueError), atomic_dir(target) as tmp:
         (tmp / "b.txt").write_text("new")
         raise ValueError
-    assert [p.name for p in target.iterdir()] == ["a.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [OUTPUT_MARKER, "a.txt"]
     with atomic_dir(target) as tmp:
         (tmp / "b.txt").write_text("new")
-    assert [p.name for p in target.iterdir()] == ["b.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [OUTPUT_MARKER, "b.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outdir"]
+
+
+def test_atomic_dir_never_replaces_a_folder_of_other_files(tmp_path):
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "field_notes.txt").write_text("notes")
+    with (
+        pytest.raises(SurvmigError, match="holds files survmig did not write"),
+        atomic_dir(target) as tmp,
+    ):
+        (tmp / "out.csv").write_text("x")
+    assert [p.name for p in target.iterdir()] == ["field_notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with atomic_dir(empty) as tmp:
+        (tmp / "out.csv").write_text("x")
+    assert (empty / "out.csv").exists()
+    afile = tmp_path / "a.txt"
+    afile.write_text("x")
+    with pytest.raises(SurvmigError, match="is a file"), atomic_dir(afile):
+        pass
 
 
 def test_outputs_get_ordinary_permissions(tmp_path):

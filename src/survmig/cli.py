@@ -99,7 +99,10 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
     try:
-        cli.main(args=argv, prog_name="survmig", standalone_mode=False)
+        # Without standalone mode click *returns* the status of ``ctx.exit(n)`` instead of exiting.
+        status = cli.main(args=argv, prog_name="survmig", standalone_mode=False)
+        if isinstance(status, int) and status != 0:
+            sys.exit(status)
     except SurvmigError as err:
         click.echo(f"error: {err.format()}", err=True)
         sys.exit(2)

@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from survmig.errors import SurvmigError
+
 
 def _umask() -> int:
     current = os.umask(0)
@@ -47,18 +49,47 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+#: A file survmig leaves in every folder it writes, so that it may replace that folder next time.
+OUTPUT_MARKER = ".survmig-output"
+
+
+def check_output_dir(target: str | Path) -> None:
+    """Refuse an output folder that would destroy something survmig did not write.
+
+    A folder output replaces the whole folder; that is safe for an earlier survmig output (it holds
+    :data:`OUTPUT_MARKER`) or an empty folder, never for a folder of the user's own files.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise SurvmigError(
+            "the output is a file, not a folder", file=target, hint="give a folder name"
+        )
+    if target.is_dir() and any(target.iterdir()) and not (target / OUTPUT_MARKER).exists():
+        raise SurvmigError(
+            "the output folder exists and holds files survmig did not write; "
+            "writing there would replace them",
+            file=target,
+            hint="give a new or empty folder (or one survmig wrote before)",
+        )
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``target``; it replaces ``target`` only on success.
 
-    An existing ``target`` directory is replaced whole, so a failed run never leaves a mix of old and
-    new files.
+    An earlier survmig output in ``target`` is replaced whole, so a failed run never leaves a mix of
+    old and new files; a folder with other files is refused before any work (:func:`check_output_dir`).
     """
     target = Path(target)
+    check_output_dir(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield tmp
+        (tmp / OUTPUT_MARKER).write_text(
+            "This folder was written by survmig; the next run writing here replaces it whole.\n",
+            encoding="utf-8",
+        )
         _publish_mode(tmp, directory=True)
         if target.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
