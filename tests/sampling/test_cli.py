@@ -253,3 +253,19 @@ def test_select_bad_inputs(run_cli, frame_csv, tmp_path):
     )
     assert res.exit_code == 2 and "'east' has no units" in res.stderr
     assert "Traceback" not in res.stderr and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("column", "bad", "method"),
+    [("sd", "one", "neyman"), ("N", "300 000", "neyman"), ("prevalence", "5%", "rare")],
+)
+def test_allocate_names_a_non_numeric_cell(run_cli, tmp_path, column, bad, method):
+    table = {"stratum": ["a", "b"], "N": ["100", "300"], "sd": ["1", "2"]}
+    table["prevalence"] = ["0.1", "0.02"]
+    table[column] = [table[column][0], bad]
+    path = tmp_path / "strata.csv"
+    pd.DataFrame(table).to_csv(path, index=False)
+    res = run_cli("allocate", path, "--method", method, "--n", "200")
+    assert res.exit_code == 2, res.stderr
+    assert f"{column}: must be a number, got {bad!r} for stratum 'b'" in res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr

@@ -16,6 +16,7 @@ import pandas as pd
 from survmig.errors import SurvmigError
 from survmig.sampling.results import (
     Result,
+    as_numbers,
     check_array,
     check_count,
     check_nonnegative,
@@ -475,9 +476,7 @@ def _check_budget(budget: float, fixed_cost: float) -> tuple[float, float]:
 
 def _sizes(sizes: Sequence[float], labels: Sequence | None) -> np.ndarray:
     """Stratum sizes; a stratum with no units is an error naming it."""
-    arr = np.asarray(sizes, dtype=float)
-    if arr.ndim != 1 or arr.size == 0:
-        raise SurvmigError("needs one size per stratum", where="N")
+    arr = as_numbers(sizes, "N", labels)
     bad = ~(np.isfinite(arr) & (arr > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -128,6 +128,26 @@ def check_count(value: int, name: str, minimum: int = 1) -> int:
     return as_int
 
 
+def as_numbers(
+    values: Iterable[Any] | np.ndarray, name: str, labels: Iterable[Any] | None = None
+) -> np.ndarray:
+    """One number per stratum, from a column that may hold text; words, spaces or % are errors."""
+    raw = pd.Series(np.asarray(values, dtype=object).ravel())
+    if raw.empty or np.ndim(values) != 1:
+        raise SurvmigError("needs one value per stratum", where=name)
+    numeric = pd.to_numeric(raw, errors="coerce")
+    text = raw.notna() & numeric.isna()
+    if text.any():
+        i = int(np.flatnonzero(text.to_numpy())[0])
+        label = list(labels)[i] if labels is not None else i + 1
+        raise SurvmigError(
+            f"must be a number, got {raw.iloc[i]!r} for stratum {label!r}",
+            where=name,
+            hint="write plain numbers (no spaces, % signs or words) in that column",
+        )
+    return numeric.to_numpy(dtype=float)
+
+
 def check_array(
     values: Iterable[float] | np.ndarray,
     name: str,
@@ -140,9 +160,7 @@ def check_array(
     ``kind`` is ``positive``, ``nonnegative``, ``probability`` (strictly inside (0, 1)) or ``rate``
     (in (0, 1]).
     """
-    arr = np.asarray(values, dtype=float)
-    if arr.ndim != 1 or arr.size == 0:
-        raise SurvmigError("needs one value per stratum", where=name)
+    arr = as_numbers(values, name, labels)
     tests = {
         "positive": (arr > 0, "must be positive"),
         "nonnegative": (arr >= 0, "must be zero or positive"),
