@@ -72,3 +72,28 @@ def test_cli_keep_empty(run_cli, tmp_path: Path) -> None:
     got = pd.read_csv(out)
     assert got["dom"].tolist() == ["a", "b", "c"]
     assert got["n"].tolist()[1] == 0 and np.isnan(got["estimate"][1])
+
+
+def test_json_output_describes_the_design(run_cli, tmp_path: Path) -> None:
+    data = tmp_path / "cat.csv"
+    _cat_frame().to_csv(data, index=False)
+    out = tmp_path / "est.json"
+    res = run_cli(
+        "estimate",
+        data,
+        "--strata",
+        "st",
+        "--psu",
+        "psu",
+        "--weight",
+        "w",
+        "--nest",
+        "--mean",
+        "x",
+        "-o",
+        out,
+    )
+    assert res.exit_code == 0, res.stderr
+    text = out.read_text()
+    assert "<SurveyDesign" not in text
+    assert "3 strata (st)" in text and "12 PSUs (psu)" in text and "weights w" in text

@@ -622,6 +622,36 @@ class SurveyDesign:
             f"lonely_psu={self._lonely_psu} calibration={len(self._calibration)}>"
         )
 
+    def describe(self) -> str:
+        """A readable one-line description (for reports and output metadata)."""
+        w = f"weights {self._weights_source}" if self._weights_source else "weights given"
+        if self._replicates is not None:
+            r = self._replicates
+            return (
+                f"replicate-weight design ({r.type}, {r.n_replicates} replicates, "
+                f"scale {r.scale:.6g}{', mse' if r.mse else ''}): {self.n} rows, {w}"
+            )
+        st = self._stages[0]
+        parts = [f"{self.n} rows"]
+        parts.append(
+            f"{st.n_strata} strata ({', '.join(self._strata_cols)})"
+            if self._strata_cols
+            else "unstratified"
+        )
+        parts.append(
+            f"{st.n_units_total} PSUs ({self._ids[0]})"
+            + (f", {len(self._ids)} stages ({', '.join(self._ids)})" if len(self._ids) > 1 else "")
+            if self._ids
+            else "rows sampled directly"
+        )
+        parts.append(w)
+        if self._fpc_cols:
+            parts.append(f"fpc {', '.join(self._fpc_cols)}")
+        parts.append(f"lonely PSU rule {self._lonely_psu}")
+        if self._calibration:
+            parts.append(f"{len(self._calibration)} calibration step(s)")
+        return "linearization design: " + "; ".join(parts)
+
     # -- derived designs -------------------------------------------------------------------------
 
     def with_weights(

@@ -33,6 +33,8 @@ A design with supplied replicate weights (R ``svrepdesign``)::
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +87,14 @@ def load_design(source: str | Path | dict[str, Any], data: pd.DataFrame) -> Surv
             raise SurvmigError(
                 "design file not found", file=file, hint="give the path to design.yaml"
             )
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise SurvmigError(
+                "not a text file: a design file is YAML text",
+                file=file,
+                hint="give the design.yaml (strata, ids, weights…), not a data or form file",
+            ) from None
         try:
             spec = yaml.safe_load(text)
             node = yaml.compose(text)
@@ -225,4 +234,95 @@ def design_from_options(
         fpc=[fpc] if fpc else None,
         nest=nest,
         lonely_psu=lonely_psu,
+    )
+
+
+def design_to_spec(
+    design: SurveyDesign,
+    *,
+    weights: str,
+    repweights: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The ``design.yaml`` fields that rebuild ``design`` from a file holding its final weights in
+    column ``weights`` (and its replicate analysis weights in ``repweights``).
+
+    Replicate designs keep their type, scale, rscales, mse, rho and degrees of freedom, so SEs from
+    the file equal those of the design. Calibration records of a linearization design cannot be
+    written (they hold per-row residual projections): a file-based design treats the weights as
+    fixed — see :func:`calibration_note`.
+    """
+    rep = design.replicate_weights
+    if rep is not None:
+        if repweights is None or len(repweights) != rep.n_replicates:
+            raise SurvmigError(
+                "the replicate weight columns of the design are not in the file", where="repweights"
+            )
+        spec: dict[str, Any] = {
+            "weights": weights,
+            "repweights": list(repweights),
+            "type": rep.type,
+            "replicates": rep.n_replicates,
+            "scale": float(rep.scale),
+            "rscales": [float(r) for r in rep.rscales],
+            "mse": bool(rep.mse),
+            "df": int(design.df),
+        }
+        if rep.rho is not None and rep.type == "Fay":
+            spec["rho"] = float(rep.rho)
+        return spec
+    spec = {"weights": weights}
+    if design.ids:
+        spec["ids"] = list(design.ids)
+    if design.strata:
+        spec["strata"] = design.strata[0] if len(design.strata) == 1 else list(design.strata)
+    if design.fpc:
+        spec["fpc"] = list(design.fpc)
+    spec["nest"] = bool(design.nest)
+    spec["lonely_psu"] = design.lonely_psu
+    if design.lonely_psu_domain:
+        spec["lonely_psu_domain"] = True
+    spec["variance"] = design.variance
+    return spec
+
+
+def calibration_note(design: SurveyDesign) -> str | None:
+    """Why file-based SEs of a calibrated linearization design differ from in-memory ones."""
+    if design.replicate_weights is not None or not design.calibration:
+        return None
+    return (
+        "calibration residuals (post-stratification, raking, calibration) cannot be carried in a "
+        "file: estimates from the written design treat the final weights as fixed, so their SEs "
+        "ignore the calibration gain; to carry the adjustments, create replicate weights "
+        "(create_replicates in design.yaml) before weighting"
+    )
+
+
+def write_design_spec(spec: dict[str, Any], target: Path, comment: str | None = None) -> Path:
+    """Write ``spec`` as ``design.yaml`` at ``target`` (atomically)."""
+    from survmig.fileio import atomic_path
+
+    header = "".join(f"# {line}\n" for line in (comment or "").splitlines())
+    text = header + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return target
+
+
+REPLICATE_LOOKALIKE = re.compile(
+    r"^(repw|repwt|repwgt|rep_?weight|rw|brr|jk|pwgtp|wgtp)_?[0-9]+$", re.IGNORECASE
+)
+
+
+def ignored_replicate_columns(data: pd.DataFrame, weight: str | None) -> str | None:
+    """A warning when a one-line design (``--weight``) leaves replicate-looking columns unused."""
+    cols = [str(c) for c in data.columns if REPLICATE_LOOKALIKE.match(str(c)) and c != weight]
+    if not cols:
+        return None
+    stem = re.match(r"^(.*?)[0-9]+$", cols[0]).group(1)
+    shown = cols[0] if len(cols) == 1 else f"{cols[0]} … {cols[-1]}"
+    return (
+        f"{len(cols)} column(s) look like replicate weights ({shown}) and are ignored: "
+        f"--weight gives a design without replicates; to use them, give --design with a "
+        f"design.yaml naming weights, repweights: '^{re.escape(stem)}[0-9]+$' and type "
+        "(survmig weight writes one beside its output)"
     )

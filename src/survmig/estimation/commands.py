@@ -11,6 +11,7 @@ import click
 import pandas as pd
 
 from survmig.design import LONELY_PSU_RULES, SurveyDesign, design_from_options, load_design
+from survmig.design.spec import ignored_replicate_columns
 from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
@@ -284,6 +285,9 @@ def estimate_command(
         design = design_from_options(
             frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
         )
+        ignored = ignored_replicate_columns(frame, weight)
+        if ignored:
+            click.echo(f"warning: {data}: {ignored}", err=True)
     options: dict[str, Any] = {}
     if lonely_psu:
         options["lonely_psu"] = lonely_psu
@@ -347,7 +351,9 @@ def estimate_command(
     if output is None:
         print_table(table)
         return
-    write_table(table, output, meta={"data": str(data), "design": repr(design), "level": level})
+    write_table(
+        table, output, meta={"data": str(data), "design": design.describe(), "level": level}
+    )
     click.echo(f"wrote {len(table)} estimates to {output}")
 
 

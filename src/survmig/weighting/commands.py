@@ -9,8 +9,10 @@ import click
 import numpy as np
 import pandas as pd
 
+from survmig.design.spec import write_design_spec
 from survmig.errors import SurvmigError
 from survmig.tableio import check_table_path, read_table, write_table
+from survmig.weighting.report import design_yaml_path
 
 WEIGHTED_FORMATS = (".csv", ".parquet", ".sav", ".dta")
 
@@ -106,9 +108,34 @@ def weight_file(
         frame = frame.iloc[result.rows]
     if not np.isfinite(result.weights).all():
         raise SurvmigError("the weighting produced non-finite weights", file=steps_path)
+    spec, comment = _output_design(
+        result, out_col, names if result.repweights is not None else None
+    )
     write_table(frame, output, WEIGHTED_FORMATS)
+    write_design_spec(spec, design_yaml_path(output), comment)
     write_reports(result, output)
     return result
+
+
+def _output_design(
+    result: Any, weight_col: str, rep_cols: list[str] | None
+) -> tuple[dict[str, Any], str]:
+    """design.yaml of the weighted file, and notes on what it cannot carry (added to the report)."""
+    from survmig.design.spec import calibration_note, design_to_spec
+
+    comment = "the design of the weighted data written by survmig weight"
+    if result.design is None:
+        spec: dict[str, Any] = {"weights": weight_col}
+        result.notes.append(
+            "no design was given (--weight): the written design.yaml has the weights only; "
+            "add the strata and PSU columns (ids, strata) for design-based SEs"
+        )
+    else:
+        spec = design_to_spec(result.design, weights=weight_col, repweights=rep_cols)
+        note = calibration_note(result.design)
+        if note:
+            result.notes.append(note)
+    return spec, comment
 
 
 def _with_file(err: SurvmigError, path: Path) -> SurvmigError:
@@ -200,5 +227,11 @@ def weight(
                 else "not written (--keep-nonrespondents keeps them)"
             )
         )
+    for note in result.notes:
+        click.echo(f"note: {note}")
     md, js = report_paths(output)
     click.echo(f"wrote {output}, {md.name}, {js.name}")
+    click.echo(
+        f"wrote {design_yaml_path(output)}: estimate with "
+        f"survmig estimate {output} --design {design_yaml_path(output)}"
+    )

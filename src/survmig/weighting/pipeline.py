@@ -41,6 +41,8 @@ class WeightingResult:
     #: rows of the input data (respondents and nonrespondents)
     n_input: int
     design: Any = None
+    #: notes on the whole run (the report lists them), e.g. what a written design.yaml cannot carry
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def final(self) -> dict[str, float]:
@@ -53,6 +55,7 @@ class WeightingResult:
             "replicates": 0 if self.repweights is None else int(self.repweights.shape[1]),
             "rows_in": self.n_input,
             "rows_weighted": int(len(self.rows)),
+            "notes": list(self.notes),
         }
 
 

@@ -41,6 +41,7 @@ def to_markdown(result: WeightingResult, title: str = "Weighting report") -> str
     lines.append(f"Replicate weight columns adjusted with every step: {d['replicates']}.")
     lines.append("Kish weighting effect = n Σw² / (Σw)² over units with non-zero weight.")
     lines.append("")
+    lines += [f"**Note**: {note}\n" for note in d["notes"]]
     lines += _table(
         [
             {
@@ -89,10 +90,19 @@ def to_json(result: WeightingResult) -> str:
     return json.dumps(_clean(result.as_dict()), indent=2, ensure_ascii=False)
 
 
+def _stem(output: Path) -> str:
+    return output.name[: -len(output.suffix)] if output.suffix else output.name
+
+
 def report_paths(output: Path) -> tuple[Path, Path]:
     """``out.csv`` → ``out.weighting.md`` and ``out.weighting.json`` in the same folder."""
-    stem = output.name[: -len(output.suffix)] if output.suffix else output.name
+    stem = _stem(output)
     return output.with_name(f"{stem}.weighting.md"), output.with_name(f"{stem}.weighting.json")
+
+
+def design_yaml_path(output: Path) -> Path:
+    """``out.csv`` → ``out.design.yaml``: the design of the weighted data."""
+    return output.with_name(f"{_stem(output)}.design.yaml")
 
 
 def write_reports(result: WeightingResult, output: Path) -> tuple[Path, Path]:

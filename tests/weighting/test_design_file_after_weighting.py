@@ -1,0 +1,107 @@
+"""``survmig weight`` writes OUT.design.yaml: file-based estimates reproduce the weighted design."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from survmig.design import load_design
+from survmig.estimation import estimate
+from survmig.weighting.pipeline import weight_design
+
+REF = Path(__file__).resolve().parents[1] / "reference"
+STEPS = """steps:
+  - step: rake
+    margins:
+      - {by: stype, totals: {E: 4421, H: 755, M: 1018}}
+      - {by: sch.wide, totals: {'No': 1072, 'Yes': 5122}}
+    epsilon: 1.0e-10
+  - step: trim
+    upper: {median: 1.5}
+"""
+
+
+def _api() -> pd.DataFrame:
+    api = pd.read_csv(REF / "api" / "apiclus1.csv")
+    codes = pd.factorize(api["dnum"], sort=True)[0]
+    return api.assign(st=codes % 3)  # three pseudo-strata of whole clusters, for JKn
+
+
+@pytest.mark.parametrize(
+    "create",
+    [
+        {"type": "JKn"},
+        {"type": "bootstrap", "replicates": 50, "seed": 3},
+    ],
+)
+def test_replicate_design_file_reproduces_python(run_cli, tmp_path: Path, create: dict) -> None:
+    data = tmp_path / "api.csv"
+    _api().to_csv(data, index=False)
+    spec = {"ids": "dnum", "strata": "st", "weights": "pw", "nest": True}
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump({**spec, "create_replicates": create}))
+    (tmp_path / "w.yaml").write_text(STEPS)
+    out = tmp_path / "out.csv"
+    res = run_cli(
+        "weight", data, "--design", tmp_path / "d.yaml", "--steps", tmp_path / "w.yaml", "-o", out
+    )
+    assert res.exit_code == 0, res.stderr
+    written = tmp_path / "out.design.yaml"
+    assert str(written) in res.stdout
+    # in Python: the same design weighted in memory
+    design = load_design(tmp_path / "d.yaml", _api())
+    weighted = weight_design(design, str(tmp_path / "w.yaml")).design
+    ref = estimate(weighted, mean=["api00"], total=["enroll"], prop=["sch.wide"])
+    est = tmp_path / "est.csv"
+    res = run_cli(
+        "estimate",
+        out,
+        "--design",
+        written,
+        "--mean",
+        "api00",
+        "--total",
+        "enroll",
+        "--prop",
+        "sch.wide",
+        "-o",
+        est,
+    )
+    assert res.exit_code == 0, res.stderr
+    got = pd.read_csv(est)
+    np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-10)
+    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-10)
+    assert (got["df"] == ref["df"]).all()
+    # the weighted file without its design file ignores the replicates: smaller df, and a warning
+    res = run_cli("estimate", out, "--weight", "pw", "--mean", "api00")
+    assert res.exit_code == 0, res.stderr
+    assert "look like replicate weights" in res.stderr and "--design" in res.stderr
+
+
+def test_linearization_design_file_says_what_it_cannot_carry(run_cli, tmp_path: Path) -> None:
+    data = tmp_path / "api.csv"
+    _api().to_csv(data, index=False)
+    (tmp_path / "d.yaml").write_text("ids: dnum\nstrata: st\nweights: pw\nnest: true\n")
+    (tmp_path / "w.yaml").write_text(STEPS)
+    out = tmp_path / "out.parquet"
+    res = run_cli(
+        "weight", data, "--design", tmp_path / "d.yaml", "--steps", tmp_path / "w.yaml", "-o", out
+    )
+    assert res.exit_code == 0, res.stderr
+    assert "calibration residuals" in res.stdout and "replicate weights" in res.stdout
+    assert "calibration residuals" in (tmp_path / "out.weighting.md").read_text()
+    spec = yaml.safe_load((tmp_path / "out.design.yaml").read_text())
+    assert spec["ids"] == ["dnum"] and spec["strata"] == "st" and spec["weights"] == "pw"
+    # the file design: the same weights, treated as fixed (R: svydesign on the final weights)
+    frame = pd.read_parquet(out)
+    file_design = load_design(tmp_path / "out.design.yaml", frame)
+    design = load_design(tmp_path / "d.yaml", _api())
+    weighted = weight_design(design, str(tmp_path / "w.yaml")).design
+    np.testing.assert_allclose(file_design.weights, weighted.weights, rtol=1e-12)
+    fixed = load_design({"ids": "dnum", "strata": "st", "weights": "pw", "nest": True}, frame)
+    a = estimate(file_design, mean="api00", deff=False)
+    b = estimate(fixed, mean="api00", deff=False)
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-12)
