@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.estimation.commands:estimate",
         "Design-based estimates with standard errors.",
     ),
+    "indicators": (
+        "survmig.indicators.commands:indicators",
+        "List and describe the migration indicators (ids for --indicators).",
+    ),
     "sample-size": (
         "survmig.sampling.commands:sample_size",
         "Sample size for a proportion or mean, rare groups included.",

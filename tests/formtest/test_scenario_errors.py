@@ -197,3 +197,12 @@ def test_engine_timeout_is_an_error(run_cli, household_form, scenario_file):
     result = run_cli("test-form", household_form, path, "--timeout", "0.001")
     assert result.exit_code == 2
     assert "the ODK form engine did not finish within 0.001 s" in result.stderr
+
+
+def test_a_questionnaire_spec_given_as_the_form_says_to_build_it(run_cli, tmp_path, scenario_file):
+    spec = tmp_path / "survey.yaml"
+    spec.write_text("# standard questionnaire\nform_id: s\n", encoding="utf-8")
+    res = run_cli("test-form", spec, scenario_file("scenarios: []\n"))
+    assert res.exit_code == 2
+    assert "questionnaire spec, not a form" in res.stderr
+    assert "survmig build" in res.stderr and "TypeError" not in res.stderr

@@ -172,7 +172,15 @@ def xform_from_file(form: str | Path) -> str:
     form = Path(form)
     if not form.is_file():
         raise SurvmigError("form not found", file=form, hint="give the path of an XLSForm (.xlsx)")
-    if form.suffix.lower() == ".xml":
+    suffix = form.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        raise SurvmigError(
+            "this is a questionnaire spec, not a form",
+            file=form,
+            hint=f"build it first: survmig build {form} -o {form.with_suffix('.xlsx').name}, "
+            "then test the .xlsx",
+        )
+    if suffix == ".xml":
         return form.read_text(encoding="utf-8")
     from pyxform.errors import PyXFormError
     from pyxform.xls2xform import convert

@@ -126,7 +126,7 @@ class Catalogue:
                     f"unknown indicator {name!r}",
                     where="indicators",
                     hint=(f"did you mean {close[0]!r}? " if close else "")
-                    + "see `survmig.indicators.load_catalogue().indicators` or use 'all'",
+                    + "`survmig indicators` lists them, or use 'all'",
                 )
             if self.indicators[name] not in out:
                 out.append(self.indicators[name])
