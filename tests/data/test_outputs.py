@@ -270,3 +270,42 @@ def test_public_use(small, tmp_path):
     cfg.write_text("keep: [pname]\n")
     with pytest.raises(SurvmigError, match="flagged as PII"):
         public_use(small, load_config(cfg))
+
+
+def test_labelled_files_with_mostly_missing_columns(small, tmp_path):
+    """Columns whose first 100+ rows are missing (late-module questions) still write and read back.
+
+    pyreadstat guessed the type of such columns from their missing cells and wrote them as text
+    ("'float' object has no attribute 'encode'"); values must come back unchanged in .sav and .dta.
+    """
+    tables = {lv: small.table(lv).copy() for lv in small.levels}
+    person = tables["person"]
+    assert len(person) > 120
+    head = person.index[: len(person) - 3]
+    for col in ("age", "sex", "birth_country", "dob", "earnings"):
+        person.loc[head, col] = pd.NA
+    person.loc[person.index[-1], "age"] = -8  # a special code after the missing run
+    ds = Dataset(tables, small.metadata)
+    _labelled_round_trip(ds, tmp_path)
+    frame, _ = pyreadstat.read_dta(str(tmp_path / "out" / "person.dta"), user_missing=True)
+    assert frame["age"].iloc[-1] == "a"
+    assert frame["age"].iloc[: len(head)].isna().all()
+
+
+def test_writer_error_names_level_column_and_output(small, tmp_path, monkeypatch):
+    real = pyreadstat.write_dta
+
+    def fails_on_earnings(frame, path, **kwargs):
+        if "earnings" in frame.columns:
+            raise ValueError("simulated readstat limit")
+        return real(frame, path, **kwargs)
+
+    monkeypatch.setattr(pyreadstat, "write_dta", fails_on_earnings)
+    target = tmp_path / "out"
+    with pytest.raises(SurvmigError) as err:
+        write_tables(small, target, ("dta",))
+    text = str(err.value)
+    assert "level 'person'" in text and "column 'earnings'" in text
+    assert "simulated readstat limit" in text
+    assert str(target / "person.dta") in text and ".out." not in text
+    assert not target.exists()

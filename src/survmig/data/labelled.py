@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 import re
 from pathlib import Path
 
@@ -170,12 +171,23 @@ def write_tables(
             df = dataset.table(level)
             for fmt in formats:
                 target = tmp / f"{level}.{fmt}"
-                if fmt == "parquet":
-                    df.to_parquet(target, index=False)
-                elif fmt == "csv":
-                    raw_table(meta, level, df).to_csv(target, index=False, encoding="utf-8")
+                # errors name the file the user asked for, never the hidden temporary folder
+                shown = Path(directory) / target.name
+                if fmt in ("parquet", "csv"):
+                    try:
+                        if fmt == "parquet":
+                            df.to_parquet(target, index=False)
+                        else:
+                            raw_table(meta, level, df).to_csv(target, index=False, encoding="utf-8")
+                    except Exception as err:
+                        column = _failing_column(
+                            df, lambda part: part.to_parquet(tmp / ".probe", index=False)
+                        )
+                        raise _write_error(fmt, level, column, err, shown) from None
                 else:
-                    _write_labelled(df, meta, level, target, fmt, lang_key, dta_special, notes)
+                    _write_labelled(
+                        df, meta, level, target, fmt, lang_key, dta_special, notes, shown=shown
+                    )
         pd.DataFrame(
             [dataclasses.asdict(n) for n in notes], columns=["level", "column", "format", "note"]
         ).to_csv(tmp / "export_notes.csv", index=False, encoding="utf-8")
@@ -199,6 +211,8 @@ def _write_labelled(
     lang: str,
     dta_special: str,
     notes: list[ExportNote],
+    *,
+    shown: Path | None = None,
 ) -> None:
     import pyreadstat
 
@@ -307,30 +321,58 @@ def _write_labelled(
             value_labels[name] = cut_labels
     frame = _writer_frame(out, fmt)
     title = f"{meta.title} — {level}"
-    try:
+
+    def write(part: pd.DataFrame, path: Path) -> None:
+        def only(d: dict) -> dict:
+            return {k: v for k, v in d.items() if k in part.columns}
+
         if fmt == "sav":
             pyreadstat.write_sav(
-                frame,
-                str(target),
+                part,
+                str(path),
                 file_label=title[:64],
-                column_labels=labels,
-                variable_value_labels=value_labels,
-                missing_ranges=missing_ranges,
-                variable_format=formats or None,
+                column_labels=only(labels),
+                variable_value_labels=only(value_labels),
+                missing_ranges=only(missing_ranges),
+                variable_format=only(formats) or None,
             )
         else:
             pyreadstat.write_dta(
-                frame,
-                str(target),
+                part,
+                str(path),
                 file_label=title[:80],
-                column_labels=labels,
-                variable_value_labels=value_labels,
-                missing_user_values=missing_user or None,
+                column_labels=only(labels),
+                variable_value_labels=only(value_labels),
+                missing_user_values=only(missing_user) or None,
             )
+
+    try:
+        write(frame, target)
     except Exception as err:  # readstat reports limits it enforces (names, labels, widths)
-        raise SurvmigError(
-            f"cannot write {fmt} file for level '{level}': {err}", file=target
-        ) from None
+        name = _failing_column(frame, lambda part: write(part, target.with_suffix(".probe")))
+        column = next((c for c, n in names.items() if n == name), name)
+        raise _write_error(fmt, level, column, err, shown or target) from None
+
+
+def _failing_column(frame: pd.DataFrame, write) -> str | None:
+    """The first column ``write`` fails on alone (only run after a failure, to name the column)."""
+    for col in frame.columns:
+        try:
+            write(frame[[col]])
+        except Exception:
+            return col
+    return None
+
+
+def _write_error(
+    fmt: str, level: str, column: str | None, err: Exception, path: Path
+) -> SurvmigError:
+    where = f", column '{column}'" if column is not None else ""
+    return SurvmigError(
+        f"cannot write the {fmt} file for level '{level}'{where}: {err}",
+        file=path,
+        hint="please report this with the column's type and a few of its values",
+    )
 
 
 def _sav_date_seconds(series: pd.Series) -> np.ndarray:
@@ -353,7 +395,7 @@ def _writer_frame(columns: dict[str, pd.Series | np.ndarray], fmt: str) -> pd.Da
     frame: dict[str, pd.Series | np.ndarray] = {}
     for name, values in columns.items():
         if isinstance(values, np.ndarray) and values.dtype == object:
-            frame[name] = pd.Series(values, dtype=object)
+            frame[name] = _sniffable(values)
         elif fmt == "sav" and isinstance(values, np.ndarray) and values.dtype == np.float64:
             frame[name] = np.where(np.isnan(values), SPSS_SYSMIS, values)
         else:
@@ -361,19 +403,43 @@ def _writer_frame(columns: dict[str, pd.Series | np.ndarray], fmt: str) -> pd.Da
     return pd.DataFrame(frame, copy=False)
 
 
+def _sniffable(values: np.ndarray) -> pd.Series | np.ndarray:
+    """An object column whose type pyreadstat reads from its values, not from its missing cells.
+
+    pyreadstat asks narwhals for the column type, which looks only at the first 100 values and
+    calls a column whose first 100 values are all missing *text* — then a number or a date further
+    down cannot be written ("'float' object has no attribute 'encode'"). Missing cells become
+    ``Decimal('NaN')``: still missing to pandas and pyreadstat (written as system missing), but no
+    longer mistaken for text. A column with no value at all is written as an all-missing number.
+    """
+    missing = pd.isna(values)
+    if missing.all() and len(values):
+        return np.full(len(values), np.nan)
+    if not missing.any():
+        return pd.Series(values, dtype=object)
+    out = values.copy()
+    out[missing] = decimal.Decimal("NaN")
+    return pd.Series(out, dtype=object)
+
+
 def _stata_specials(
     numeric: np.ndarray, vlabels: dict, dta_special: str
 ) -> tuple[np.ndarray, dict, list[str]]:
-    """Turn -8/-9 into Stata's .a/.b (with their labels) unless asked to keep them."""
+    """Turn -8/-9 into Stata's .a/.b (with their labels) unless asked to keep them.
+
+    A column without -8/-9 stays numeric (its labels still document .a/.b).
+    """
     if dta_special == "labelled":
         return numeric, vlabels, []
     present = any(bool((numeric == code).any()) for code in EXTENDED)
     if not present and not any(k in EXTENDED for k in vlabels):
         return numeric, vlabels, []
+    relabelled = {EXTENDED.get(k, k): v for k, v in vlabels.items()}
+    if not present:
+        return numeric, relabelled, list(EXTENDED.values())
     values = numeric.astype(object)
     for code, letter in EXTENDED.items():
         values[numeric == code] = letter
-    relabelled = {EXTENDED.get(k, k): v for k, v in vlabels.items()}
     return values, relabelled, list(EXTENDED.values())
 
 
