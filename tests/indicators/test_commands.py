@@ -22,3 +22,44 @@ def test_describes_one_and_suggests_on_typos(run_cli):
     bad = run_cli("indicators", "sdg_10_71")
     assert bad.exit_code == 2
     assert "did you mean 'sdg_10_7_1'" in bad.stderr and "survmig indicators" in bad.stderr
+
+
+def test_estimate_indicators_with_weights_from_a_weighted_household_file(run_cli, tmp_path):
+    """data import gives households without weights; `survmig weight` gives a household file with
+    them; `estimate DATASET --design-data WEIGHTED` joins the new columns by KEY."""
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    from survmig.data import KEY, Dataset
+    from survmig.indicators import compute
+
+    from .survey import build_survey
+
+    ds, design = build_survey()
+    households = ds.table(ds.root)
+    tables = {lv: ds.table(lv) for lv in ds.levels}
+    tables[ds.root] = households.drop(columns=["wt"])
+    Dataset(tables, ds.metadata).write(tmp_path / "ds")
+    weighted = tmp_path / "weighted.parquet"
+    households.to_parquet(weighted)  # the whole household table plus the weight, as weight writes
+    (tmp_path / "design.yaml").write_text(yaml.safe_dump(design))
+    out = tmp_path / "est.csv"
+    common = ["estimate", tmp_path / "ds", "--design", tmp_path / "design.yaml"]
+    res = run_cli(
+        *common, "--design-data", weighted, "--indicators", "foreign_born_share", "-o", out
+    )
+    assert res.exit_code == 0, res.stderr
+    expected = compute(ds, design, ["foreign_born_share"]).table
+    got = pd.read_csv(out)
+    np.testing.assert_allclose(got["estimate"], expected["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(got["se"], expected["se"], rtol=1e-12)
+    # without the weights the design cannot be built, and the message names the column
+    res = run_cli(*common, "--indicators", "foreign_born_share")
+    assert res.exit_code == 2 and "wt" in res.stderr
+    # a household missing from the weighted file is an error, not a silent drop
+    households.iloc[1:].to_parquet(weighted)
+    res = run_cli(*common, "--design-data", weighted, "--indicators", "foreign_born_share")
+    assert res.exit_code == 2
+    assert "1 household(s) have no row in the design data" in res.stderr
+    assert KEY in households.columns

@@ -98,13 +98,41 @@ def run_indicators(design: SurveyDesign, spec: str, **options: Any) -> pd.DataFr
     return fn(design, names, **options)
 
 
+DATA_FORMATS = (".csv", ".parquet", ".sav", ".dta")
+
+
 def _read(path: Path) -> pd.DataFrame:
     if path.is_dir():  # a survmig dataset directory (survmig data import): its household table
         from survmig.data import Dataset
 
         dataset = Dataset.read(path)
         return dataset.table(dataset.root)
-    return read_table(path, (".csv", ".parquet", ".sav", ".dta"))
+    return read_table(path, DATA_FORMATS)
+
+
+def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
+    """The design columns of a weighted household file that the dataset's household table lacks.
+
+    ``survmig weight`` writes the whole household table plus weights; only the household key and the
+    new columns are kept, so the same file can be given back without clashing columns.
+    """
+    from survmig.data import KEY
+
+    table = read_table(path, DATA_FORMATS)
+    if KEY not in table.columns:
+        raise SurvmigError(
+            f"the design data has no household key column {KEY!r}",
+            file=path,
+            hint="weight the household table written by `survmig data import` (it has KEY)",
+        )
+    new = [c for c in table.columns if c not in households.columns]
+    if not new:
+        raise SurvmigError(
+            "the design data adds no column to the household table",
+            file=path,
+            hint="give the output of `survmig weight` (with the weight column)",
+        )
+    return table[[KEY, *new]]
 
 
 def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
@@ -159,6 +187,13 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     "params",
     multiple=True,
     help="Indicator parameter KEY=VALUE (repeatable), e.g. recent_years=10, convert_to=EUR.",
+)
+@click.option(
+    "--design-data",
+    "design_data_file",
+    type=click.Path(path_type=Path),
+    help="With a dataset folder: the weighted household file from `survmig weight` "
+    "(its new columns, e.g. weights, are joined to the households by KEY).",
 )
 @click.option(
     "--report",
@@ -221,6 +256,7 @@ def estimate_command(
     indicators: str | None,
     rates: Path | None,
     params: tuple[str, ...],
+    design_data_file: Path | None,
     report_dir: Path | None,
     by: str | None,
     ci: str,
@@ -279,6 +315,20 @@ def estimate_command(
     if one_liner and weight is None:
         raise SurvmigError("the one-line design needs --weight", where="--weight")
     frame = _read(data)
+    if design_data_file is not None:
+        if not data.is_dir():
+            raise SurvmigError(
+                "--design-data goes with a dataset folder written by `survmig data import`",
+                where="--design-data",
+                hint="for a single table, join the columns yourself or give the weighted file as DATA",
+            )
+        from survmig.data import Dataset
+        from survmig.indicators.compute import _with_design_data  # the one key-join of the two
+
+        design_data = read_design_data(design_data_file, frame)
+        joined = _with_design_data(Dataset.read(data), design_data)
+        frame = joined.table(joined.root)
+        extras["design_data"] = design_data
     if design_file is not None:
         design = load_design(design_file, frame)
     else:

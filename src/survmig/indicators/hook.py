@@ -32,6 +32,7 @@ def estimate_indicators(
     rates: Any = None,
     parameters: Mapping[str, Any] | None = None,
     report_dir: str | Path | None = None,
+    design_data: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Indicators as rows shaped like :func:`survmig.estimation.estimate`'s (``variable`` = indicator id).
 
@@ -55,6 +56,7 @@ def estimate_indicators(
         level=level,
         parameters=parameters,
         ci=ci,
+        design_data=design_data,
     )
     if report_dir is not None:
         from survmig.report import write_report
