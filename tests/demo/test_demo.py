@@ -185,6 +185,35 @@ def test_estimates_are_close_to_the_truth(api_run):
     assert api_run.check_problems == 0
 
 
+def test_household_ses_use_the_calibration(api_run):
+    """Household indicators: the calibrated design's SEs, not those of fixed final weights (the
+    weights file with the design spec); lower levels say that their SEs use fixed weights."""
+    from survmig.data import read_export
+    from survmig.demo.run import DESIGN
+    from survmig.indicators import compute
+    from survmig.indicators.compute import FIXED_WEIGHTS_NOTE
+
+    data = read_export(api_run.files["export"], form=api_run.files["questionnaire"])
+    weights = pd.read_csv(api_run.files["weights"], dtype={"KEY": str})
+    ids = ["households_with_emigrant_share", "foreign_born_share"]
+    fixed = compute(data, DESIGN, ids, design_data=weights[["KEY", "ea", "stratum", "weight"]])
+    fixed = fixed.table.set_index("indicator")
+    est = api_run.estimates
+    nat = est[est["domain"] == "national"].set_index("indicator")
+    hh, person = ids
+    assert nat.loc[hh, "estimate"] == pytest.approx(fixed.loc[hh, "estimate"], rel=1e-10)
+    assert abs(nat.loc[hh, "se"] / fixed.loc[hh, "se"] - 1) > 1e-3
+    assert nat.loc[person, "se"] == pytest.approx(fixed.loc[person, "se"], rel=1e-10)
+    workbook = openpyxl.load_workbook(api_run.files["workbook"], read_only=True)
+    notes = [r[1] for r in workbook["foreign_born_share"].iter_rows(max_row=15, values_only=True)]
+    assert FIXED_WEIGHTS_NOTE in notes
+    notes = [
+        r[1]
+        for r in workbook["households_with_emigrant_share"].iter_rows(max_row=15, values_only=True)
+    ]
+    assert FIXED_WEIGHTS_NOTE not in notes
+
+
 def test_every_family_of_indicators_is_computed(api_run):
     wanted = {
         "foreign_born_share",

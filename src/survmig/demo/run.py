@@ -29,6 +29,7 @@ from survmig.data.checks import check_dataset
 from survmig.demo.country import REGIONS, Country, calibration_cells, synthetic_country
 from survmig.demo.fieldwork import Fieldwork, draw_sample
 from survmig.demo.responses import form_responses
+from survmig.design import SurveyDesign
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_dir
 from survmig.indicators import IndicatorResults, compute, level_map
@@ -169,7 +170,7 @@ def run_demo(
             write_reports(weighting, tmp / "weights" / "households_weighted.csv")
             design_data.to_csv(tmp / "weights" / "households_weighted.csv", index=False)
         with step("Estimating every computable indicator (national, by region, by sex)"):
-            results = estimate_indicators(data, DESIGN, design_data)
+            results = estimate_indicators(data, calibrated_design(design_data, weighting))
         with step("Computing the true values on the whole population"):
             truth_data = pd.DataFrame(
                 {
@@ -178,7 +179,9 @@ def run_demo(
                     "weight": 1.0,
                 }
             )
-            truth = estimate_indicators(pop_ds, {"weights": "weight"}, truth_data, results.computed)
+            truth = estimate_indicators(
+                pop_ds, {"weights": "weight"}, results.computed, design_data=truth_data
+            )
             joined, coverage = coverage_table(results, truth)
             joined.to_csv(tmp / "truth" / "estimates_vs_truth.csv", index=False)
             coverage.to_csv(tmp / "truth" / "coverage.csv", index=False)
@@ -360,6 +363,19 @@ def weight_households(
     return result, design_data
 
 
+def calibrated_design(design_data: pd.DataFrame, weighting: WeightingResult) -> SurveyDesign:
+    """The respondents' household design (``DESIGN``) with the final weights and the calibration
+    records of the weighting, so that household-level SEs use the calibration residuals."""
+    design = SurveyDesign(
+        design_data,
+        ids=DESIGN["ids"],
+        strata=DESIGN["strata"],
+        weights=DESIGN["weights"],
+        lonely_psu=DESIGN["lonely_psu"],
+    )
+    return design.with_weights(design.weights, calibration=tuple(weighting.calibration))
+
+
 def _rates(sample: pd.DataFrame) -> dict[str, float]:
     rates = sample.groupby("screen")["prob_phase2"].first()
     return {str(k): float(v) for k, v in rates.items()}
@@ -376,11 +392,13 @@ def _with_columns(data: Dataset, by_key: pd.Series) -> Dataset:
 
 def estimate_indicators(
     data: Dataset,
-    design: dict[str, Any],
-    design_data: pd.DataFrame,
+    design: dict[str, Any] | SurveyDesign,
     indicators: Any = "all",
+    design_data: pd.DataFrame | None = None,
 ) -> IndicatorResults:
-    """National, by-region and by-sex results merged into one set (domain columns region, sex)."""
+    """National, by-region and by-sex results merged into one set (domain columns region, sex).
+
+    ``design``: a design spec (with ``design_data``) or a household :class:`SurveyDesign`."""
     with warnings.catch_warnings():
         # design effects of degenerate domains (zero SRS variance) are NaN; the table says so
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -529,8 +547,9 @@ weights/households_weighted.csv
     Respondent households with design variables (ea, stratum, region, screening class), the base
     weight and the final weight. The design for standard errors: EAs are the PSUs, the census-
     prevalence classes the strata (a stratum left with one responding EA is centred on the grand
-    mean, as R's survey.lonely.psu = "adjust"); calibration residuals are not used (SEs treat
-    the final weights as fixed).
+    mean, as R's survey.lonely.psu = "adjust"). Household-level indicators are estimated with
+    the calibrated design (SEs use the calibration residuals, as R's calibrate()); person,
+    emigrant… indicators treat the final weights as fixed (each says so in its notes).
 weights/households_weighted.weighting.md
 weights/households_weighted.weighting.json
     What each weighting step did: weights before/after, controls, classes, convergence.

@@ -716,7 +716,8 @@ def _from_survey_design(
     dataset: Dataset, design: SurveyDesign
 ) -> tuple[Dataset, dict[str, Any], tuple[Any, ...]]:
     """The dataset with the design's columns and final weights on the household table (rows in the
-    design's order), the equivalent design spec, and the design's calibration records."""
+    design's order; design columns not in the table are added, usable in ``by``), the equivalent
+    design spec, and the design's calibration records."""
     if design.is_replicate:
         raise SurvmigError(
             "replicate-weight SurveyDesigns are not supported by compute()",
@@ -751,7 +752,9 @@ def _from_survey_design(
         "lonely_psu_domain": design.lonely_psu_domain,
         "variance": design.variance,
     }
-    extra = {f"{_DESIGN_PREFIX}w": design.weights}
+    # the design's other columns (a region used for calibration…) become domain variables
+    extra = {c: data[c].to_numpy() for c in data.columns if c != KEY and c not in root.columns}
+    extra[f"{_DESIGN_PREFIX}w"] = design.weights
     for key, cols in (("ids", design.ids), ("strata", design.strata), ("fpc", design.fpc)):
         names = [f"{_DESIGN_PREFIX}{key}{j}" for j in range(len(cols))]
         extra.update({n: data[c].to_numpy() for n, c in zip(names, cols, strict=True)})
