@@ -413,9 +413,11 @@ def select(
             raise SurvmigError(err.message, file=frame, where=err.where, hint=err.hint) from None
         raise
     write_table(sample, output, TABLE_SUFFIXES)
+    # two-stage and households methods select listed households, not rows of the area frame
+    source = "listed households" if method in ("two-stage", "households") else "frame rows"
     click.echo(
-        f"selected {len(sample)} of {len(data)} rows ({method}, seed {seed}); "
-        f"sum of weights {sample['weight'].sum():,.1f}; wrote {output}"
+        f"selected {len(sample)} {source} ({method}, seed {seed}; the frame has {len(data)} "
+        f"rows); sum of weights {sample['weight'].sum():,.1f}; wrote {output}"
     )
 
 
