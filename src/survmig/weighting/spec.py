@@ -53,7 +53,7 @@ STEP_KEYS = {
         "force",
         "allow_negative",
     },
-    "trim": {"lower", "upper", "redistribute", "strict"},
+    "trim": {"lower", "upper", "redistribute", "strict", "replicates"},
 }
 
 
@@ -299,12 +299,20 @@ def parse_step(ctx: _Ctx, node: Any, index: int) -> Step:
         )
     if lower is not None and upper is not None and lower >= upper:
         raise ctx.error(node, "upper", f"infeasible bounds: lower {lower:g} ≥ upper {upper:g}")
+    replicates = node.get("replicates", "fixed")
+    if replicates not in ("fixed", "retrim"):
+        raise ctx.error(
+            node,
+            "replicates",
+            "replicates is 'fixed' (the full-sample trimming factors) or 'retrim' (each column)",
+        )
     return Trim(
         lower=lower,
         upper=upper,
         relative=rel_lo or rel_up,
         redistribute=redistribute,
         strict=bool(node.get("strict", False)),
+        replicates=replicates,
         **common,
     )
 

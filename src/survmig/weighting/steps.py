@@ -905,8 +905,14 @@ def _feasible(X: np.ndarray, w: np.ndarray, totals: np.ndarray, lower: Any, uppe
 class Trim(Step):
     """R ``trimWeights``: weights outside [lower, upper] set to the bound, the excess redistributed.
 
-    Bounds are absolute or multiples of the median weight (``{median: 3.5}``); for replicate columns a
-    median multiple is taken of each replicate's own median, absolute bounds are used as given.
+    Bounds are absolute or multiples of the median weight (``{median: 3.5}``). Replicate columns:
+    ``replicates="fixed"`` (default) multiplies each by the full-sample trimming factor
+    (trimmed / untrimmed weight), so trimming is a fixed adjustment as in linearization variances;
+    ``"retrim"`` trims every column with the same rule (a median multiple of each column's own
+    median). Re-trimming is not the trimming estimator applied to a replicate sample: a bootstrap
+    unit drawn k times is trimmed on k times its weight, jackknife replicates trim units only
+    because of the n/(n-1) factor, and the equal redistribution undoes the replicate's calibration
+    — inflating SEs of calibrated quantities (see the README).
     """
 
     lower: float | None = None
@@ -914,11 +920,17 @@ class Trim(Step):
     relative: bool = False  # bounds are multiples of the median
     redistribute: str = "equal"
     strict: bool = False
+    replicates: str = "fixed"  # fixed | retrim
     kind = "trim"
 
     def apply(self, state: WeightState) -> StepReport:
         rep = self._report(state)
         W = state.W
+        if self.replicates not in ("fixed", "retrim"):
+            raise _err(state, self, f"unknown replicates rule {self.replicates!r}: fixed or retrim")
+        fixed = self.replicates == "fixed" and W.shape[1] > 1
+        if fixed:
+            W = W[:, :1]
         if self.relative:
             med = (
                 np.array([np.median(c[c != 0]) for c in W.T])
@@ -945,7 +957,12 @@ class Trim(Step):
                 hint="widen the bounds",
             )
         res = core.trim(W, lo, up, redistribute=self.redistribute, strict=self.strict)
-        state.W = res.weights
+        if fixed:
+            old = state.W[:, 0]
+            factor = np.divide(res.weights[:, 0], old, out=np.ones_like(old), where=old != 0)
+            state.W = np.column_stack([res.weights[:, 0], state.W[:, 1:] * factor[:, None]])
+        else:
+            state.W = res.weights
         rep.convergence = {
             "passes": res.passes,
             "strict": self.strict,
