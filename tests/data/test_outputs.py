@@ -309,3 +309,84 @@ def test_writer_error_names_level_column_and_output(small, tmp_path, monkeypatch
     assert "simulated readstat limit" in text
     assert str(target / "person.dta") in text and ".out." not in text
     assert not target.exists()
+
+
+@pytest.fixture(scope="module")
+def demo_form(tmp_path_factory) -> FormMetadata:
+    """The demo questionnaire (``age`` calculated from ``age_reported`` and ``date_of_birth``)."""
+    from survmig.demo.run import spec_path
+    from survmig.xlsform import build
+
+    out = tmp_path_factory.mktemp("demo_form") / "demo.xlsx"
+    build(spec_path(), out, validate=False)
+    return FormMetadata.from_xlsform(out)
+
+
+def test_public_use_coarsens_every_variable_carrying_the_age(demo_form, tmp_path):
+    ds = synthetic_dataset(demo_form, 60, seed=3)
+    tables = {lv: ds.table(lv).copy() for lv in ds.levels}
+    members = tables["members"]
+    # what the form's calculation gives when the date of birth is not known
+    members["age"] = members["age_reported"].where(members["dob_known"] == 0, 40)
+    ds = Dataset(tables, demo_form)
+    reported = members["age_reported"]
+    assert reported.notna().sum() > 20 and reported.isin([-8, -9]).sum() < reported.notna().sum()
+    cfg = tmp_path / "public.yaml"
+    cfg.write_text("age_groups:\n  age: {breaks: [0, 15, 25, 65]}\n")
+    pub, log = public_use(ds, load_config(cfg))
+    out = pub.table("members")
+    valid = reported.notna() & ~reported.isin([-8, -9])
+    expected = np.searchsorted([0, 15, 25, 65], reported[valid].astype(float), side="right")
+    assert (out["age_reported"][valid].to_numpy() == expected).all()
+    assert (out["age_reported"][reported.isin([-8, -9])] == reported[reported.isin([-8, -9])]).all()
+    assert set(out["age"].dropna()) <= {1, 2, 3, 4, -8, -9}
+    em = pub.table("emigrant_roster")["em_age"].dropna()
+    assert len(em) and set(em) <= {0, 1, 2, 3, 4, -8, -9}
+    assert "date_of_birth" not in out.columns
+    assert any(
+        "members.age_reported: grouped" in line and "calculated from it" in line for line in log
+    )
+    assert any(
+        "emigrant_roster.em_age: grouped" in line and "concept 'age'" in line for line in log
+    )
+    # the release notes of every format say it too
+    notes = write_tables(pub, tmp_path / "pub", ("csv",))
+    said = {(n.level, n.column) for n in notes if n.note.startswith("public use:")}
+    assert {("members", "age_reported"), ("emigrant_roster", "em_age")} <= said
+    written = pd.read_csv(tmp_path / "pub" / "export_notes.csv")
+    assert (written["column"] == "age_reported").any()
+
+
+def test_public_use_links_calculations(form, small, tmp_path):
+    """A calculation that passes a value through is top-coded with it; a date it uses is removed."""
+    from survmig.data.public import _linked
+
+    assert _linked(form, "hh_size")["n_persons"] == (True, "calculated from hh_size")
+    cfg = tmp_path / "public.yaml"
+    cfg.write_text("top_code:\n  hh_size: {max: 3}\n")
+    pub, log = public_use(small, load_config(cfg))
+    hh = pub.table("household")
+    assert hh["n_persons"].max() <= 3 and hh["hh_size"].max() <= 3
+    assert any(line.startswith("household.n_persons: ") for line in log)
+    variables = [
+        dataclasses.replace(v, calculation="int(decimal-date-time(${dob}) div 365.25)", pii=False)
+        if v.name == "age"
+        else (dataclasses.replace(v, pii=False) if v.name == "dob" else v)
+        for v in form.variables.values()
+    ]
+    meta = FormMetadata(
+        title=form.title,
+        form_id=form.form_id,
+        version=form.version,
+        default_language=form.default_language,
+        languages=form.languages,
+        levels=list(form.levels.values()),
+        variables=variables,
+        choices=form.choices,
+    )
+    cfg.write_text("age_groups:\n  age: {breaks: [0, 15, 65]}\n")
+    pub, log = public_use(
+        Dataset({lv: small.table(lv) for lv in small.levels}, meta), load_config(cfg)
+    )
+    assert "dob" not in pub.table("person").columns
+    assert any(line.startswith("person.dob: removed: it carries the value of age") for line in log)

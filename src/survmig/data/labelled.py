@@ -165,7 +165,11 @@ def write_tables(
         raise SurvmigError("dta_special must be 'extended' or 'labelled'")
     meta = dataset.metadata
     lang_key = meta.language_key(lang)
-    notes: list[ExportNote] = []
+    # what a public-use preparation removed or coarsened is part of the release notes
+    notes: list[ExportNote] = [
+        ExportNote(n["level"], n["column"], "all", f"public use: {n['note']}")
+        for n in dataset.source.get("public_use_notes") or []
+    ]
     with atomic_dir(directory) as tmp:
         for level in dataset.levels:
             df = dataset.table(level)

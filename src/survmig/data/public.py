@@ -17,6 +17,19 @@ Configured in YAML::
     anonymize_keys: true
 
 Special codes (-8, -9) are never top-coded or grouped: they stay as they are.
+
+Coarsening covers every variable that carries the same information as the one named (found from
+the form, transitively):
+
+- variables with the same ``concept`` (e.g. the age of emigrants when ``age`` is grouped);
+- numeric or date variables the named one is *calculated from* (``age`` is calculated from
+  ``age_reported`` and ``date_of_birth``) and calculations made *from* it.
+
+A numeric one that the calculation can pass through unchanged (``${x}`` alone or as a whole
+argument, as ``age_reported`` in ``if(…, …, ${age_reported})``) or of the same concept gets the same
+top-code or groups; any other (a date, ``${age} * 12``) is dropped, unless listed under ``keep``.
+Select and text variables used as conditions (``dob_known``) are not linked. Every such step is
+listed in the log (printed by ``survmig data export`` and written to ``export_notes.csv``).
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ import pandas as pd
 import yaml
 
 from survmig.conventions import SPECIAL_CODES
+from survmig.data.coerce import DATE_TYPES, DATETIME_TYPES, FLOAT_TYPES, INT_TYPES
 from survmig.data.dataset import Dataset
 from survmig.data.form import (
     GEO_TYPES,
@@ -39,7 +53,9 @@ from survmig.data.form import (
     ROOT_KEY,
     Choice,
     FormMetadata,
+    Variable,
 )
+from survmig.data.xpath import XPathError, XPathUnsupported, parse, tokenize
 from survmig.errors import SurvmigError
 
 IDENTIFYING_PLATFORM = (
@@ -50,6 +66,8 @@ IDENTIFYING_PLATFORM = (
     "ReviewTags",
 )
 _ALLOWED = {"drop", "keep", "top_code", "age_groups", "anonymize_keys"}
+_NUMERIC_TYPES = INT_TYPES | FLOAT_TYPES | {"calculate"}
+_DATE_TYPES = DATE_TYPES | DATETIME_TYPES
 
 
 def load_config(path: str | Path | None) -> dict[str, Any]:
@@ -117,32 +135,77 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
         tables[level] = df.drop(columns=gone).copy()
     variables = {k: v for k, v in meta.variables.items() if k not in drop}
     choices = dict(meta.choices)
+    notes: list[dict[str, str]] = []
+
+    def note(level: str, column: str, text: str) -> None:
+        log.append(f"{level}.{column}: {text}")
+        notes.append({"level": level, "column": column, "note": text})
+
+    def present(name: str) -> bool:
+        var = meta.variables.get(name)
+        return var is not None and name in tables.get(var.level, pd.DataFrame()).columns
+
+    def drop_linked(name: str, why: str) -> None:
+        var = meta.variables[name]
+        tables[var.level] = tables[var.level].drop(columns=[name])
+        variables.pop(name, None)
+        note(var.level, name, f"removed: {why}")
+
     for name, rule in (config.get("top_code") or {}).items():
         level, series = _numeric(ds, meta, name, "top_code", file)
         limit = _limit(series, rule, name, file)
-        special = series.isin(list(SPECIAL_CODES))
-        over = (series > limit) & ~special
-        tables[level][name] = series.mask(over.fillna(False), limit)
-        log.append(
-            f"{level}.{name}: {int(over.sum())} value(s) above {limit:g} top-coded to {limit:g}"
-        )
+        linked = _linked(meta, name)
+        for target in [name, *linked]:
+            if not present(target):
+                continue
+            why = "" if target == name else f" like {name} ({linked[target][1]})"
+            if target != name and not linked[target][0]:
+                if target not in keep:
+                    drop_linked(target, f"it carries the value of {name} ({linked[target][1]})")
+                continue
+            tv = meta.variables[target]
+            values = tables[tv.level][target]
+            if not pd.api.types.is_numeric_dtype(values.dtype):
+                drop_linked(target, f"it carries the value of {name} ({linked[target][1]})")
+                continue
+            special = values.isin(list(SPECIAL_CODES))
+            over = (values > limit) & ~special
+            tables[tv.level][target] = values.mask(over.fillna(False), limit)
+            note(
+                tv.level,
+                target,
+                f"{int(over.sum())} value(s) above {limit:g} top-coded to {limit:g}{why}",
+            )
     for name, rule in (config.get("age_groups") or {}).items():
-        level, series = _numeric(ds, meta, name, "age_groups", file)
+        _numeric(ds, meta, name, "age_groups", file)
         breaks = rule.get("breaks") if isinstance(rule, dict) else None
         if not breaks or sorted(breaks) != list(breaks) or len(breaks) < 2:
             raise SurvmigError(
                 f"age_groups.{name}.breaks must be an increasing list of at least two numbers",
                 file=file,
             )
-        codes, list_choices = _groups(series, [float(b) for b in breaks])
-        list_name = f"{name}_groups"
-        choices[list_name] = list_choices
-        tables[level][name] = codes
-        old = variables[name]
-        variables[name] = dataclasses.replace(
-            old, type="select_one", list_name=list_name, constraint=None
-        )
-        log.append(f"{level}.{name}: grouped at {', '.join(f'{b:g}' for b in breaks)}")
+        linked = _linked(meta, name)
+        for target in [name, *linked]:
+            if not present(target):
+                continue
+            tv = meta.variables[target]
+            values = tables[tv.level][target]
+            same_scale = target == name or linked[target][0]
+            if not same_scale or not pd.api.types.is_numeric_dtype(values.dtype):
+                if target not in keep:
+                    drop_linked(target, f"it carries the value of {name} ({linked[target][1]})")
+                else:
+                    note(tv.level, target, f"kept as asked, though {linked[target][1]}")
+                continue
+            codes, list_choices = _groups(values, [float(b) for b in breaks])
+            list_name = f"{target}_groups"
+            choices[list_name] = list_choices
+            tables[tv.level][target] = codes
+            variables[target] = dataclasses.replace(
+                variables[target], type="select_one", list_name=list_name, constraint=None
+            )
+            why = "" if target == name else f" like {name} ({linked[target][1]})"
+            note(tv.level, target, f"grouped at {', '.join(f'{b:g}' for b in breaks)}{why}")
     if config.get("anonymize_keys", True):
         _anonymize(tables, meta)
         log.append("keys replaced by sequential ids")
@@ -158,7 +221,75 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
         source=meta.source,
         silent=meta.silent,
     )
-    return Dataset(tables, new_meta, source={**ds.source, "public_use": True}), log
+    source = {**ds.source, "public_use": True, "public_use_notes": notes}
+    return Dataset(tables, new_meta, source=source), log
+
+
+def _refs(expr: str | None) -> set[str]:
+    """Names ``${…}`` in an expression."""
+    if not expr:
+        return set()
+    try:
+        return {t.value for t in tokenize(expr) if t.kind == "ref"}
+    except XPathError:
+        return set()
+
+
+def _passes_through(expr: str, name: str) -> bool:
+    """Whether ``expr`` can return ``${name}`` unchanged: alone, or a branch of if()/coalesce()."""
+    try:
+        todo = [parse(expr)]
+    except (XPathError, XPathUnsupported):
+        return False
+    while todo:
+        node = todo.pop()
+        if node[0] == "ref":
+            if node[1] == name:
+                return True
+        elif node[0] == "call" and node[1] == "if" and len(node[2]) == 3:
+            todo += node[2][1:]
+        elif node[0] == "call" and node[1] == "coalesce":
+            todo += node[2]
+    return False
+
+
+def _carries_values(var: Variable) -> bool:
+    return var.type in _NUMERIC_TYPES or var.type in _DATE_TYPES
+
+
+def _linked(meta: FormMetadata, name: str) -> dict[str, tuple[bool, str]]:
+    """Variables carrying the same information as ``name``: name -> (same scale, why).
+
+    Followed transitively: same concept, numeric/date variables a calculation is made from, and
+    calculations made from a linked variable. "Same scale" means the value can be copied unchanged
+    (same concept, or a calculation that passes it through), so the same top-code or groups apply.
+    """
+    found: dict[str, tuple[bool, str]] = {}
+    todo = [name]
+    calculated = [v for v in meta.variables.values() if v.calculation]
+    while todo:
+        current = meta.variables[todo.pop()]
+        candidates: list[tuple[Variable, bool, str]] = []
+        if current.concept:
+            candidates += [
+                (v, True, f"same concept '{current.concept}' as {current.name}")
+                for v in meta.concept_variables(current.concept)
+            ]
+        for ref in _refs(current.calculation):
+            source = meta.variables.get(ref)
+            if source is not None and _carries_values(source):
+                same = _passes_through(current.calculation or "", ref)
+                candidates.append((source, same, f"{current.name} is calculated from it"))
+        for derived in calculated:
+            if current.name in _refs(derived.calculation):
+                same = _passes_through(derived.calculation or "", current.name)
+                candidates.append((derived, same, f"calculated from {current.name}"))
+        for var, same, why in candidates:
+            if var.name == name or var.name in found or var.kind != "question":
+                continue
+            found[var.name] = (same, why)
+            todo.append(var.name)
+    return found
 
 
 def _numeric(
