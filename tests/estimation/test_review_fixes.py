@@ -97,3 +97,35 @@ def test_json_output_describes_the_design(run_cli, tmp_path: Path) -> None:
     text = out.read_text()
     assert "<SurveyDesign" not in text
     assert "3 strata (st)" in text and "12 PSUs (psu)" in text and "weights w" in text
+
+
+def test_messages_print_plain_numbers() -> None:
+    df = _cat_frame()
+    df.loc[3, "w"] = -2.0
+    with pytest.raises(SurvmigError) as err:
+        SurveyDesign(df, ids="psu", strata="st", weights="w", nest=True)
+    assert "-2" in str(err.value) and "np." not in str(err.value)
+    df = _cat_frame().assign(st=lambda d: d["st"] + 98)
+    with pytest.raises(SurvmigError) as err:  # BRR needs two PSUs per stratum; 99 has four
+        SurveyDesign(df, ids="psu", strata="st", weights="w", nest=True).to_replicate("BRR")
+    assert "stratum 99 " in str(err.value) and "np." not in str(err.value)
+
+
+def test_missing_analysis_variable_message_does_not_repeat(run_cli, tmp_path: Path) -> None:
+    data = tmp_path / "cat.csv"
+    _cat_frame().to_csv(data, index=False)
+    res = run_cli("estimate", data, "--weight", "w", "--mean", "nosuch")
+    assert res.exit_code == 2
+    assert "column 'nosuch' is not in the data" in res.stderr
+    assert res.stderr.count("analysis variable") == 1
+
+
+def test_binary_design_file_is_a_clear_error(run_cli, tmp_path: Path) -> None:
+    data = tmp_path / "cat.csv"
+    _cat_frame().to_csv(data, index=False)
+    form = tmp_path / "form.xlsx"
+    form.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb5U\x90\xff\xfe")
+    res = run_cli("estimate", data, "--design", form, "--mean", "x")
+    assert res.exit_code == 2
+    assert "internal error" not in res.stderr and "UnicodeDecodeError" not in res.stderr
+    assert "form.xlsx" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -105,3 +105,16 @@ def test_linearization_design_file_says_what_it_cannot_carry(run_cli, tmp_path: 
     a = estimate(file_design, mean="api00", deff=False)
     b = estimate(fixed, mean="api00", deff=False)
     np.testing.assert_allclose(a["se"], b["se"], rtol=1e-12)
+
+
+def test_negative_weight_names_the_data_file_and_row(run_cli, tmp_path: Path) -> None:
+    api = _api()
+    api.loc[6, "pw"] = -3.0
+    data = tmp_path / "negw.csv"
+    api.to_csv(data, index=False)
+    steps = tmp_path / "wt_nr.yaml"
+    steps.write_text(STEPS)
+    res = run_cli("weight", data, "--weight", "pw", "--steps", steps, "-o", tmp_path / "o.csv")
+    assert res.exit_code == 2
+    assert "negw.csv" in res.stderr and "wt_nr.yaml" not in res.stderr
+    assert "row 7" in res.stderr and "-3" in res.stderr and "np." not in res.stderr

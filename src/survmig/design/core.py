@@ -68,9 +68,19 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
     return [str(v) for v in value]
 
 
+def show(value: Any) -> str:
+    """A value for a user message: plain numbers (``-2``, ``99.5``, not ``np.float64(-2.0)``),
+    quoted text."""
+    if hasattr(value, "item") and np.ndim(value) == 0:
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _row_label(data: pd.DataFrame, pos: int) -> str:
     return f"row {pos + 1}" + (
-        f" (index {data.index[pos]!r})" if not isinstance(data.index, pd.RangeIndex) else ""
+        f" (index {show(data.index[pos])})" if not isinstance(data.index, pd.RangeIndex) else ""
     )
 
 
@@ -80,9 +90,9 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], what: str) -> No
         if col not in data.columns:
             close = difflib.get_close_matches(str(col), [str(c) for c in data.columns], n=3)
             raise SurvmigError(
-                f"{what} column {col!r} is not in the data",
+                f"column {show(col)} is not in the data",
                 where=what,
-                hint=(f"did you mean {', '.join(map(repr, close))}?" if close else None)
+                hint=(f"did you mean {', '.join(map(show, close))}?" if close else None)
                 or f"the data has columns {', '.join(map(str, list(data.columns)[:12]))}"
                 + ("…" if len(data.columns) > 12 else ""),
             )
@@ -94,7 +104,7 @@ def _no_missing(data: pd.DataFrame, col: str, what: str) -> pd.Series:
     if miss.any():
         first = int(np.flatnonzero(miss)[0])
         raise SurvmigError(
-            f"{what} column {col!r} has {int(miss.sum())} missing value(s), first at "
+            f"{what} column {show(col)} has {int(miss.sum())} missing value(s), first at "
             f"{_row_label(data, first)}",
             where=what,
             hint="every row needs its design variables; fix or remove those rows explicitly",
@@ -111,14 +121,15 @@ def numeric_column(data: pd.DataFrame, col: str, what: str) -> np.ndarray:
         bad = pd.to_numeric(values, errors="coerce").isna().to_numpy()
         first = int(np.flatnonzero(bad)[0]) if bad.any() else 0
         raise SurvmigError(
-            f"{what} column {col!r} is not numeric (value {values.iloc[first]!r} at "
+            f"{what} column {show(col)} is not numeric (value {show(values.iloc[first])} at "
             f"{_row_label(data, first)})",
             where=what,
         ) from exc
     if not np.all(np.isfinite(arr)):
         first = int(np.flatnonzero(~np.isfinite(arr))[0])
         raise SurvmigError(
-            f"{what} column {col!r} has an infinite value at {_row_label(data, first)}", where=what
+            f"{what} column {show(col)} has an infinite value at {_row_label(data, first)}",
+            where=what,
         )
     return arr
 
@@ -130,7 +141,7 @@ def check_weights(weights: np.ndarray, what: str, data: pd.DataFrame | None = No
         first = int(np.flatnonzero(bad)[0])
         where = _row_label(data, first) if data is not None else f"row {first + 1}"
         raise SurvmigError(
-            f"{int(bad.sum())} zero, negative or missing {what}, first {weights[first]!r} at {where}",
+            f"{int(bad.sum())} zero, negative or missing {what}, first {show(weights[first])} at {where}",
             where=what,
             hint="sampling weights must be positive; drop out-of-scope rows or fix the weights",
         )
@@ -306,7 +317,7 @@ class SurveyDesign:
             if bad.any():
                 first = int(np.flatnonzero(bad)[0])
                 raise SurvmigError(
-                    f"selection probabilities must be in (0, 1]; {p[first]!r} at "
+                    f"selection probabilities must be in (0, 1]; {show(p[first])} at "
                     f"{_row_label(data, first)}",
                     where="probs",
                 )
@@ -391,7 +402,7 @@ class SurveyDesign:
                 pattern = re.compile(repweights)
             except re.error as exc:
                 raise SurvmigError(
-                    f"repweights pattern {repweights!r} is not a valid regular expression: {exc}",
+                    f"repweights pattern {show(repweights)} is not a valid regular expression: {exc}",
                     where="repweights",
                 ) from exc
             cols = [str(c) for c in data.columns if pattern.search(str(c))]
@@ -399,7 +410,8 @@ class SurveyDesign:
                 cols = [c for c in cols if c != weights]
             if not cols:
                 raise SurvmigError(
-                    f"no column matches the repweights pattern {repweights!r}", where="repweights"
+                    f"no column matches the repweights pattern {show(repweights)}",
+                    where="repweights",
                 )
         else:
             cols = [str(c) for c in repweights]
@@ -753,7 +765,7 @@ class SurveyDesign:
                 parts["replicates"] = dataclasses.replace(self._replicates, mse=bool(value))
                 continue
             else:
-                raise SurvmigError(f"unknown design option {key!r}", where="design")
+                raise SurvmigError(f"unknown design option {show(key)}", where="design")
             parts[key] = value
         return SurveyDesign._from_parts(**parts)
 
@@ -832,9 +844,9 @@ def _check_choice(value: str, choices: Sequence[str], what: str) -> None:
     if value not in choices:
         close = difflib.get_close_matches(str(value), list(choices), n=1)
         raise SurvmigError(
-            f"unknown {what} {value!r}",
+            f"unknown {what} {show(value)}",
             where=what,
-            hint=(f"did you mean {close[0]!r}? " if close else "")
+            hint=(f"did you mean {show(close[0])}? " if close else "")
             + f"choose one of {', '.join(choices)}",
         )
 
@@ -886,7 +898,7 @@ def _build_stages(
             bad = int(np.flatnonzero(counts > 1)[0])
             label = id_labels[0][bad] if id_cols else bad
             raise SurvmigError(
-                f"PSU {label!r} of {id_cols[0] if id_cols else 'rows'} appears in more than one "
+                f"PSU {show(label)} of {id_cols[0] if id_cols else 'rows'} appears in more than one "
                 f"stratum of {strata_cols[0]}",
                 where="ids",
                 hint="PSU ids are reused across strata: set nest: true",
@@ -947,8 +959,8 @@ def _build_stages(
             if (lo != hi).any():
                 bad = int(np.flatnonzero(lo != hi)[0])
                 raise SurvmigError(
-                    f"fpc column {fpc_cols[s]!r} varies within stratum "
-                    f"{stage_strata_labels[s][bad]!r} at stage {s + 1}",
+                    f"fpc column {show(fpc_cols[s])} varies within stratum "
+                    f"{show(stage_strata_labels[s][bad])} at stage {s + 1}",
                     where="fpc",
                     hint="the fpc is the stratum's population size (or sampling fraction)",
                 )
@@ -957,7 +969,7 @@ def _build_stages(
                 bad = int(np.flatnonzero(popsize < n_units - 1e-9)[0])
                 raise SurvmigError(
                     f"fpc implies more than 100% sampling in stratum "
-                    f"{stage_strata_labels[s][bad]!r} at stage {s + 1} "
+                    f"{show(stage_strata_labels[s][bad])} at stage {s + 1} "
                     f"({n_units[bad]} units sampled, population {popsize[bad]:g})",
                     where="fpc",
                 )

@@ -16,6 +16,7 @@ from survmig.design.core import (
     ReplicateWeights,
     SurveyDesign,
     _check_choice,
+    show,
 )
 from survmig.errors import SurvmigError, SurvmigWarning
 
@@ -76,7 +77,7 @@ def make_replicates(
         if (n_h != 2).any():
             bad = st.stratum_labels[int(np.flatnonzero(n_h != 2)[0])]
             raise SurvmigError(
-                f"{type} needs exactly two PSUs per stratum; stratum {bad!r} has "
+                f"{type} needs exactly two PSUs per stratum; stratum {show(bad)} has "
                 f"{int(n_h[np.flatnonzero(n_h != 2)[0]])}",
                 where="to_replicate",
                 hint="collapse or split strata, or use JKn or bootstrap",
@@ -112,7 +113,7 @@ def make_replicates(
     if (n_h < 2).any():
         bad = st.stratum_labels[int(np.flatnonzero(n_h < 2)[0])]
         raise SurvmigError(
-            f"the rescaled bootstrap needs two or more PSUs per stratum; stratum {bad!r} has one",
+            f"the rescaled bootstrap needs two or more PSUs per stratum; stratum {show(bad)} has one",
             where="to_replicate",
             hint="collapse singleton strata before creating bootstrap replicates",
         )
@@ -154,7 +155,7 @@ def _jkn(design: SurveyDesign, mse: bool) -> ReplicateWeights:
     rule = design.lonely_psu
     lonely = (n_h == 1) & (f_h != 0)
     if lonely.any() and rule == "fail":
-        bad = ", ".join(repr(x) for x in st.stratum_labels[lonely][:5])
+        bad = ", ".join(show(x) for x in st.stratum_labels[lonely][:5])
         raise SurvmigError(
             f"stratum {bad} has only one PSU (lonely_psu: fail)",
             where="to_replicate",

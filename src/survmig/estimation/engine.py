@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from survmig.conventions import SPECIAL_CODES
-from survmig.design.core import SurveyDesign, require_columns
+from survmig.design.core import SurveyDesign, require_columns, show
 from survmig.errors import SurvmigError
 from survmig.estimation import ci as cimod
 from survmig.estimation.quantiles import qrule_math, sort_segments
@@ -161,7 +161,7 @@ def _numeric(data: pd.DataFrame, var: str, statistic: str) -> np.ndarray:
         if bad.any():
             first = int(np.flatnonzero(bad.to_numpy())[0])
             raise SurvmigError(
-                f"variable {var!r} is not numeric (value {s.iloc[first]!r} at row {first + 1})",
+                f"variable {show(var)} is not numeric (value {show(s.iloc[first])} at row {first + 1})",
                 where=statistic,
                 hint="use --prop for a categorical variable" if statistic != "prop" else None,
             )
@@ -218,7 +218,7 @@ class _Request:
                 nspecial = int(miss.sum() - data[var].isna().sum())
                 extra = f" ({nspecial} coded -8/-9: don't know / refused)" if nspecial else ""
                 raise SurvmigError(
-                    f"variable {var!r} has {int(miss.sum())} missing value(s){extra}, first at row "
+                    f"variable {show(var)} has {int(miss.sum())} missing value(s){extra}, first at row "
                     f"{first + 1}",
                     where="missing values",
                     hint="use na='drop' (--na drop) to estimate over the non-missing values, as R's na.rm=TRUE",
@@ -294,7 +294,7 @@ class _Request:
                 arr = s.to_numpy()
                 indicator = {c: (arr == c) & ok for c in cats}
             if not cats:
-                raise SurvmigError(f"variable {var!r} has no non-missing values", where="prop")
+                raise SurvmigError(f"variable {show(var)} has no non-missing values", where="prop")
             for c in cats:
                 num = f.add(("cat", var, c), indicator[c])
                 self.outputs.append(_Output("prop", var, c, num, den, k_ok, lin=num, sq=num))
@@ -328,7 +328,7 @@ class _Request:
             probs = [float(p) for p in probs]
             if not probs or any(not 0 <= p <= 1 for p in probs):
                 raise SurvmigError(
-                    f"quantile probabilities for {var!r} must be between 0 and 1, got {probs}",
+                    f"quantile probabilities for {show(var)} must be between 0 and 1, got {probs}",
                     where="quantile",
                 )
             k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
@@ -360,7 +360,7 @@ class _Request:
                 if self.na == "fail":
                     first = int(np.flatnonzero(miss)[0])
                     raise SurvmigError(
-                        f"domain variable {col!r} has {int(miss.sum())} missing value(s) (or -8/-9 codes), first at row "
+                        f"domain variable {show(col)} has {int(miss.sum())} missing value(s) (or -8/-9 codes), first at row "
                         f"{first + 1}",
                         where="by",
                         hint="recode the missing values as a category, or use na='drop' to leave those rows out of every domain",
@@ -372,7 +372,7 @@ class _Request:
                 unused = [str(c) for c in np.asarray(s.cat.categories, dtype=object)[~seen]]
                 if unused and self.empty_domains != "keep":
                     raise SurvmigError(
-                        f"domain variable {col!r} has categories without cases: "
+                        f"domain variable {show(col)} has categories without cases: "
                         f"{', '.join(unused[:6])}{' …' if len(unused) > 6 else ''}",
                         where="by",
                         hint="an empty domain has no estimate; use --keep-empty (empty_domains='keep') "
@@ -458,21 +458,23 @@ def estimate(
     """
     if ci not in cimod.CI_METHODS:
         raise SurvmigError(
-            f"unknown confidence interval method {ci!r}",
+            f"unknown confidence interval method {show(ci)}",
             where="ci",
             hint=f"use {', '.join(cimod.CI_METHODS)}",
         )
     if na not in NA_RULES:
-        raise SurvmigError(f"unknown na rule {na!r}", where="na", hint="use fail or drop")
+        raise SurvmigError(f"unknown na rule {show(na)}", where="na", hint="use fail or drop")
     if empty_domains not in EMPTY_RULES:
-        raise SurvmigError(f"unknown empty_domains rule {empty_domains!r}", where="empty_domains")
+        raise SurvmigError(
+            f"unknown empty_domains rule {show(empty_domains)}", where="empty_domains"
+        )
     if not 0 < level < 1:
         raise SurvmigError(f"level must be between 0 and 1, got {level}", where="level")
     ratio_pairs = list(ratio.items()) if isinstance(ratio, Mapping) else [tuple(p) for p in ratio]
     for pair in ratio_pairs:
         if len(pair) != 2:
             raise SurvmigError(
-                f"a ratio needs a numerator and a denominator, got {pair!r}", where="ratio"
+                f"a ratio needs a numerator and a denominator, got {show(pair)}", where="ratio"
             )
     req = _Request(
         design,
@@ -594,7 +596,7 @@ class _Engine:
             o = self.req.outputs[p]
             dom = self._domain_label(d)
             raise SurvmigError(
-                f"no cases of {o.variable!r} for {o.statistic}{dom}",
+                f"no cases of {show(o.variable)} for {o.statistic}{dom}",
                 where="empty domain",
                 hint="merge small domains, check the filter, or use empty_domains='keep' for NaN rows",
             )
@@ -603,7 +605,7 @@ class _Engine:
         if not self.req.by:
             return ""
         row = self.req.domain_table.iloc[d]
-        return " in domain " + ", ".join(f"{c}={row[c]!r}" for c in self.req.by)
+        return " in domain " + ", ".join(f"{c}={show(row[c])}" for c in self.req.by)
 
     # -- quantiles: point estimates first, then CDF features --------------------------------------
 

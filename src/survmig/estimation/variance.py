@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from survmig.design.calibration import GregCalibration, PostStratification, Raking
-from survmig.design.core import Stage, SurveyDesign
+from survmig.design.core import Stage, SurveyDesign, show
 from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.reduce import Reducer, dense_group_sums, expand_by_domain
 
@@ -88,7 +88,7 @@ def stage_variance(
     contrib = scale * dev2
     if lonely.any():
         strata = np.unique(np.flatnonzero(lonely.any(axis=1)) // D)
-        labels = ", ".join(repr(x) for x in stage.stratum_labels[strata][:6])
+        labels = ", ".join(show(x) for x in stage.stratum_labels[strata][:6])
         more = f" and {strata.size - 6} more" if strata.size > 6 else ""
         if rule == "fail":
             raise SurvmigError(

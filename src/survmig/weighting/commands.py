@@ -9,6 +9,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from survmig.design.core import show
 from survmig.design.spec import write_design_spec
 from survmig.errors import SurvmigError
 from survmig.tableio import check_table_path, read_table, write_table
@@ -83,6 +84,16 @@ def weight_file(
             if weight not in data.columns:
                 raise SurvmigError(f"weight column {weight!r} is not in the data", file=data_path)
             weights = pd.to_numeric(data[weight], errors="coerce").to_numpy(float)
+            bad = ~np.isfinite(weights) | (weights < 0)
+            if bad.any() and not (steps and isinstance(steps[0], BaseWeights)):
+                first = int(np.flatnonzero(bad)[0])
+                raise SurvmigError(
+                    f"weight column {weight!r} has {int(bad.sum())} missing, non-numeric or "
+                    f"negative value(s), first {show(data[weight].iloc[first])} at row {first + 1}",
+                    file=data_path,
+                    where=weight,
+                    hint="fix the weights in the data file, or start the steps with a base step",
+                )
         try:
             result = run_steps(data, steps, weights=weights)
         except SurvmigError as err:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survmig.design.core import combine_codes, factorize
+from survmig.design.core import combine_codes, factorize, show
 from survmig.errors import SurvmigError
 from survmig.weighting import core
 
@@ -144,7 +144,7 @@ def require_columns(state: WeightState, step: Step, columns: Sequence[str], role
             raise _err(
                 state,
                 step,
-                f"{role} column {col!r} is not in the data",
+                f"{role} column {show(col)} is not in the data",
                 hint="check the spelling against the data's columns",
             )
         missing = state.data[col].isna().to_numpy()
@@ -152,7 +152,7 @@ def require_columns(state: WeightState, step: Step, columns: Sequence[str], role
             raise _err(
                 state,
                 step,
-                f"{role} column {col!r} has {int(missing.sum())} missing value(s) ({row_list(state, missing)})",
+                f"{role} column {show(col)} has {int(missing.sum())} missing value(s) ({row_list(state, missing)})",
                 hint="impute or recode them into a category before weighting",
             )
 
@@ -213,11 +213,12 @@ class ControlTable:
         totals = pd.to_numeric(frame[total_column], errors="coerce")
         if totals.isna().any():
             raise SurvmigError(
-                f"control totals in column {total_column!r} are missing or not numbers", where=where
+                f"control totals in column {show(total_column)} are missing or not numbers",
+                where=where,
             )
         if label.duplicated().any():
             raise SurvmigError(
-                f"control category {label[label.duplicated()].iloc[0]!r} is given twice",
+                f"control category {show(label[label.duplicated()].iloc[0])} is given twice",
                 where=where,
             )
         return cls(tuple(by), dict(zip(label, totals.astype(float), strict=True)))
@@ -243,8 +244,8 @@ def match_controls(
         raise _err(
             state,
             step,
-            f"margin {controls.name}: data categories {', '.join(map(repr, data_only[:10]))} have no control total"
-            f" (controls give {', '.join(map(repr, list(controls.totals)[:10]))})",
+            f"margin {controls.name}: data categories {', '.join(map(show, data_only[:10]))} have no control total"
+            f" (controls give {', '.join(map(show, list(controls.totals)[:10]))})",
             hint="add their totals, or recode/collapse those categories in the data",
         )
     absent = [lab for lab in controls.totals if lab not in set(labels)]
@@ -254,7 +255,7 @@ def match_controls(
         raise _err(
             state,
             step,
-            f"margin {controls.name}: control categories {', '.join(map(repr, bad[:10]))} have no cases in the data"
+            f"margin {controls.name}: control categories {', '.join(map(show, bad[:10]))} have no cases in the data"
             " (an empty weighting class)",
             hint="collapse them with a neighbouring category, or set partial: true to ignore them",
         )
@@ -264,7 +265,7 @@ def match_controls(
         raise _err(
             state,
             step,
-            f"margin {controls.name}: categories {', '.join(map(repr, zero[:10]))} have cases but a control"
+            f"margin {controls.name}: categories {', '.join(map(show, zero[:10]))} have cases but a control"
             " total of zero",
             hint="correct the control total or recode those cases",
         )
@@ -281,7 +282,7 @@ def _check_class_totals(
         raise _err(
             state,
             step,
-            f"{what}: classes {', '.join(map(repr, names[:10]))} have zero total weight",
+            f"{what}: classes {', '.join(map(show, names[:10]))} have zero total weight",
             hint="collapse them with a neighbouring class",
         )
     if zero.any():
@@ -289,7 +290,7 @@ def _check_class_totals(
         raise _err(
             state,
             step,
-            f"{what}: class {labels[cls]!r} has zero weight in replicate {rep} "
+            f"{what}: class {show(labels[cls])} has zero weight in replicate {rep} "
             f"({int(zero.any(axis=0).sum())} replicate(s) affected)",
             hint="collapse small classes so every replicate keeps cases in each class",
         )
@@ -359,7 +360,7 @@ class BaseWeights(Step):
             require_columns(state, self, [v], what)
             col = pd.to_numeric(state.data[v], errors="coerce")
             if col.isna().any():
-                raise _err(state, self, f"{what} column {v!r} is not numeric")
+                raise _err(state, self, f"{what} column {show(v)} is not numeric")
             return col.to_numpy(float)
         return np.full(len(state.data), float(v))
 
@@ -386,14 +387,14 @@ class BaseWeights(Step):
                     raise _err(
                         state,
                         self,
-                        f"stage {i + 1} (phase2): screening classes {', '.join(map(repr, missing))} have no rate",
+                        f"stage {i + 1} (phase2): screening classes {', '.join(map(show, missing))} have no rate",
                         hint=f"give a rate for each of {', '.join(labels)}",
                     )
                 pi = np.array([rates[lab] for lab in labels])[codes]
             elif st.kind == "probability":
                 pi = self._value(state, p["column"], "probability")
             else:  # validated by the spec loader
-                raise _err(state, self, f"unknown stage type {st.kind!r}")
+                raise _err(state, self, f"unknown stage type {show(st.kind)}")
             bad = ~((pi > 0) & (pi <= 1))
             if bad.any():
                 raise _err(
@@ -519,7 +520,7 @@ class Nonresponse(Step):
             raise _err(
                 state,
                 self,
-                f"weighting classes {', '.join(map(repr, empty[:10]))} are empty (zero total weight)",
+                f"weighting classes {', '.join(map(show, empty[:10]))} are empty (zero total weight)",
                 hint="collapse them with a neighbouring class",
             )
         none = [labels[i] for i in np.flatnonzero(respondents == 0)]
@@ -527,7 +528,7 @@ class Nonresponse(Step):
             raise _err(
                 state,
                 self,
-                f"weighting classes {', '.join(map(repr, none[:10]))} have no respondents",
+                f"weighting classes {', '.join(map(show, none[:10]))} have no respondents",
                 hint="collapse them with a neighbouring class that has respondents",
             )
         bad_rep = ~np.isfinite(factors)
@@ -536,7 +537,7 @@ class Nonresponse(Step):
             raise _err(
                 state,
                 self,
-                f"weighting class {labels[cls]!r} has no respondent weight in replicate {r}",
+                f"weighting class {show(labels[cls])} has no respondent weight in replicate {r}",
                 hint="collapse small classes so that every replicate keeps respondents in each class",
             )
         core.Factors(factors, codes).multiply(state.W)
@@ -744,7 +745,7 @@ class Calibrate(Step):
         for var, total in self.continuous.items():
             x = pd.to_numeric(state.data[var], errors="coerce")
             if x.isna().any():
-                raise _err(state, self, f"continuous auxiliary {var!r} is not numeric")
+                raise _err(state, self, f"continuous auxiliary {show(var)} is not numeric")
             cols.append(x.to_numpy(float))
             names.append(var)
             owner.append(var)
@@ -840,11 +841,15 @@ class Calibrate(Step):
         nonpos = g.nonpositive(W)
         if not self.allow_negative and nonpos.any():
             k = int(nonpos[0])
+            where = (
+                f"{k} full-sample weight(s)"
+                if k
+                else f"weights in {int((nonpos[1:] > 0).sum())} replicate(s)"
+            )
             raise _err(
                 state,
                 self,
-                f"{self.method} calibration gives {k} zero or negative full-sample weight(s)"
-                f"{'' if k else ' in replicates'}",
+                f"{self.method} calibration gives zero or negative {where}",
                 hint="use method: raking or logit, or bounds, or set allow_negative: true",
             )
         w_old = W[:, 0].copy()
@@ -927,7 +932,9 @@ class Trim(Step):
         rep = self._report(state)
         W = state.W
         if self.replicates not in ("fixed", "retrim"):
-            raise _err(state, self, f"unknown replicates rule {self.replicates!r}: fixed or retrim")
+            raise _err(
+                state, self, f"unknown replicates rule {show(self.replicates)}: fixed or retrim"
+            )
         fixed = self.replicates == "fixed" and W.shape[1] > 1
         if fixed:
             W = W[:, :1]
