@@ -118,3 +118,21 @@ def test_negative_weight_names_the_data_file_and_row(run_cli, tmp_path: Path) ->
     assert res.exit_code == 2
     assert "negw.csv" in res.stderr and "wt_nr.yaml" not in res.stderr
     assert "row 7" in res.stderr and "-3" in res.stderr and "np." not in res.stderr
+
+
+def test_negative_weight_with_a_design_names_the_data_file(run_cli, tmp_path: Path) -> None:
+    api = _api()
+    api.loc[6, "pw"] = -3.0
+    data = tmp_path / "negw.csv"
+    api.to_csv(data, index=False)
+    (tmp_path / "d.yaml").write_text("ids: dnum\nstrata: st\nweights: pw\nnest: true\n")
+    (tmp_path / "wt_nr.yaml").write_text(STEPS)
+    for args in (
+        ["weight", data, "--design", tmp_path / "d.yaml", "--steps", tmp_path / "wt_nr.yaml"]
+        + ["-o", tmp_path / "o.csv"],
+        ["estimate", data, "--design", tmp_path / "d.yaml", "--mean", "api00"],
+    ):
+        res = run_cli(*args)
+        assert res.exit_code == 2
+        assert "negw.csv" in res.stderr and "d.yaml" not in res.stderr
+        assert "row 7" in res.stderr and "-3" in res.stderr

@@ -71,10 +71,15 @@ REPLICATE_KEYS = {
 CREATE_KEYS = {"type", "replicates", "seed", "rho", "mse"}
 
 
-def load_design(source: str | Path | dict[str, Any], data: pd.DataFrame) -> SurveyDesign:
+def load_design(
+    source: str | Path | dict[str, Any],
+    data: pd.DataFrame,
+    data_file: str | Path | None = None,
+) -> SurveyDesign:
     """Build a :class:`SurveyDesign` over ``data`` from a ``design.yaml`` path or the parsed dict.
 
-    Errors name the file, the line and the field.
+    Errors name the file, the line and the field; errors in the data's values (a negative weight
+    at row 7) name ``data_file`` instead of the design file.
     """
     lines: dict[str, int] = {}
     file: str | None = None
@@ -203,6 +208,13 @@ def load_design(source: str | Path | dict[str, Any], data: pd.DataFrame) -> Surv
             )
         return design
     except SurvmigError as err:
+        if err.file is None and DATA_ROW.search(err.message):  # about a value in the data
+            raise SurvmigError(
+                err.message,
+                file=str(data_file) if data_file is not None else None,
+                where=err.where,
+                hint=err.hint,
+            ) from err
         if err.file is None and file is not None:
             key = err.where if err.where in lines else None
             raise SurvmigError(
@@ -213,6 +225,9 @@ def load_design(source: str | Path | dict[str, Any], data: pd.DataFrame) -> Surv
                 hint=err.hint,
             ) from err
         raise
+
+
+DATA_ROW = re.compile(r"\bat row \d+|\bfirst at row\b")
 
 
 def design_from_options(

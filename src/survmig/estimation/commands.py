@@ -330,7 +330,7 @@ def estimate_command(
         frame = joined.table(joined.root)
         extras["design_data"] = design_data
     if design_file is not None:
-        design = load_design(design_file, frame)
+        design = load_design(design_file, frame, data_file=data)
     else:
         design = design_from_options(
             frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest

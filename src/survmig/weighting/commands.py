@@ -71,7 +71,7 @@ def weight_file(
                 raise _with_file(err, steps_path) from None
             data = data.assign(**{col: pre.weights})
             pre_reports, steps = pre.reports, steps[lead:]
-        design = load_design(design_path, data)
+        design = load_design(design_path, data, data_file=data_path)
         try:
             result = weight_design(design, steps, data=data)
         except SurvmigError as err:
