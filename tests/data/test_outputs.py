@@ -390,3 +390,25 @@ def test_public_use_links_calculations(form, small, tmp_path):
     )
     assert "dob" not in pub.table("person").columns
     assert any(line.startswith("person.dob: removed: it carries the value of age") for line in log)
+
+
+def test_unknown_language_names_the_stored_form_and_the_languages(
+    form_path, small, tmp_path, monkeypatch, run_cli
+):
+    """The form path is stored resolved at import, so the error still names it from elsewhere."""
+    monkeypatch.chdir(form_path.parent)
+    meta = FormMetadata.from_xlsform(form_path.name)
+    assert meta.source == str(form_path.resolve())
+    data = Dataset({lv: small.table(lv) for lv in small.levels}, meta).write(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("data", "export", data, "--lang", "de", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert str(form_path.resolve()) in result.stderr
+    assert "language 'de'" in result.stderr
+    assert "en (English (en)), fr (Français (fr)), ar (العربية (ar))" in result.stderr
+    assert not (tmp_path / "out").exists()
+    # a dataset written before paths were stored resolved: say where the name comes from
+    old = FormMetadata.from_dict({**meta.to_dict(), "source": form_path.name})
+    with pytest.raises(SurvmigError, match=f"read from '{form_path.name}' at import") as err:
+        old.language_key("de")
+    assert err.value.file is None

@@ -212,7 +212,8 @@ class FormMetadata:
             raise SurvmigError(
                 f"cannot read the workbook: {type(err).__name__}: {err}", file=path
             ) from None
-        return cls._from_tree(tree, root_level=root_level, source=str(path))
+        # stored absolute: a dataset outlives the directory it was imported from
+        return cls._from_tree(tree, root_level=root_level, source=str(Path(path).resolve()))
 
     @classmethod
     def _from_tree(
@@ -339,10 +340,17 @@ class FormMetadata:
         for known in self.languages:
             if known.endswith(f"({lang})") or known.lower() == lang.lower():
                 return known
+        codes = [re.search(r"\(([^()]+)\)\s*$", known) for known in self.languages]
+        available = ", ".join(
+            f"{m.group(1)} ({known})" if m else known
+            for m, known in zip(codes, self.languages, strict=True)
+        )
+        where = self.source if self.source and Path(self.source).is_absolute() else None
+        read_from = "" if where or not self.source else f" (read from '{self.source}' at import)"
         raise SurvmigError(
-            f"language '{lang}' is not in the form",
-            file=self.source,
-            hint="available: " + ", ".join(self.languages),
+            f"language '{lang}' is not in the form{read_from}",
+            file=where,
+            hint=f"available languages: {available}; give --lang one of these codes or names",
         )
 
     def text(self, labels: dict[str, str], lang: str | None) -> str:
