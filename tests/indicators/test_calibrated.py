@@ -144,3 +144,24 @@ def test_design_that_does_not_fit_the_households_is_an_error(survey):
     design = SurveyDesign(frame, ids="psu", strata="stratum", weights="wt")
     with pytest.raises(SurvmigError, match="design_data goes with a design spec"):
         compute(ds, design, "all", design_data=frame[[KEY, "wt"]])
+
+
+@pytest.mark.parametrize("method", ["linear", "raking"])
+def test_person_indicators_are_ratios_of_household_totals_like_r(survey, method):
+    """A person-level share with the calibrated household design: R svyratio of the households'
+    member totals (foreign-born / known place of birth), nationally and by sex."""
+    ds, _, ref = survey
+    design = calibrated(ds, method)
+    res = compute(ds, design, ["foreign_born_share"], by=["sex"])
+    nat = compute(ds, design, ["foreign_born_share"]).table.iloc[0]
+    r = ref[method]
+    assert nat["estimate"] == pytest.approx(r["fb"]["estimate"][0], rel=REL)
+    assert nat["se"] == pytest.approx(r["fb"]["se"][0], rel=REL)
+    rows = res.table.set_index("sex")
+    for s in (1, 2):
+        got = rows.loc[str(s)]
+        assert got["estimate"] == pytest.approx(r[f"fb_s{s}"]["estimate"][0], rel=REL), s
+        assert got["se"] == pytest.approx(r[f"fb_s{s}"]["se"][0], rel=REL), s
+        assert got["ci_low"] < got["estimate"] < got["ci_high"]
+        assert got["cv"] == pytest.approx(got["se"] / got["estimate"], rel=1e-12)
+    assert res.info["foreign_born_share"].note is None

@@ -627,10 +627,11 @@ def compute(
         des = _load_design(spec, frame, table)
         if calibration and table == dataset.root:  # rows in the design's order (checked)
             des = des.with_weights(des.weights, calibration=calibration)
+        lift = None
+        if calibration and table != dataset.root:
+            lift = _HouseholdLift(ctx, spec, calibration, frame[f"KEY_{dataset.root}"])
         for p in group:
-            if calibration and table != dataset.root:
-                p.info.note = " ".join(filter(None, [p.info.note, FIXED_WEIGHTS_NOTE]))
-            frames.append(_estimate(des, p, renames[id(p)], level, by_list, ci))
+            frames.append(_estimate(des, p, renames[id(p)], level, by_list, ci, lift))
             info[p.indicator.id] = p.info
     table_out = _assemble(frames, by_list)
     order = {ind.id: i for i, ind in enumerate(selected)}
@@ -831,8 +832,106 @@ def _load_design(spec: dict[str, Any] | Path, frame: pd.DataFrame, table: str) -
         ) from None
 
 
+class _HouseholdLift:
+    """Below-household estimates with a calibrated household design: each output row's numerator
+    and denominator summed over the members of each household, then the ratio (or the total) of
+    those household totals on the calibrated design. A member-level mean is the ratio of two
+    household totals, so its linearised score summed to households is the household ratio score and
+    the calibration residuals apply to it exactly (R ``svyratio`` on the household design)."""
+
+    def __init__(
+        self, ctx: _Context, spec: dict[str, Any], calibration: tuple[Any, ...], keys: pd.Series
+    ) -> None:
+        self.ctx, self.spec, self.calibration = ctx, spec, calibration
+        self.root = ctx.flat(ctx.dataset.root).reset_index(drop=True)
+        self.rows = pd.Index(self.root[KEY].astype(object)).get_indexer(keys.astype(object))
+
+    def design(self, columns: dict[str, np.ndarray]) -> SurveyDesign:
+        frame = pd.concat([self.root, pd.DataFrame(columns)], axis=1)
+        des = _load_design(self.spec, frame, self.ctx.dataset.root)
+        return des.with_weights(des.weights, calibration=self.calibration)
+
+    def apply(
+        self, out: pd.DataFrame, data: pd.DataFrame, kwargs: dict[str, Any], by: list[str]
+    ) -> pd.DataFrame:
+        """``out`` with estimate, SE, CI and CV from the household design (deff rescaled)."""
+        SEP = "\x1f"
+
+        def keys(frame: pd.DataFrame, cols: list[str], head: pd.Series | str) -> pd.Series:
+            k = pd.Series(head, index=frame.index).astype(str) if isinstance(head, str) else head
+            k = k.astype(object).astype(str)
+            for c in cols:
+                k = k + SEP + frame[c].astype(object).astype(str)
+            return k
+
+        n_out = len(out)
+        ok_by = data[by].notna().all(axis=1).to_numpy() if by else np.ones(len(data), bool)
+        parts: list[tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]] = []  # y/x keys, values
+        if "prop" in kwargs:
+            c = kwargs["prop"][0]
+            ok = ok_by & data[c].notna().to_numpy()
+            ykey = keys(data, [c, *by], c)
+            xkey = keys(data, by, c)
+            one = ok.astype(float)
+            parts.append((ykey, xkey, one, one))
+            out_y = keys(out, ["category", *by], out["variable"])
+            out_x = keys(out, by, out["variable"])
+        else:
+            if "ratio" in kwargs:
+                pairs = list(kwargs["ratio"])
+            else:
+                pairs = [(v, None) for v in kwargs.get("mean", kwargs.get("total", []))]
+            for num, den in pairs:
+                y = data[num].to_numpy(dtype=float)
+                x = np.ones(len(data)) if den is None else data[den].to_numpy(dtype=float)
+                ok = ok_by & ~np.isnan(y) & ~np.isnan(x)
+                k = keys(data, by, num if den is None else f"{num}/{den}")
+                parts.append((k, k, np.where(ok, y, 0.0), np.where(ok, x, 0.0)))
+            out_y = out_x = keys(out, by, out["variable"])
+        n_hh = len(self.root)
+        index_y = pd.Index(out_y)
+        index_x = pd.Index(pd.unique(out_x))  # the categories of a domain share its denominator
+        Y, X = np.zeros((n_hh, n_out)), np.zeros((n_hh, len(index_x)))
+        for ykey, xkey, yv, xv in parts:  # one pass per analysis variable, not per domain
+            cy = index_y.get_indexer(ykey)
+            cx = index_x.get_indexer(xkey)
+            my, mx = (cy >= 0) & (yv != 0), (cx >= 0) & (xv != 0)
+            np.add.at(Y, (self.rows[my], cy[my]), yv[my])
+            np.add.at(X, (self.rows[mx], cx[mx]), xv[mx])
+        X = X[:, index_x.get_indexer(pd.Index(out_x))]
+        live = np.flatnonzero(out["estimate"].notna().to_numpy())
+        cols = {f"__y{j}": Y[:, j] for j in live}
+        if "total" in kwargs:
+            res = estimate(self.design(cols), total=list(cols), missing_codes=(), deff=False)
+        else:
+            cols.update({f"__x{j}": X[:, j] for j in live})
+            res = estimate(
+                self.design(cols),
+                ratio=[(f"__y{j}", f"__x{j}") for j in live],
+                missing_codes=(),
+                deff=False,
+            )
+        res = res.set_index(res["variable"].astype(str).str.split("/").str[0])
+        new = out.copy()
+        names = [f"__y{j}" for j in live]
+        for col in ("estimate", "se", "ci_low", "ci_high", "cv"):
+            new.loc[new.index[live], col] = res.loc[names, col].to_numpy(dtype=float)
+        old_se = out["se"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = (new["se"].to_numpy(dtype=float) / old_se) ** 2
+        if "deff" in new.columns:
+            new["deff"] = new["deff"].to_numpy(dtype=float) * scale
+        return new
+
+
 def _estimate(
-    design: Any, p: _Prepared, names: dict[str, str], level: float, by_all: list[str], ci: str
+    design: Any,
+    p: _Prepared,
+    names: dict[str, str],
+    level: float,
+    by_all: list[str],
+    ci: str,
+    lift: _HouseholdLift | None = None,
 ) -> pd.DataFrame:
     stat = p.indicator.statistic
     by_cols = [names[f"__by_{b}"] for b in p.info.by]
@@ -864,6 +963,11 @@ def _estimate(
         missing_codes=(),
         empty_domains="keep",
     )
+    if lift is not None:
+        if stat in ("total", "mean", "proportion", "ratio") and ci == "t":
+            out = lift.apply(out, design.data, kwargs, [*cat_by, *by_cols])
+        else:
+            p.info.note = " ".join(filter(None, [p.info.note, FIXED_WEIGHTS_NOTE]))
     reverse = {v: k for k, v in names.items()}
     shares = "prop" in kwargs and (p.definition.value is not None or bool(p.multiple))
     if "prop" in kwargs and shares:  # 0/1 shares: the category 1 rows are the proportions
