@@ -575,7 +575,9 @@ def compute(
     be a linearization :class:`~survmig.design.SurveyDesign` over the household rows (what
     :func:`survmig.weighting.weight_design` returns): household-level indicators are then estimated
     with that design, so its calibration records (GREG, raking, post-stratification) enter the SEs
-    as in R's ``svyrecvar``; lower levels use its final weights as fixed (``info[id].note`` says so).
+    as in R's ``svyrecvar``; lower-level means, shares, ratios and totals are ratios/totals of
+    household member totals on it (exact); lower-level quantiles use its final weights as fixed
+    (``info[id].note`` says so).
     ``indicators``: ``"all"``, ids, or a comma-separated string. ``by``: domain variables, each a
     concept id (``sex``) or a column name (``region``); one not present on an indicator's table is left
     out for that indicator and recorded in ``info[id].by_dropped``. ``rates``: exchange rates
@@ -703,11 +705,11 @@ def _with_design_data(dataset: Dataset, design_data: pd.DataFrame) -> Dataset:
     return Dataset(tables, dataset.metadata, source=dataset.source, notes=dataset.notes)
 
 
-#: said of a below-household indicator computed with a calibrated SurveyDesign
+#: said of a below-household quantile (or a non-t interval) computed with a calibrated SurveyDesign
 FIXED_WEIGHTS_NOTE = (
-    "Standard errors at this level treat the calibrated household weights as fixed: the "
-    "calibration residuals are used for household-level indicators only, so these SEs ignore the "
-    "variance reduction (or increase) that calibration brings."
+    "Standard errors treat the calibrated household weights as fixed: below the household level "
+    "the calibration residuals are used for means, shares, ratios and totals with t intervals "
+    "only, so these SEs ignore the variance reduction (or increase) that calibration brings."
 )
 #: prefix of the design columns a SurveyDesign brings onto the household table
 _DESIGN_PREFIX = "__design_"
