@@ -547,9 +547,9 @@ weights/households_weighted.csv
     Respondent households with design variables (ea, stratum, region, screening class), the base
     weight and the final weight. The design for standard errors: EAs are the PSUs, the census-
     prevalence classes the strata (a stratum left with one responding EA is centred on the grand
-    mean, as R's survey.lonely.psu = "adjust"). Household-level indicators are estimated with
-    the calibrated design (SEs use the calibration residuals, as R's calibrate()); person,
-    emigrant… indicators treat the final weights as fixed (each says so in its notes).
+    mean, as R's survey.lonely.psu = "adjust"). Indicators are estimated with the calibrated
+    household design, so SEs use the calibration residuals (as R's calibrate()); person,
+    emigrant… means, shares and totals as ratios/totals of household member totals on it.
 weights/households_weighted.weighting.md
 weights/households_weighted.weighting.json
     What each weighting step did: weights before/after, controls, classes, convergence.
