@@ -207,8 +207,9 @@ def weight(
     """Run a weighting pipeline: base weights, nonresponse, post-stratification, raking, calibration,
     trimming — on the full-sample weights and every replicate weight column.
 
-    Writes the weighted data (same formats as the input, by extension) and the report
-    OUTPUT-STEM.weighting.md / .weighting.json beside it; prints a summary.
+    Writes the weighted data (same formats as the input, by extension), the report
+    OUTPUT-STEM.weighting.md / .weighting.json and the design of the weighted data
+    OUTPUT-STEM.design.yaml beside it (for survmig estimate --design); prints a summary.
 
     \b
     Example:
