@@ -412,3 +412,37 @@ def test_unknown_language_names_the_stored_form_and_the_languages(
     with pytest.raises(SurvmigError, match=f"read from '{form_path.name}' at import") as err:
         old.language_key("de")
     assert err.value.file is None
+
+
+def test_codebook_integers_and_rtl_placeholders(small):
+    """Integer summaries show as integers; ${…} and Latin runs in Arabic text are isolated."""
+    meta = small.metadata
+    ar = "العربية (ar)"
+    variables = [
+        dataclasses.replace(v, labels={**v.labels, ar: "ما هو عمر ${pname} (ISO code)؟"})
+        if v.name == "age"
+        else v
+        for v in meta.variables.values()
+    ]
+    meta2 = FormMetadata(
+        title=meta.title,
+        form_id=meta.form_id,
+        version=meta.version,
+        default_language=meta.default_language,
+        languages=meta.languages,
+        levels=list(meta.levels.values()),
+        variables=variables,
+        choices=meta.choices,
+    )
+    ds = Dataset({lv: small.table(lv) for lv in small.levels}, meta2)
+    html = codebook_html(ds, "person", lang="ar")
+    assert '<td dir="rtl">ما هو عمر <bdi>${pname}</bdi> (<bdi>ISO code</bdi>)؟</td>' in html
+    assert "— <bdi>ما هو عمر <bdi>${pname}</bdi>" in html
+    age = small.table("person")["age"]
+    valid = age[~age.isin([-8, -9])].dropna()
+    row = f"<td>{len(valid)}</td><td>{int(valid.min())}</td><td>{int(valid.max())}</td>"
+    assert row in html
+    assert f"<td>{valid.median():g}</td>" in html
+    assert f"<td>{float(valid.max())}</td>" not in html
+    # English text is left as it is (no isolation needed in left-to-right text)
+    assert "<th>English (en)</th><td>Age</td>" in codebook_html(small, "person", lang="en")

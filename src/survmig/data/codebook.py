@@ -7,11 +7,13 @@ frequencies (special codes -8/-9 flagged as missing), and counts of answered / n
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 from lxml import etree
+from markupsafe import Markup, escape
 
 from survmig.conventions import SPECIAL_CODES
 from survmig.data.dataset import Dataset
@@ -63,7 +65,7 @@ def _frequencies(
     else:
         values = series.dropna()
         if pd.api.types.is_numeric_dtype(values.dtype):
-            values = values.astype("Int64").astype(str)
+            values = values.map(_num)  # 1.0 -> "1", the code as the form writes it
         counts = values.astype(str).value_counts()
     seen = set()
     for code, label in meta.value_labels(var, lang).items():
@@ -150,7 +152,41 @@ def describe_level(ds: Dataset, level: str, lang: str | None = None) -> list[dic
     return out
 
 
-_HTML = jinja2.Template(
+#: Right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko and their presentation forms).
+_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+#: What reads left to right inside such text: ${placeholders} and runs of Latin words or codes.
+_LTR_RUN = re.compile(
+    r"\$\{[^}]*\}|[A-Za-z0-9_.:/%+-]*[A-Za-z][A-Za-z0-9_.:/%+-]*"
+    r"(?:\s+[A-Za-z0-9_.:/%+-]*[A-Za-z][A-Za-z0-9_.:/%+-]*)*"
+)
+
+
+def bidi(text: object) -> Markup:
+    """HTML for a label: in right-to-left text, ``${…}`` and Latin runs are isolated in ``<bdi>``.
+
+    Without isolation the browser's bidi algorithm reorders the braces and neighbouring words of
+    ``${member_name}`` inside an Arabic sentence, so the placeholder shows scrambled.
+    """
+    text = "" if text is None else str(text)
+    if not _RTL.search(text):
+        return escape(text)
+    out, pos = [], 0
+    for m in _LTR_RUN.finditer(text):
+        out += [str(escape(text[pos : m.start()])), f"<bdi>{escape(m.group())}</bdi>"]
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def _num_or_blank(x: object) -> str:
+    return "" if x is None else _num(float(x))
+
+
+_ENV = jinja2.Environment(autoescape=True)
+_ENV.filters["bidi"] = bidi
+_ENV.filters["num"] = _num_or_blank
+
+_HTML = _ENV.from_string(
     """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }} — {{ level }}</title>
 <style>
@@ -166,22 +202,21 @@ Level <b>{{ level }}</b>: {{ rows }} records, {{ variables|length }} variables. 
 <nav>{% for v in variables %}<a href="#{{ v.name }}">{{ v.name }}</a>{% endfor %}</nav>
 {% for v in variables %}
 <div class="var" id="{{ v.name }}">
-<div><span class="name">{{ v.name }}</span> — {{ v.label }} <span class="meta">({{ v.type }}{% if v.concept %}; concept <code>{{ v.concept }}</code>{% endif %}{% if v.module %}; module {{ v.module }}{% endif %})</span>
+<div><span class="name">{{ v.name }}</span> — <bdi>{{ v.label|bidi }}</bdi> <span class="meta">({{ v.type }}{% if v.concept %}; concept <code>{{ v.concept }}</code>{% endif %}{% if v.module %}; module {{ v.module }}{% endif %})</span>
 {% if v.pii %}<span class="pii">PII — removed from public-use files</span>{% endif %}</div>
-{% if v.questions %}<table>{% for l, q in v.questions.items() %}<tr><th>{{ l }}</th><td{% if "(ar)" in l %} dir="rtl"{% endif %}>{{ q }}{% if v.hints.get(l) %}<br><span class="meta">{{ v.hints[l] }}</span>{% endif %}</td></tr>{% endfor %}</table>{% endif %}
+{% if v.questions %}<table>{% for l, q in v.questions.items() %}<tr><th>{{ l }}</th><td{% if "(ar)" in l %} dir="rtl"{% endif %}>{{ q|bidi }}{% if v.hints.get(l) %}<br><span class="meta">{{ v.hints[l]|bidi }}</span>{% endif %}</td></tr>{% endfor %}</table>{% endif %}
 {% if v.universe %}<p><b>Universe:</b> {{ v.universe }}{% if v.relevant %} <span class="meta">(<code>{{ v.relevant }}</code>)</span>{% endif %}</p>{% endif %}
 {% if v.constraint %}<p class="meta">Constraint: <code>{{ v.constraint }}</code></p>{% endif %}
 <p class="meta">Answered: {{ v.answered }}; empty: {{ v.missing }}.</p>
 {% if v.categories %}<table><tr><th>Code</th><th>Label</th><th>Frequency</th><th>%</th></tr>
-{% for c in v.categories %}<tr{% if c.missing %} class="missing"{% endif %}><td>{{ c.code }}</td><td>{{ c.label }}{% if c.missing %} (missing for estimation){% endif %}</td><td>{{ c.n }}</td><td>{{ "%.1f"|format(100 * c.n / (rows or 1)) }}</td></tr>{% endfor %}
+{% for c in v.categories %}<tr{% if c.missing %} class="missing"{% endif %}><td>{{ c.code }}</td><td><bdi>{{ c.label|bidi }}</bdi>{% if c.missing %} (missing for estimation){% endif %}</td><td>{{ c.n }}</td><td>{{ "%.1f"|format(100 * c.n / (rows or 1)) }}</td></tr>{% endfor %}
 </table>{% endif %}
 {% if v.summary %}<table><tr><th>Valid</th><th>Min</th><th>Max</th><th>Mean</th><th>Median</th><th>Don't know (-8)</th><th>Refused (-9)</th></tr>
-<tr><td>{{ v.summary.n }}</td><td>{{ v.summary.get("min", "") }}</td><td>{{ v.summary.get("max", "") }}</td><td>{{ "%.3g"|format(v.summary.mean) if v.summary.get("mean") is not none else "" }}</td><td>{{ v.summary.get("median", "") }}</td><td>{{ v.summary.specials[-8] }}</td><td>{{ v.summary.specials[-9] }}</td></tr></table>{% endif %}
+<tr><td>{{ v.summary.n }}</td><td>{{ v.summary.get("min")|num }}</td><td>{{ v.summary.get("max")|num }}</td><td>{{ "%.3g"|format(v.summary.mean) if v.summary.get("mean") is not none else "" }}</td><td>{{ v.summary.get("median")|num }}</td><td>{{ v.summary.specials[-8] }}</td><td>{{ v.summary.specials[-9] }}</td></tr></table>{% endif %}
 </div>
 {% endfor %}
 </body></html>
-""",
-    autoescape=True,
+"""
 )
 
 
@@ -199,8 +234,6 @@ def codebook_html(ds: Dataset, level: str, lang: str | None = None) -> str:
 
 
 def _lang_attr(language: str) -> str | None:
-    import re
-
     m = re.search(r"\(([A-Za-z-]+)\)\s*$", language)
     return m.group(1) if m else None
 
@@ -320,8 +353,6 @@ def _num(x: float) -> str:
 
 
 def _xml_id(text: str) -> str:
-    import re
-
     clean = re.sub(r"[^A-Za-z0-9_.-]", "_", text)
     return clean if re.match(r"[A-Za-z_]", clean) else f"_{clean}"
 
