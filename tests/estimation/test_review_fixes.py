@@ -129,3 +129,15 @@ def test_binary_design_file_is_a_clear_error(run_cli, tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "internal error" not in res.stderr and "UnicodeDecodeError" not in res.stderr
     assert "form.xlsx" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_one_line_design_errors_name_the_data_file(run_cli, tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "negw.csv"
+    pd.DataFrame({"st": [1, 1, 2, 2], "w": [1.0, -2.0, 1.0, 1.0], "y": [1, 2, 3, 4]}).to_csv(
+        path, index=False
+    )
+    res = run_cli("estimate", path, "--strata", "st", "--weight", "w", "--mean", "y")
+    assert res.exit_code == 2
+    assert res.stderr.startswith(f"error: {path}: ") and "-2" in res.stderr

@@ -332,9 +332,14 @@ def estimate_command(
     if design_file is not None:
         design = load_design(design_file, frame, data_file=data)
     else:
-        design = design_from_options(
-            frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
-        )
+        try:
+            design = design_from_options(
+                frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
+            )
+        except SurvmigError as err:  # problems are in the data file: say which one
+            if err.file is not None:
+                raise
+            raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
         ignored = ignored_replicate_columns(frame, weight)
         if ignored:
             click.echo(f"warning: {data}: {ignored}", err=True)
