@@ -70,7 +70,7 @@ def test_checks_emigrant_rows_where_not_asked_and_not_checked(small):
     problems = [p for p in check_dataset(bad).problems if p.level == "emigrant"]
     assert problems and problems[0].check == "relevant" and problems[0].key == key
     meta = small.metadata
-    age = dataclasses.replace(meta.variables["age"], constraint=". <= today()")
+    age = dataclasses.replace(meta.variables["age"], constraint=". <= now()")
     variables = [age if v.name == "age" else v for v in meta.variables.values()]
     meta2 = FormMetadata(
         title=meta.title,
@@ -87,7 +87,7 @@ def test_checks_emigrant_rows_where_not_asked_and_not_checked(small):
     assert (skipped.column, skipped.check, skipped.expression) == (
         "age",
         "constraint",
-        ". <= today()",
+        ". <= now()",
     )
 
 
@@ -446,3 +446,35 @@ def test_codebook_integers_and_rtl_placeholders(small):
     assert f"<td>{float(valid.max())}</td>" not in html
     # English text is left as it is (no isolation needed in left-to-right text)
     assert "<th>English (en)</th><td>Age</td>" in codebook_html(small, "person", lang="en")
+
+
+def test_today_is_the_date_of_the_check(small, tmp_path, run_cli):
+    """``. <= today()`` is checked (today() = the day the check runs, or the date given)."""
+    import datetime
+
+    meta = small.metadata
+    dob = dataclasses.replace(meta.variables["dob"], constraint=". <= today()")
+    meta2 = FormMetadata(
+        title=meta.title,
+        form_id=meta.form_id,
+        version=meta.version,
+        default_language=meta.default_language,
+        languages=meta.languages,
+        levels=list(meta.levels.values()),
+        variables=[dob if v.name == "dob" else v for v in meta.variables.values()],
+        choices=meta.choices,
+    )
+    ds = Dataset({lv: small.table(lv) for lv in small.levels}, meta2)
+    report = check_dataset(ds)
+    assert report.not_checked == [] and report.today == datetime.date.today()
+    assert not [p for p in report.problems if p.column == "dob"]
+    born = small.table("person")["dob"]
+    cut = born.dropna().sort_values().iloc[len(born.dropna()) // 2]
+    early = check_dataset(ds, today=cut.date())
+    flagged = {p.key for p in early.problems if p.column == "dob" and p.check == "constraint"}
+    person = small.table("person")
+    assert flagged == set(person.loc[born > cut, KEY]) and flagged
+    data = ds.write(tmp_path / "data")
+    result = run_cli("data", "check", data)
+    assert f"today() evaluated as {datetime.date.today()}" in result.stdout
+    assert "not made" not in result.stdout

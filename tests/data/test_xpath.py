@@ -134,3 +134,28 @@ def test_references_and_words():
     )
     assert words == "Age ≥ 15 and 'Food' selected in Uses and Sex is 'Female'"
     assert to_words("${x} = ''", str, lambda n, c: c) == "x is not answered"
+
+
+def test_today_and_format_date_with_a_check_date():
+    """today() is the context's date; format-date() gives ODK's fields of it and of answers."""
+    import datetime
+
+    def resolve(name):
+        return node_from_series(FRAME[name], is_date=name == "dob")
+
+    ctx = Context(len(FRAME), resolve, today=datetime.date(2024, 3, 5))
+    assert evaluate(parse("today() > ${dob}"), ctx).as_bool().tolist() == [
+        True, True, False, True, True,
+    ]  # fmt: skip
+    year = evaluate(parse("int(format-date(today(), '%Y')) - 1"), ctx).as_num()
+    assert year.tolist() == [2023.0] * 5
+    text = evaluate(parse("format-date(${dob}, '%e/%n/%y %b %d.%m.%Y')"), ctx).as_str()
+    assert text.tolist() == [
+        "1/1/00 Jan 01.01.2000",
+        "31/12/99 Dec 31.12.1999",
+        "",
+        "2/1/70 Jan 02.01.1970",
+        "29/2/24 Feb 29.02.2024",
+    ]
+    with pytest.raises(XPathUnsupported):
+        evaluate(parse("format-date(${dob}, '%j')"), ctx)

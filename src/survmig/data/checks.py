@@ -14,6 +14,7 @@ duplicate instance ids.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ class CheckReport:
     problems: list[Problem]
     not_checked: list[NotChecked]
     rows: dict[str, int]
+    today: datetime.date | None = None  # the date today() stood for
 
     @property
     def ok(self) -> bool:
@@ -81,8 +83,14 @@ class CheckReport:
         return path
 
 
-def check_dataset(ds: Dataset) -> CheckReport:
-    """Run every check on ``ds``."""
+def check_dataset(ds: Dataset, today: datetime.date | None = None) -> CheckReport:
+    """Run every check on ``ds``.
+
+    ``today()`` in constraints and relevance is ``today`` — by default the date the check runs, as
+    the tablet evaluated it on the day of the interview (so ``. <= today()`` holds for any date up
+    to the check). The date used is kept in the report.
+    """
+    today = today or datetime.date.today()
     meta = ds.metadata
     problems = [p for p in ds.notes if p.check not in _RECOMPUTED]
     skipped: list[NotChecked] = []
@@ -99,10 +107,11 @@ def check_dataset(ds: Dataset) -> CheckReport:
                 continue
             answered = _answered(df[var.name])
             problems += _choices(meta, level, var, df[var.name], keys)
-            problems += _constraint(meta, level, var, flat, answered, keys, skipped)
-            problems += _relevance(meta, level, var, flat, answered, keys, skipped, n)
-        problems += _repeat_rows(ds, level, skipped)
-    return CheckReport(problems, skipped, {lv: len(ds.table(lv)) for lv in ds.levels})
+            problems += _constraint(meta, level, var, flat, answered, keys, skipped, today)
+            problems += _relevance(meta, level, var, flat, answered, keys, skipped, n, today)
+        problems += _repeat_rows(ds, level, skipped, today)
+    rows = {lv: len(ds.table(lv)) for lv in ds.levels}
+    return CheckReport(problems, skipped, rows, today)
 
 
 def _answered(series: pd.Series) -> np.ndarray:
@@ -183,12 +192,13 @@ def _constraint(
     answered: np.ndarray,
     keys: np.ndarray,
     skipped: list[NotChecked],
+    today: datetime.date,
 ) -> list[Problem]:
     if not var.constraint or not answered.any():
         return []
     try:
         current = node_from_series(flat[var.name], is_date=var.type in ("date", "today"))
-        ok = truth(meta, var.constraint, flat, len(flat), current, level)
+        ok = truth(meta, var.constraint, flat, len(flat), current, level, today=today)
     except (XPathError, XPathUnsupported) as err:
         skipped.append(NotChecked(level, var.name, "constraint", var.constraint, str(err)))
         return []
@@ -210,12 +220,13 @@ def _relevance(
     keys: np.ndarray,
     skipped: list[NotChecked],
     n: int,
+    today: datetime.date,
 ) -> list[Problem]:
     conditions = var.relevance()
     asked = np.ones(n, dtype=bool)
     for expr in conditions:
         try:
-            asked &= truth(meta, expr, flat, n, None, level)
+            asked &= truth(meta, expr, flat, n, None, level, today=today)
         except (XPathError, XPathUnsupported) as err:
             skipped.append(NotChecked(level, var.name, "relevant", expr, str(err)))
             return []
@@ -250,7 +261,9 @@ def _relevance(
     return out
 
 
-def _repeat_rows(ds: Dataset, level: str, skipped: list[NotChecked]) -> list[Problem]:
+def _repeat_rows(
+    ds: Dataset, level: str, skipped: list[NotChecked], today: datetime.date
+) -> list[Problem]:
     """Repeat rows under a parent where the repeat was not asked, and counts against repeat_count."""
     meta = ds.metadata
     out: list[Problem] = []
@@ -265,7 +278,7 @@ def _repeat_rows(ds: Dataset, level: str, skipped: list[NotChecked]) -> list[Pro
         keys = parent_flat[KEY].astype(object).to_numpy()
         for expr in lv.relevant:
             try:
-                asked = truth(meta, expr, parent_flat, n, None, level)
+                asked = truth(meta, expr, parent_flat, n, None, level, today=today)
             except (XPathError, XPathUnsupported) as err:
                 skipped.append(NotChecked(child, "", "relevant", expr, str(err)))
                 continue
@@ -282,7 +295,8 @@ def _repeat_rows(ds: Dataset, level: str, skipped: list[NotChecked]) -> list[Pro
         if lv.repeat_count:
             try:
                 want = evaluate(
-                    parse(lv.repeat_count), form_context(meta, parent_flat, n, None, level)
+                    parse(lv.repeat_count),
+                    form_context(meta, parent_flat, n, None, level, today=today),
                 ).as_num()
             except (XPathError, XPathUnsupported) as err:
                 skipped.append(NotChecked(child, "", "repeat_count", lv.repeat_count, str(err)))

@@ -117,7 +117,7 @@ def check(export, form, level, keep_going, encoding, root_level, output, show) -
     Reports columns not in the form, values outside the choice lists or constraints, answers where the
     skip logic says the question was not asked, required answers missing, repeat rows without a parent
     or against repeat_count, duplicate instance ids. Expressions the checker cannot evaluate are listed
-    as not checked.
+    as not checked. today() is the date the check runs (printed).
 
     \b
     Example:
@@ -132,6 +132,7 @@ def check(export, form, level, keep_going, encoding, root_level, output, show) -
         report.write(output)
     summary = report.summary()
     click.echo(f"checked {', '.join(f'{lv}: {n} rows' for lv, n in report.rows.items())}")
+    click.echo(f"today() evaluated as {report.today} (the date of this check)")
     if report.ok:
         click.echo("no problems found")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,18 @@ from survmig.data.xpath import Context, XPathUnsupported, XValue, evaluate, node
 
 
 def form_context(
-    form: FormMetadata, frame: Any, n: int, current: XValue | None = None, level: str | None = None
+    form: FormMetadata,
+    frame: Any,
+    n: int,
+    current: XValue | None = None,
+    level: str | None = None,
+    *,
+    today: datetime.date | None = None,
 ) -> Context:
     """A context whose names are the columns of ``frame`` (a DataFrame or anything with
     ``columns`` and ``[]``). Questions of the form that are not in ``frame`` are unanswered when they
-    belong to ``level`` or its ancestors, and unsupported otherwise (another repeat's answers)."""
+    belong to ``level`` or its ancestors, and unsupported otherwise (another repeat's answers).
+    ``today`` is the date ``today()`` stands for (unsupported when None)."""
     cache: dict[str, XValue] = {}
     allowed = None if level is None else {level, *form.ancestors(level)}
 
@@ -43,7 +51,7 @@ def form_context(
     pos = (
         frame[ROW_POS].to_numpy(dtype=float, na_value=np.nan) if ROW_POS in frame.columns else None
     )
-    return Context(n, resolve, current, pos)
+    return Context(n, resolve, current, pos, today)
 
 
 def truth(
@@ -53,6 +61,9 @@ def truth(
     n: int,
     current: XValue | None = None,
     level: str | None = None,
+    *,
+    today: datetime.date | None = None,
 ) -> np.ndarray:
     """Row-wise truth of ``expr`` (raises XPathError / XPathUnsupported)."""
-    return evaluate(parse(expr), form_context(form, frame, n, current, level)).as_bool()
+    ctx = form_context(form, frame, n, current, level, today=today)
+    return evaluate(parse(expr), ctx).as_bool()

@@ -4,18 +4,22 @@ Supported: ``${name}``, ``.`` (the current answer), ``../name`` and absolute pat
 last step), number and string literals, ``=  !=  <  <=  >  >=``, ``and or``, ``+ - * div mod``, unary
 minus, and the functions ``not true false boolean number string int round floor ceiling abs
 selected count-selected string-length if coalesce concat contains starts-with ends-with substr regex
-date position``. Values follow XPath 1.0: an unanswered question is the empty string, which is not a
+date format-date today position``. Values follow XPath 1.0: an unanswered question is the empty string, which is not a
 number (``'' >= 15`` is false, ``'' != 5`` is true). Dates compare as days since 1970-01-01, as in
 JavaRosa.
 
-Anything else (``today()``, ``now()``, ``indexed-repeat()``, ``sum()``, ``instance(...)``, a reference
-to a question in a repeat that is not an ancestor, …) raises :class:`XPathUnsupported`; callers report
+``today()`` is the date the context gives (``Context.today``: ``survmig data check`` uses the day it
+runs, as the tablet did on the day of the interview); without one it is unsupported.
+
+Anything else (``now()``, ``indexed-repeat()``, ``sum()``, ``instance(...)``, a reference to a
+question in a repeat that is not an ancestor, …) raises :class:`XPathUnsupported`; callers report
 the expression as *not checked* — it is never silently passed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from collections.abc import Callable
 from typing import Any
@@ -309,11 +313,13 @@ class Context:
         resolve: Callable[[str], XValue],
         current: XValue | None = None,
         position: np.ndarray | None = None,
+        today: datetime.date | None = None,
     ) -> None:
         self.n = n
         self.resolve = resolve
         self.current = current
         self.position = position
+        self.today = today
 
 
 def evaluate(node: Node, ctx: Context) -> XValue:
@@ -503,6 +509,18 @@ def _call(name: str, args: list[Node], ctx: Context) -> XValue:  # noqa: C901 - 
             )
         value = ev[0]()
         return XValue("node", num=value.as_num(), str_=value.as_str())
+    if name == "today":
+        need(0)
+        if ctx.today is None:
+            raise XPathUnsupported("today() without a date to evaluate it at")
+        day = (pd.Timestamp(ctx.today) - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+        return XValue(
+            "node", num=np.full(n, float(day)), str_=np.full(n, ctx.today.isoformat(), dtype=object)
+        )
+    if name == "format-date":
+        need(2)
+        pattern = _const_str(args[1], "the pattern of format-date()")
+        return XValue("str", str_=_format_dates(ev[0]().as_num(), pattern))
     if name == "position":
         if args and args[0] != ("parent",):
             raise XPathUnsupported("position() of anything but the current repeat (..)")
@@ -510,6 +528,33 @@ def _call(name: str, args: list[Node], ctx: Context) -> XValue:  # noqa: C901 - 
             raise XPathUnsupported("position() outside a repeat")
         return XValue("num", num=ctx.position.astype(float))
     raise XPathUnsupported(f"function {name}()")
+
+
+#: ODK format-date() directives -> strftime (with the padding removed where ODK does).
+_DATE_DIRECTIVES = {
+    "Y": "%Y", "y": "%y", "m": "%m", "n": "%m", "d": "%d", "e": "%d", "b": "%b", "a": "%a",
+    "H": "%H", "M": "%M", "S": "%S",
+}  # fmt: skip
+
+
+def _format_dates(days: np.ndarray, pattern: str) -> np.ndarray:
+    """ODK ``format-date`` of dates held as days since 1970-01-01 ('' for no date)."""
+    stamps = pd.Series(pd.to_datetime(days, unit="D", errors="coerce"))
+    parts = re.split(r"(%.)", pattern)
+    out = pd.Series([""] * len(days), dtype=object)
+    for part in parts:
+        if not part.startswith("%") or len(part) != 2:
+            out = out + part
+            continue
+        code = part[1]
+        if code not in _DATE_DIRECTIVES:
+            raise XPathUnsupported(f"format-date() directive {part}")
+        text = stamps.dt.strftime(_DATE_DIRECTIVES[code]).astype(object)
+        if code in ("n", "e"):
+            text = text.str.lstrip("0")
+        out = out + text.fillna("")
+    out[stamps.isna().to_numpy()] = ""
+    return out.to_numpy(dtype=object)
 
 
 def _literal_number(node: Node) -> float:
