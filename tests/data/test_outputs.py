@@ -38,6 +38,24 @@ def _edit(ds: Dataset, level: str, row: int, **values) -> Dataset:
     return Dataset(tables, ds.metadata)
 
 
+def _with_variables(meta: FormMetadata, **changes) -> FormMetadata:
+    """``meta`` with some variables' fields replaced: ``age={"constraint": "..."}``."""
+    variables = [
+        dataclasses.replace(v, **changes[v.name]) if v.name in changes else v
+        for v in meta.variables.values()
+    ]
+    return FormMetadata(
+        title=meta.title,
+        form_id=meta.form_id,
+        version=meta.version,
+        default_language=meta.default_language,
+        languages=meta.languages,
+        levels=list(meta.levels.values()),
+        variables=variables,
+        choices=meta.choices,
+    )
+
+
 def test_checks_find_each_planted_problem(small):
     assert check_dataset(small).problems == []
     person = small.table("person")
@@ -70,18 +88,7 @@ def test_checks_emigrant_rows_where_not_asked_and_not_checked(small):
     problems = [p for p in check_dataset(bad).problems if p.level == "emigrant"]
     assert problems and problems[0].check == "relevant" and problems[0].key == key
     meta = small.metadata
-    age = dataclasses.replace(meta.variables["age"], constraint=". <= now()")
-    variables = [age if v.name == "age" else v for v in meta.variables.values()]
-    meta2 = FormMetadata(
-        title=meta.title,
-        form_id=meta.form_id,
-        version=meta.version,
-        default_language=meta.default_language,
-        languages=meta.languages,
-        levels=list(meta.levels.values()),
-        variables=variables,
-        choices=meta.choices,
-    )
+    meta2 = _with_variables(meta, age={"constraint": ". <= now()"})
     report = check_dataset(Dataset({lv: small.table(lv) for lv in small.levels}, meta2))
     [skipped] = report.not_checked
     assert (skipped.column, skipped.check, skipped.expression) == (
@@ -368,21 +375,10 @@ def test_public_use_links_calculations(form, small, tmp_path):
     hh = pub.table("household")
     assert hh["n_persons"].max() <= 3 and hh["hh_size"].max() <= 3
     assert any(line.startswith("household.n_persons: ") for line in log)
-    variables = [
-        dataclasses.replace(v, calculation="int(decimal-date-time(${dob}) div 365.25)", pii=False)
-        if v.name == "age"
-        else (dataclasses.replace(v, pii=False) if v.name == "dob" else v)
-        for v in form.variables.values()
-    ]
-    meta = FormMetadata(
-        title=form.title,
-        form_id=form.form_id,
-        version=form.version,
-        default_language=form.default_language,
-        languages=form.languages,
-        levels=list(form.levels.values()),
-        variables=variables,
-        choices=form.choices,
+    meta = _with_variables(
+        form,
+        age={"calculation": "int(decimal-date-time(${dob}) div 365.25)", "pii": False},
+        dob={"pii": False},
     )
     cfg.write_text("age_groups:\n  age: {breaks: [0, 15, 65]}\n")
     pub, log = public_use(
@@ -390,6 +386,12 @@ def test_public_use_links_calculations(form, small, tmp_path):
     )
     assert "dob" not in pub.table("person").columns
     assert any(line.startswith("person.dob: removed: it carries the value of age") for line in log)
+    cfg.write_text("keep: [dob]\nage_groups:\n  age: {breaks: [0, 15, 65]}\n")
+    pub, log = public_use(
+        Dataset({lv: small.table(lv) for lv in small.levels}, meta), load_config(cfg)
+    )
+    assert "dob" in pub.table("person").columns
+    assert any(line.startswith("person.dob: kept as asked") for line in log)
 
 
 def test_unknown_language_names_the_stored_form_and_the_languages(
@@ -418,22 +420,8 @@ def test_codebook_integers_and_rtl_placeholders(small):
     """Integer summaries show as integers; ${…} and Latin runs in Arabic text are isolated."""
     meta = small.metadata
     ar = "العربية (ar)"
-    variables = [
-        dataclasses.replace(v, labels={**v.labels, ar: "ما هو عمر ${pname} (ISO code)؟"})
-        if v.name == "age"
-        else v
-        for v in meta.variables.values()
-    ]
-    meta2 = FormMetadata(
-        title=meta.title,
-        form_id=meta.form_id,
-        version=meta.version,
-        default_language=meta.default_language,
-        languages=meta.languages,
-        levels=list(meta.levels.values()),
-        variables=variables,
-        choices=meta.choices,
-    )
+    labels = {**meta.variables["age"].labels, ar: "ما هو عمر ${pname} (ISO code)؟"}
+    meta2 = _with_variables(meta, age={"labels": labels})
     ds = Dataset({lv: small.table(lv) for lv in small.levels}, meta2)
     html = codebook_html(ds, "person", lang="ar")
     assert '<td dir="rtl">ما هو عمر <bdi>${pname}</bdi> (<bdi>ISO code</bdi>)؟</td>' in html
@@ -453,17 +441,7 @@ def test_today_is_the_date_of_the_check(small, tmp_path, run_cli):
     import datetime
 
     meta = small.metadata
-    dob = dataclasses.replace(meta.variables["dob"], constraint=". <= today()")
-    meta2 = FormMetadata(
-        title=meta.title,
-        form_id=meta.form_id,
-        version=meta.version,
-        default_language=meta.default_language,
-        languages=meta.languages,
-        levels=list(meta.levels.values()),
-        variables=[dob if v.name == "dob" else v for v in meta.variables.values()],
-        choices=meta.choices,
-    )
+    meta2 = _with_variables(meta, dob={"constraint": ". <= today()"})
     ds = Dataset({lv: small.table(lv) for lv in small.levels}, meta2)
     report = check_dataset(ds)
     assert report.not_checked == [] and report.today == datetime.date.today()

@@ -145,11 +145,20 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
         var = meta.variables.get(name)
         return var is not None and name in tables.get(var.level, pd.DataFrame()).columns
 
-    def drop_linked(name: str, why: str) -> None:
-        var = meta.variables[name]
-        tables[var.level] = tables[var.level].drop(columns=[name])
-        variables.pop(name, None)
-        note(var.level, name, f"removed: {why}")
+    def coarsenable(target: str, name: str, linked: dict[str, tuple[bool, str]]) -> bool:
+        """Whether ``target`` takes ``name``'s rule; if not, it is removed (or kept as asked)."""
+        var = meta.variables[target]
+        numeric = pd.api.types.is_numeric_dtype(tables[var.level][target].dtype)
+        if target == name or (linked[target][0] and numeric):
+            return True
+        why = linked[target][1]
+        if target in keep:
+            note(var.level, target, f"kept as asked, though it carries the value of {name} ({why})")
+        else:
+            tables[var.level] = tables[var.level].drop(columns=[target])
+            variables.pop(target, None)
+            note(var.level, target, f"removed: it carries the value of {name} ({why})")
+        return False
 
     for name, rule in (config.get("top_code") or {}).items():
         level, series = _numeric(ds, meta, name, "top_code", file)
@@ -158,16 +167,11 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
         for target in [name, *linked]:
             if not present(target):
                 continue
-            why = "" if target == name else f" like {name} ({linked[target][1]})"
-            if target != name and not linked[target][0]:
-                if target not in keep:
-                    drop_linked(target, f"it carries the value of {name} ({linked[target][1]})")
+            if not coarsenable(target, name, linked):
                 continue
             tv = meta.variables[target]
             values = tables[tv.level][target]
-            if not pd.api.types.is_numeric_dtype(values.dtype):
-                drop_linked(target, f"it carries the value of {name} ({linked[target][1]})")
-                continue
+            why = "" if target == name else f" like {name} ({linked[target][1]})"
             special = values.isin(list(SPECIAL_CODES))
             over = (values > limit) & ~special
             tables[tv.level][target] = values.mask(over.fillna(False), limit)
@@ -188,15 +192,10 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
         for target in [name, *linked]:
             if not present(target):
                 continue
+            if not coarsenable(target, name, linked):
+                continue
             tv = meta.variables[target]
             values = tables[tv.level][target]
-            same_scale = target == name or linked[target][0]
-            if not same_scale or not pd.api.types.is_numeric_dtype(values.dtype):
-                if target not in keep:
-                    drop_linked(target, f"it carries the value of {name} ({linked[target][1]})")
-                else:
-                    note(tv.level, target, f"kept as asked, though {linked[target][1]}")
-                continue
             codes, list_choices = _groups(values, [float(b) for b in breaks])
             list_name = f"{target}_groups"
             choices[list_name] = list_choices
