@@ -446,7 +446,9 @@ def coverage_table(
         for k in keys:
             frame[k] = frame[k].astype(object).where(frame[k].notna(), "").astype(str)
     joined = est.merge(tru, on=keys, how="left")
-    ok = joined["ci_low"].notna() & joined["true_value"].notna() & joined["se"].gt(0)
+    # an interval of zero width (an SE of zero up to rounding noise) is not an interval
+    no_width = joined["se"].abs() <= Thresholds().cv_zero * joined["estimate"].abs()
+    ok = joined["ci_low"].notna() & joined["true_value"].notna() & joined["se"].gt(0) & ~no_width
     joined = joined[ok].reset_index(drop=True)
     joined["covered"] = (joined["ci_low"] <= joined["true_value"]) & (
         joined["true_value"] <= joined["ci_high"]
