@@ -456,3 +456,19 @@ def test_today_is_the_date_of_the_check(small, tmp_path, run_cli):
     result = run_cli("data", "check", data)
     assert f"today() evaluated as {datetime.date.today()}" in result.stdout
     assert "not made" not in result.stdout
+
+
+def test_csv_writer_error_names_the_column(small, tmp_path, monkeypatch):
+    from survmig.data import labelled
+
+    real = labelled.raw_table
+
+    def fails_on_age(meta, level, df):
+        if "age" in df.columns:
+            raise ValueError("simulated encoding failure")
+        return real(meta, level, df)
+
+    monkeypatch.setattr(labelled, "raw_table", fails_on_age)
+    with pytest.raises(SurvmigError, match="level 'person', column 'age'") as err:
+        write_tables(small, tmp_path / "out", ("csv",))
+    assert str(tmp_path / "out" / "person.csv") in str(err.value)

@@ -178,15 +178,17 @@ def write_tables(
                 # errors name the file the user asked for, never the hidden temporary folder
                 shown = Path(directory) / target.name
                 if fmt in ("parquet", "csv"):
-                    try:
+
+                    def write(part: pd.DataFrame, path: Path, fmt: str = fmt, level: str = level):
                         if fmt == "parquet":
-                            df.to_parquet(target, index=False)
+                            part.to_parquet(path, index=False)
                         else:
-                            raw_table(meta, level, df).to_csv(target, index=False, encoding="utf-8")
+                            raw_table(meta, level, part).to_csv(path, index=False, encoding="utf-8")
+
+                    try:
+                        write(df, target)
                     except Exception as err:
-                        column = _failing_column(
-                            df, lambda part: part.to_parquet(tmp / ".probe", index=False)
-                        )
+                        column = _failing_column(df, lambda part: write(part, tmp / ".probe"))
                         raise _write_error(fmt, level, column, err, shown) from None
                 else:
                     _write_labelled(
