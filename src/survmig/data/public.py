@@ -35,6 +35,7 @@ listed in the log (printed by ``survmig data export`` and written to ``export_no
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,18 +161,19 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
             note(var.level, target, f"removed: it carries the value of {name} ({why})")
         return False
 
+    def targets(name: str) -> Iterator[tuple[str, Variable, pd.Series, str]]:
+        """``name`` and the variables linked to it that take its rule (the others are handled)."""
+        linked = _linked(meta, name)
+        for target in [name, *linked]:
+            if present(target) and coarsenable(target, name, linked):
+                var = meta.variables[target]
+                why = "" if target == name else f" like {name} ({linked[target][1]})"
+                yield target, var, tables[var.level][target], why
+
     for name, rule in (config.get("top_code") or {}).items():
         level, series = _numeric(ds, meta, name, "top_code", file)
         limit = _limit(series, rule, name, file)
-        linked = _linked(meta, name)
-        for target in [name, *linked]:
-            if not present(target):
-                continue
-            if not coarsenable(target, name, linked):
-                continue
-            tv = meta.variables[target]
-            values = tables[tv.level][target]
-            why = "" if target == name else f" like {name} ({linked[target][1]})"
+        for target, tv, values, why in targets(name):
             special = values.isin(list(SPECIAL_CODES))
             over = (values > limit) & ~special
             tables[tv.level][target] = values.mask(over.fillna(False), limit)
@@ -188,14 +190,7 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
                 f"age_groups.{name}.breaks must be an increasing list of at least two numbers",
                 file=file,
             )
-        linked = _linked(meta, name)
-        for target in [name, *linked]:
-            if not present(target):
-                continue
-            if not coarsenable(target, name, linked):
-                continue
-            tv = meta.variables[target]
-            values = tables[tv.level][target]
+        for target, tv, values, why in targets(name):
             codes, list_choices = _groups(values, [float(b) for b in breaks])
             list_name = f"{target}_groups"
             choices[list_name] = list_choices
@@ -203,7 +198,6 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
             variables[target] = dataclasses.replace(
                 variables[target], type="select_one", list_name=list_name, constraint=None
             )
-            why = "" if target == name else f" like {name} ({linked[target][1]})"
             note(tv.level, target, f"grouped at {', '.join(f'{b:g}' for b in breaks)}{why}")
     if config.get("anonymize_keys", True):
         _anonymize(tables, meta)
