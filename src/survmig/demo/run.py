@@ -31,9 +31,11 @@ from survmig.demo.fieldwork import Fieldwork, draw_sample
 from survmig.demo.responses import form_responses
 from survmig.design import SurveyDesign
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_dir
+from survmig.fileio import atomic_dir, atomic_path
 from survmig.indicators import IndicatorResults, compute, level_map
 from survmig.report import Thresholds, flag_reliability, write_report
+from survmig.sampling.population import ea_frame
+from survmig.tableio import write_table
 from survmig.weighting import BaseWeights, Calibrate, ControlTable, Nonresponse, Stage
 from survmig.weighting.pipeline import WeightingResult, run_steps
 from survmig.weighting.report import write_reports
@@ -169,6 +171,9 @@ def run_demo(
             weighting, design_data = weight_households(data, sample, census)
             write_reports(weighting, tmp / "weights" / "households_weighted.csv")
             design_data.to_csv(tmp / "weights" / "households_weighted.csv", index=False)
+        with step("Writing example inputs for the README's commands (inputs/)"):
+            age = data.column_for("age", level=level_map(data)["person"])
+            write_inputs(tmp / "inputs", country, sample, census, age)
         with step("Estimating every computable indicator (national, by region, by sex)"):
             results = estimate_indicators(data, calibrated_design(design_data, weighting))
         with step("Computing the true values on the whole population"):
@@ -201,6 +206,7 @@ def run_demo(
         "csv": directory / "report" / "indicators.csv",
         "charts": directory / "report" / "charts",
         "coverage": directory / "truth" / "coverage.csv",
+        "inputs": directory / "inputs",
         "truth": directory / "truth" / "estimates_vs_truth.csv",
     }
     return DemoResult(
@@ -472,6 +478,105 @@ def coverage_table(
             {"group": name, "intervals": n, "covering": k, "coverage": k / n if n else np.nan}
         )
     return joined, pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------- inputs
+
+#: the phase-2 rates of the README's two-phase example (column ``screener`` of the listing)
+LISTING_RATES = {"migrant": 1.0, "none": 0.1}
+
+
+def weighting_spec(
+    sample: pd.DataFrame, census: pd.DataFrame
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The demo's weighting as a ``weighting.yaml`` for ``survmig weight`` on fieldwork/sample.csv:
+    base weights, nonresponse by region × screening class, raking to census households by region
+    (the person totals of the demo's own calibration need per-household person counts that
+    sample.csv does not carry). Returns the spec and the household totals by region."""
+    hh = census[census["cell"].str.startswith("households_")]
+    totals = {
+        c.removeprefix("households_"): float(t)
+        for c, t in zip(hh["cell"], hh["total"], strict=True)
+    }
+    return {
+        "steps": [
+            {
+                "step": "base",
+                "name": "base (PPS of EAs × phase-2 rate)",
+                "stages": [
+                    {"probability": {"column": "prob_stage1"}},
+                    {"phase2": {"class": "screen", "rates": _rates(sample)}},
+                ],
+            },
+            {
+                "step": "nonresponse",
+                "response": "responded",
+                "classes": ["region", "screen"],
+            },
+            {
+                "step": "calibrate",
+                "name": "calibration to census households by region",
+                "method": "raking",
+                "margins": [{"by": "region", "totals": "household_totals.csv"}],
+            },
+        ]
+    }, totals
+
+
+def _write_yaml(data: dict[str, Any], path: Path, header: str) -> None:
+    import yaml
+
+    text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_inputs(
+    folder: Path, country: Country, sample: pd.DataFrame, census: pd.DataFrame, age: str
+) -> None:
+    """Example input files for every README command, made from the demo's own country and sample."""
+    folder.mkdir(parents=True)
+    _write_yaml(
+        DESIGN,
+        folder / "design.yaml",
+        "# the demo's household design: EAs are the PSUs, census-prevalence classes the strata\n",
+    )
+    steps, totals = weighting_spec(sample, census)
+    write_table(
+        pd.DataFrame({"region": list(totals), "total": list(totals.values())}),
+        folder / "household_totals.csv",
+    )
+    _write_yaml(
+        steps,
+        folder / "weighting.yaml",
+        "# survmig weight fieldwork/sample.csv --design design.yaml --steps weighting.yaml\n",
+    )
+    write_table(
+        pd.DataFrame({"currency": list(RATES), "rate": list(RATES.values())}),
+        folder / "rates.csv",
+    )
+    _write_yaml(
+        {"age_groups": {age: {"breaks": [0, 15, 25, 40, 65]}}},
+        folder / "public.yaml",
+        "# public-use file: PII, GPS and identifying metadata are always dropped; age grouped\n",
+    )
+    hh = country.households
+    frame = ea_frame(hh)
+    strata = frame.groupby("stratum").agg(
+        N=("ea", "size"), households=("households", "sum"), prevalence=("census_prevalence", "mean")
+    )  # N counts EAs: `survmig allocate` then gives the EAs per stratum for `survmig select`
+    write_table(strata.reset_index(), folder / "strata.csv")
+    write_table(frame, folder / "frame.csv")
+    listing = pd.DataFrame(
+        {
+            "hh_id": hh["hh_id"].to_numpy(),
+            "ea": hh["ea"].to_numpy(),
+            "stratum": hh["stratum"].to_numpy(),
+            "region": hh["region"].map(REGIONS).to_numpy(),
+            "screener": np.where(hh["is_migrant"].to_numpy(bool), "migrant", "none"),
+        }
+    )
+    write_table(listing, folder / "listing.csv")
 
 
 def _add_coverage_to_html(path: Path, coverage: pd.DataFrame, joined: pd.DataFrame) -> None:
