@@ -9,6 +9,7 @@ failing draws are redrawn from the next candidate range.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -165,6 +166,11 @@ def _truth(
         return None
 
 
+#: ``choose(var, view, drawn) -> values``: lets a caller (the demo) put known answers in place of
+#: the random draw; skip logic is applied to whatever it returns.
+Chooser = Callable[[Variable, "_Chain", pd.Series], pd.Series]
+
+
 def _fill_level(
     form: FormMetadata,
     level: str,
@@ -172,7 +178,9 @@ def _fill_level(
     parent_view: pd.DataFrame,
     rng: np.random.Generator,
     special_rate: float,
+    choose: Chooser | None = None,
 ) -> None:
+    """Answer every question of ``level`` where its relevance holds (blank elsewhere)."""
     n = len(frame)
     for var in form.data_variables(level):
         if var.kind == "option":
@@ -192,6 +200,8 @@ def _fill_level(
             values = frame[KEY].astype("string").reset_index(drop=True)
         else:
             values = _draw(form, var, view, n, rng, special_rate)
+            if choose is not None:
+                values = choose(var, view, values)
         frame[var.name] = (
             values.where(pd.Series(asked, index=values.index)) if len(values) else values
         )

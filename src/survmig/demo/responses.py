@@ -18,7 +18,7 @@ import pandas as pd
 from survmig.conventions import DONT_KNOW, REFUSED
 from survmig.data import KEY, PARENT_KEY, ROOT_KEY, ROW_POS, Dataset, FormMetadata
 from survmig.data.logic import form_context
-from survmig.data.synthetic import _Chain, _draw, _flat, _hex, _passes, _positions, _truth
+from survmig.data.synthetic import _fill_level, _flat, _hex, _passes, _positions, _truth
 from survmig.data.xpath import evaluate, parse
 from survmig.demo.country import Country
 
@@ -262,31 +262,18 @@ def _fill(
     given: dict[str, pd.Series],
     rng: np.random.Generator,
 ) -> None:
+    """The generic synthetic filler, with the synthetic country's answers where a concept has them."""
     n = len(frame)
-    for var in form.data_variables(level):
-        if var.kind == "option":
-            continue
-        view = _Chain(frame, parent_view)
-        asked = np.ones(n, dtype=bool)
-        for expr in var.relevance():
-            mask = _truth(form, expr, view, n)
-            if mask is not None:
-                asked &= mask
-        drawn = _draw(form, var, view, n, rng, 0.0)
-        if var.concept in given and n:
-            values = _typed(form, var, given[var.concept])
-            if len(drawn) == n:
-                values = values.where(values.notna(), drawn.astype(values.dtype, errors="ignore"))
-            values = _specials(form, var, view, values, rng)
-        else:
-            values = drawn
-        frame[var.name] = values.where(pd.Series(asked, index=values.index)) if n else values
-        if var.type == "select_multiple":
-            from survmig.data.coerce import option_dummies
 
-            dummies = option_dummies(frame[var.name], form.option_columns(var.name))
-            for col in dummies.columns:
-                frame[col] = dummies[col].array
+    def choose(var, view, drawn: pd.Series) -> pd.Series:
+        if var.concept not in given or not n:
+            return drawn
+        values = _typed(form, var, given[var.concept])
+        if len(drawn) == n:
+            values = values.where(values.notna(), drawn.astype(values.dtype, errors="ignore"))
+        return _specials(form, var, view, values, rng)
+
+    _fill_level(form, level, frame, parent_view, rng, 0.0, choose)
 
 
 def _specials(form, var, view, values: pd.Series, rng: np.random.Generator) -> pd.Series:
