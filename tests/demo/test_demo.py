@@ -297,3 +297,148 @@ def test_bad_sizes(tmp_path, run_cli, args, message):
 def test_help_has_an_example(run_cli):
     res = run_cli("demo", "--help")
     assert res.exit_code == 0 and "survmig demo out --households 600 --seed 7" in res.stdout
+
+
+# ------------------------------------------------------------------ the README's commands on inputs/
+
+
+def test_inputs_are_written(demo_dir):
+    inputs = demo_dir / "inputs"
+    names = {p.name for p in inputs.iterdir()}
+    assert {
+        "design.yaml",
+        "weighting.yaml",
+        "household_totals.csv",
+        "rates.csv",
+        "public.yaml",
+        "strata.csv",
+        "frame.csv",
+        "listing.csv",
+    } <= names
+    frame = pd.read_csv(inputs / "frame.csv")
+    listing = pd.read_csv(inputs / "listing.csv")
+    strata = pd.read_csv(inputs / "strata.csv")
+    # the frame (census counts as measures of size), the strata and the listing of the country
+    assert strata["households"].sum() == frame["households"].sum()
+    assert len(listing) == 3000 and listing["hh_id"].is_unique
+    assert strata.set_index("stratum")["N"].to_dict() == frame.groupby("stratum").size().to_dict()
+    assert set(listing["ea"]) == set(frame["ea"])
+    rates = pd.read_csv(inputs / "rates.csv")
+    assert set(rates["currency"]) == {"MAD", "EUR"}
+
+
+@pytest.fixture(scope="module")
+def weighted(demo_dir, tmp_path_factory):
+    """`survmig weight` on the demo's sample with inputs/design.yaml and inputs/weighting.yaml."""
+    from survmig.cli import main
+
+    out = tmp_path_factory.mktemp("weighted") / "weighted.parquet"
+    inputs = demo_dir / "inputs"
+    args = ["weight", demo_dir / "fieldwork" / "sample.csv", "--design", inputs / "design.yaml"]
+    try:
+        main([str(a) for a in [*args, "--steps", inputs / "weighting.yaml", "-o", out]])
+    except SystemExit as done:
+        pytest.fail(f"survmig weight exited with {done.code}")
+    return out
+
+
+def test_weight_command_runs_the_demo_weighting(demo_dir, weighted):
+    w = pd.read_parquet(weighted)
+    sample = pd.read_csv(demo_dir / "fieldwork" / "sample.csv")
+    assert len(w) == int(sample["responded"].sum())
+    assert (w["weight"] > 0).all()
+    totals = pd.read_csv(demo_dir / "inputs" / "household_totals.csv").set_index("region")
+    by_region = w.groupby("region")["weight"].sum()
+    np.testing.assert_allclose(by_region.sort_index(), totals["total"].sort_index(), rtol=1e-6)
+    # the same household totals as the demo's own weighting
+    own = pd.read_csv(demo_dir / "weights" / "households_weighted.csv")
+    np.testing.assert_allclose(
+        own.groupby("region")["weight"].sum().sort_index(), by_region, rtol=1e-6
+    )
+
+
+def test_estimate_indicators_from_the_weighted_file_with_rates(
+    demo_dir, weighted, tmp_path, run_cli
+):
+    q = demo_dir / "questionnaire" / "survmig_demo.xlsx"
+    res = run_cli(
+        "data", "import", demo_dir / "fieldwork" / "survmig_demo.zip", "--form", q,
+        "-o", tmp_path / "survey_dataset",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    out = tmp_path / "indicators.csv"
+    res = run_cli(
+        "estimate", tmp_path / "survey_dataset", "--design", demo_dir / "inputs" / "design.yaml",
+        "--design-data", weighted, "--indicators", "all", "--by", "region",
+        "--rates", demo_dir / "inputs" / "rates.csv", "--param", "convert_to=EUR", "-o", out,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    table = pd.read_csv(out)
+    assert set(table["region"].dropna()) == {"North", "East", "West", "South"}
+    # the converted remittance total needs the rates: it is computed, in euro (rate 10.8 dirham)
+    converted = table[table["variable"] == "remittances_total_converted"]
+    assert len(converted) >= 3 and (converted["estimate"] > 0).all()
+    assert "not computable: needs exchange rates" not in res.stderr
+    share = table.loc[table["variable"] == "foreign_born_share", "estimate"]
+    assert len(share) and share.between(0, 1).all()
+
+
+def test_allocate_and_select_on_the_demo_frame(demo_dir, tmp_path, run_cli):
+    inputs = demo_dir / "inputs"
+    alloc, eas, hh, phase2 = (tmp_path / f for f in ("alloc.csv", "eas.csv", "hh.csv", "p2.csv"))
+    res = run_cli(
+        "allocate", inputs / "strata.csv", "--method", "rare", "--n", "30",
+        "--screen-cost", "2", "--interview-cost", "20", "-o", alloc,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    n = pd.read_csv(alloc).set_index("stratum")["n"]
+    assert n.sum() == 30
+    res = run_cli(
+        "select", inputs / "frame.csv", "--method", "pps", "--strata", "stratum",
+        "--size", "households", "--allocation", alloc, "--seed", "7", "-o", eas,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    selected = pd.read_csv(eas)
+    assert selected.groupby("stratum").size().to_dict() == n.to_dict()
+    res = run_cli(
+        "select", inputs / "listing.csv", "--method", "households", "--psus", eas,
+        "--psu", "ea", "--take", "20", "--seed", "8", "-o", hh,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    households = pd.read_csv(hh)
+    listed = pd.read_csv(inputs / "listing.csv").groupby("ea").size()
+    per_ea = households.groupby("ea").size()
+    assert per_ea.to_dict() == listed.reindex(per_ea.index).clip(upper=20).to_dict()
+    assert set(per_ea.index) == set(selected["ea"])
+    res = run_cli(
+        "select", hh, "--method", "two-phase", "--by", "screener", "--within", "ea",
+        "--rate", "migrant=1", "--rate", "none=0.1", "--seed", "9", "-o", phase2,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    sub = pd.read_csv(phase2)
+    migrants = households["screener"] == "migrant"
+    assert (sub["screener"] == "migrant").sum() == migrants.sum()  # all migrant households kept
+    assert sub.groupby("screener")["prob_phase2"].first().to_dict() == {"migrant": 1, "none": 0.1}
+
+
+def test_public_use_export_with_the_demo_config(demo_dir, tmp_path, run_cli):
+    q = demo_dir / "questionnaire" / "survmig_demo.xlsx"
+    data = tmp_path / "survey_dataset"
+    res = run_cli(
+        "data", "import", demo_dir / "fieldwork" / "survmig_demo.zip", "--form", q, "-o", data
+    )
+    assert res.exit_code == 0, res.stderr
+    out = tmp_path / "public"
+    res = run_cli(
+        "data", "export", data, "--public-use", demo_dir / "inputs" / "public.yaml",
+        "--format", "csv", "-o", out,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    members = pd.read_csv(out / "members.csv")
+    original = pd.read_parquet(data / "members.parquet")
+    assert original["age"].max() > 65  # ages before grouping
+    # five groups from breaks 0, 15, 25, 40, 65 (special codes kept as they are)
+    assert set(members["age"].dropna().astype(int)) - {-8, -9} <= {1, 2, 3, 4, 5}
+    senders = pd.read_csv(out / "rem_senders.csv")
+    assert "rem_sender_name" not in senders.columns  # a PII question
+    assert "rem_sender_name" in pd.read_parquet(data / "rem_senders.parquet").columns

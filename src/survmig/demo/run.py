@@ -674,9 +674,51 @@ truth/estimates_vs_truth.csv
     Every estimate beside the true value: covered, error in standard errors, reliability flag.
 truth/coverage.csv
     How many 95 % intervals cover the truth: {cov.covering} of {cov.intervals} ({cov.coverage:.1%}).
+inputs/
+    Example input files for the commands of survmig's README, made from this country and sample
+    (the README's commands use them as demo-output/inputs/...):
+inputs/design.yaml
+    The household design of weights/households_weighted.csv (and of `survmig weight`'s output):
+    ids ea, strata stratum, weights weight, lonely_psu adjust.
+inputs/weighting.yaml
+    The weighting steps for `survmig weight fieldwork/sample.csv`: base weights (PPS probability of
+    the EA x phase-2 rate of the screening class), nonresponse within region x screening class,
+    raking to the census households by region (totals in inputs/household_totals.csv). The demo's
+    own weighting also calibrates to persons by sex x age group, which needs per-household person
+    counts that sample.csv does not carry, so its weights differ a little.
+inputs/household_totals.csv
+    Census households by region (columns region, total): the calibration totals of weighting.yaml.
+inputs/rates.csv
+    Exchange rates (currency, rate: dirham per unit) of the currencies in the data, for
+    `survmig estimate --rates` (with --param convert_to=EUR for the converted remittance totals).
+inputs/public.yaml
+    The public-use configuration for `survmig data export --public-use`: PII questions, GPS and
+    identifying metadata are always removed, keys replaced; ages are grouped (0, 15, 25, 40, 65).
+inputs/strata.csv
+    One row per census-prevalence stratum: N (EAs in the frame), households, prevalence (mean
+    census migrant prevalence of its EAs), for `survmig allocate` (the allocation is in EAs).
+inputs/frame.csv
+    The EA frame: ea, stratum, grid position, households (the census measure of size for PPS),
+    census prevalence, for `survmig select --method pps`.
+inputs/listing.csv
+    The household listing of every EA: hh_id, ea, stratum, region and the screener's answer
+    (migrant / none), for `survmig select --method households` or `two-stage` and `two-phase`.
 
-Try the same steps yourself:
-    survmig data check fieldwork/{form_id}.zip --form questionnaire/{form_id}.xlsx
+Try the same steps yourself (from this folder):
+    survmig data import fieldwork/{form_id}.zip --form questionnaire/{form_id}.xlsx -o survey_dataset/
+    survmig data check survey_dataset/ -o problems.csv
+    survmig data export survey_dataset/ --public-use inputs/public.yaml --format sav -o public/
+    survmig weight fieldwork/sample.csv --design inputs/design.yaml --steps inputs/weighting.yaml \
+        -o weighted.parquet
+    survmig estimate survey_dataset/ --design inputs/design.yaml --design-data weighted.parquet \
+        --indicators all --by region,sex --rates inputs/rates.csv --param convert_to=EUR \
+        --report my_report/
+    survmig allocate inputs/strata.csv --method rare --n 30 --screen-cost 2 --interview-cost 20 \
+        -o alloc.csv
+    survmig select inputs/frame.csv --method pps --strata stratum --size households \
+        --allocation alloc.csv --seed 7 -o eas.csv
+    survmig select inputs/listing.csv --method households --psus eas.csv --psu ea --take 20 \
+        --seed 8 -o hh.csv
     survmig render questionnaire/{form_id}.xlsx --lang fr -o questionnaire_fr.html
 """
     (folder / "README.txt").write_text(text, encoding="utf-8")
