@@ -314,6 +314,7 @@ def test_inputs_are_written(demo_dir):
         "strata.csv",
         "frame.csv",
         "listing.csv",
+        "classes.csv",
     } <= names
     frame = pd.read_csv(inputs / "frame.csv")
     listing = pd.read_csv(inputs / "listing.csv")
@@ -419,6 +420,14 @@ def test_allocate_and_select_on_the_demo_frame(demo_dir, tmp_path, run_cli):
     migrants = households["screener"] == "migrant"
     assert (sub["screener"] == "migrant").sum() == migrants.sum()  # all migrant households kept
     assert sub.groupby("screener")["prob_phase2"].first().to_dict() == {"migrant": 1, "none": 0.1}
+    res = run_cli(
+        "allocate", inputs / "classes.csv", "--method", "two-phase", "--budget", "50000",
+        "--phase1-cost", "2", "-o", tmp_path / "two.csv",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    rates = pd.read_csv(tmp_path / "two.csv").set_index("stratum")["rate"]
+    # the class with the smaller SD is subsampled more
+    assert 0 < rates["none"] < rates["migrant"] <= 1
 
 
 def test_public_use_export_with_the_demo_config(demo_dir, tmp_path, run_cli):

@@ -482,8 +482,8 @@ def coverage_table(
 
 # ----------------------------------------------------------------------------------------- inputs
 
-#: the phase-2 rates of the README's two-phase example (column ``screener`` of the listing)
-LISTING_RATES = {"migrant": 1.0, "none": 0.1}
+#: the cost of a phase-2 interview in the two-phase allocation example (classes.csv)
+INTERVIEW_COST = 20.0
 
 
 def weighting_spec(
@@ -577,6 +577,19 @@ def write_inputs(
         }
     )
     write_table(listing, folder / "listing.csv")
+    # the screening classes of the listing for a two-phase allocation: the share of each class and
+    # the mean and SD of the target variable (receiving remittances, 0/1) in it
+    received = hh["remittances"].astype(float).groupby(listing["screener"].to_numpy())
+    classes = pd.DataFrame(
+        {
+            "N": received.size(),
+            "share": received.size() / len(hh),
+            "mean": received.mean(),
+            "sd": received.std(ddof=0),
+            "cost": INTERVIEW_COST,
+        }
+    ).rename_axis("stratum")
+    write_table(classes.reset_index(), folder / "classes.csv")
 
 
 def _add_coverage_to_html(path: Path, coverage: pd.DataFrame, joined: pd.DataFrame) -> None:
@@ -703,6 +716,9 @@ inputs/frame.csv
 inputs/listing.csv
     The household listing of every EA: hh_id, ea, stratum, region and the screener's answer
     (migrant / none), for `survmig select --method households` or `two-stage` and `two-phase`.
+inputs/classes.csv
+    The listing's screening classes (migrant / none) with their share, the mean and SD of
+    receiving remittances (0/1) and an interview cost, for `survmig allocate --method two-phase`.
 
 Try the same steps yourself (from this folder):
     survmig data import fieldwork/{form_id}.zip --form questionnaire/{form_id}.xlsx -o survey_dataset/
