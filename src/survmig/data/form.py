@@ -49,23 +49,6 @@ PLATFORM_COLUMNS: dict[str, tuple[str, str | None, str | None]] = {
 
 #: XLSForm question types that hold no answer in the submission.
 NO_DATA_TYPES = frozenset({"note", "xml-external", "csv-external", "begin group", "end group"})
-#: Metadata question types (collected automatically, never asked).
-META_TYPES = frozenset(
-    {
-        "start",
-        "end",
-        "today",
-        "deviceid",
-        "username",
-        "phonenumber",
-        "simserial",
-        "subscriberid",
-        "email",
-        "audit",
-        "start-geopoint",
-        "background-audio",
-    }
-)
 #: Metadata types that identify a person or a device: dropped from public-use files.
 IDENTIFYING_META = frozenset(
     {
@@ -79,6 +62,8 @@ IDENTIFYING_META = frozenset(
         "start-geopoint",
     }
 )
+#: Metadata question types (collected automatically, never asked).
+META_TYPES = IDENTIFYING_META | {"start", "end", "today", "background-audio"}
 GEO_TYPES = frozenset({"geopoint", "geotrace", "geoshape"})
 NUMERIC_TYPES = frozenset({"integer", "decimal", "range"})
 
