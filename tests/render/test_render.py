@@ -211,3 +211,14 @@ def test_default_language_and_one_language_forms(tmp_path):
         2,
         'Ask if <span class="qref">Q1</span> “Works?” is “Yes” <span class="code">(y)</span>.',
     )
+
+
+def test_untranslated_title_is_marked_with_its_own_language(run_cli, trilingual_form, tmp_path):
+    """XLSForm settings hold one form_title (the default language's): in an Arabic page it must
+    carry its own lang and dir="auto" so the bidi algorithm lays English text out left to right."""
+    ar = render(run_cli, trilingual_form, "ar", tmp_path / "ar.html")
+    h1 = ar.xpath("//h1")[0]
+    assert h1.text_content().strip() == "Household and remittances"
+    assert (h1.get("lang"), h1.get("dir")) == ("en", "auto")
+    en = render(run_cli, trilingual_form, "en", tmp_path / "en.html")
+    assert en.xpath("//h1")[0].get("lang") is None  # same language as the page: nothing to mark

@@ -100,6 +100,7 @@ class Questionnaire:
     """Everything the template needs, in one language."""
 
     title: str
+    title_code: str  #: BCP 47 code of the title's language (settings hold one form_title) or ""
     version: str | None
     form_id: str | None
     language: str  #: the form's language name, e.g. "Français (fr)" ("" for a one-language form)
@@ -415,8 +416,10 @@ def build_questionnaire(form: str | Path, lang: str | None = None) -> Questionna
     phrases = phrases_for(code.split("-")[0].split("_")[0].lower())
     builder = _Builder(survey, language, phrases)
     items = builder.items(survey.get("children", []))
+    title_match = _LANG_CODE.search(str(survey.get("default_language") or ""))
     return Questionnaire(
         title=str(survey.get("title") or survey.get("name") or form.stem),
+        title_code=title_match.group(1) if title_match else "",
         version=str(survey["version"]) if survey.get("version") else None,
         form_id=survey.get("id_string"),
         language=language,
