@@ -151,3 +151,46 @@ def test_bad_designs(pop, design, field):
 def test_population_without_columns():
     with pytest.raises(SurvmigError, match="no column 'ea'"):
         sim.simulate(pd.DataFrame({"x": [1]}), reps=5)
+
+
+def test_plot_text_fits_and_does_not_overlap(pop):
+    """Every label, tick and legend entry lies inside the figure, and no two overlap in a panel
+    (the adaptive HH and HT estimators share one cost, so point labels used to collide)."""
+    res = sim.simulate(
+        pop,
+        reps=10,
+        seed=1,
+        designs=[
+            sim.SrsHouseholds(n=300),
+            sim.StratifiedCluster(psus=30, take=10),
+            sim.StratifiedCluster(psus=30, take=10, allocation="rare", name="disproportionate"),
+            sim.TwoPhase(psus=20),
+            sim.AdaptiveCluster(initial=10),
+        ],
+    )
+    fig = res.plot()
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    page = fig.bbox
+
+    def drawn_ticks(axis) -> list:
+        # tick labels exist for ticks outside the view limits too; only those inside are drawn
+        low, high = sorted(axis.get_view_interval())
+        pairs = [
+            *zip(axis.get_majorticklocs(), axis.get_majorticklabels(), strict=True),
+            *zip(axis.get_minorticklocs(), axis.get_minorticklabels(), strict=True),
+        ]
+        return [label for at, label in pairs if low <= at <= high]
+
+    groups = [
+        [*ax.texts, *drawn_ticks(ax.xaxis), *drawn_ticks(ax.yaxis), ax.title, ax.xaxis.label]
+        for ax in fig.axes
+    ] + [[*legend.get_texts()] for legend in fig.legends]
+    for texts in groups:
+        boxes = [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
+        for box in boxes:
+            assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0
+            assert box.y1 <= page.y1
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not a.overlaps(b), (a, b)

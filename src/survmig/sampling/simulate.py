@@ -176,10 +176,21 @@ class SimulationResult:
         import matplotlib
 
         matplotlib.use("Agg")
+        import textwrap
+
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+        # constrained layout keeps long tick labels, titles and the legend inside the page;
+        # designs are told apart by colour and marker in one shared legend, not by labels
+        # written next to the points (two estimators of one design share a cost and collide).
+        fig, axes = plt.subplots(2, 2, figsize=(12, 8.5), layout="constrained")
         designs = list(dict.fromkeys(self.runs["design"]))
+        wrapped = [textwrap.fill(d, 22) for d in designs]
+        markers = "osD^vP*Xph"
+        style = {
+            d: {"color": f"C{i % 10}", "marker": markers[i % len(markers)]}
+            for i, d in enumerate(designs)
+        }
         for row, estimand in enumerate(ESTIMANDS):
             ax = axes[row, 0]
             data = [
@@ -187,20 +198,24 @@ class SimulationResult:
                 for d in designs
             ]
             ax.boxplot(data, orientation="horizontal", showfliers=False)
-            ax.set_yticks(range(1, len(designs) + 1), designs, fontsize=8)
+            ax.set_yticks(range(1, len(designs) + 1), wrapped, fontsize=8)
             ax.axvline(self.truth[estimand], color="C3", linestyle="--", label="true value")
             ax.set_title(f"{estimand.replace('_', ' ')}: estimates over {self.reps} samples")
             ax.legend(loc="lower right", fontsize=8)
             ax = axes[row, 1]
             sub = self.table[self.table["estimand"] == estimand]
-            ax.scatter(sub["mean_cost"], sub["empirical_se"])
-            for _, r in sub.iterrows():
-                ax.annotate(r["design"], (r["mean_cost"], r["empirical_se"]), fontsize=7)
+            for design in designs:
+                at = sub[sub["design"] == design]
+                ax.scatter(at["mean_cost"], at["empirical_se"], label=design, **style[design])
             ax.set_xlabel("mean field cost")
             ax.set_ylabel("empirical SE")
             ax.set_xscale("log")
+            ax.margins(x=0.08, y=0.08)
             ax.set_title(f"{estimand.replace('_', ' ')}: precision against cost")
-        fig.tight_layout()
+        handles, labels = axes[0, 1].get_legend_handles_labels()
+        fig.legend(
+            handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=8
+        )
         if path is not None:
             path = Path(path)
             with atomic_path(path) as tmp:
