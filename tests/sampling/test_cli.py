@@ -269,3 +269,29 @@ def test_allocate_names_a_non_numeric_cell(run_cli, tmp_path, column, bad, metho
     assert res.exit_code == 2, res.stderr
     assert f"{column}: must be a number, got {bad!r} for stratum 'b'" in res.stderr
     assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+
+
+def test_allocate_tables_are_never_cut_in_80_columns(run_cli, tmp_path, monkeypatch):
+    """Rich shrinks a too-wide table by cutting cells with an ellipsis ("strat…", "500,0…"):
+    every stratum name and every number must be printed whole in an 80-column terminal."""
+    monkeypatch.setenv("COLUMNS", "80")
+    path = tmp_path / "strata.csv"
+    names = ["northern_governorates_rural", "southern_governorates_urban"]
+    pd.DataFrame({"stratum": names, "N": [500_000, 1_200_000], "prevalence": [0.10, 0.03]}).to_csv(
+        path, index=False
+    )
+    out = tmp_path / "alloc.csv"
+    res = run_cli(
+        "allocate", path, "--method", "rare", "--n", "6000",
+        "--screen-cost", "2", "--interview-cost", "20", "-o", out,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert "…" not in res.stdout
+    lines = res.stdout.splitlines()
+    exact = [f"{v:,.4f}" for v in pd.read_csv(out)["n_exact"]]
+    n = [str(v) for v in pd.read_csv(out)["n"]]
+    for number in ["500,000", "1,200,000", *exact, *n]:
+        assert any(number in line.split() for line in lines), number
+    # a long stratum name may be folded over lines, but all of it is there
+    first_cells = "".join(line.split()[0] for line in lines if line.strip())
+    assert all(name in first_cells for name in names)

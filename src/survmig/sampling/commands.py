@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -43,7 +44,7 @@ def show(result: Result) -> None:
         steps.add_row(key, _fmt(value))
     console.print(steps)
     if result.table is not None:
-        console.print(df_table(result.table))
+        print_table(console, df_table(result.table))
     console.print(f"[bold]formula:[/bold] {result.formula}", highlight=False)
     console.print(f"[bold]assumptions:[/bold] {result.assumptions}", highlight=False)
     if result.references:
@@ -52,14 +53,41 @@ def show(result: Result) -> None:
 
 def df_table(frame: pd.DataFrame, title: str | None = None):
     """A rich table of a data frame (numbers formatted for reading)."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, header_style="bold")
-    for col in frame.columns:
-        table.add_column(str(col), justify="right" if frame[col].dtype.kind in "iuf" else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(_fmt(v) if isinstance(v, float | np.floating) else str(v) for v in row))
+    # no vertical rules: two characters between columns instead of three leaves room for values
+    table = Table(
+        title=title,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+        show_edge=False,
+        pad_edge=False,
+    )
+    rows = [
+        [_fmt(v) if isinstance(v, float | np.floating) else str(v) for v in row]
+        for row in frame.itertuples(index=False)
+    ]
+    for i, col in enumerate(frame.columns):
+        # a narrow terminal folds headers and text; a number is never cut ("500,0…"), so its
+        # column is at least as wide as its longest value
+        numeric = frame[col].dtype.kind in "iuf"
+        table.add_column(
+            str(col),
+            justify="right" if numeric else "left",
+            overflow="fold",
+            min_width=max((len(row[i]) for row in rows), default=None) if numeric else None,
+        )
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def print_table(console: Any, table: Any) -> None:
+    """Print a table whole: the numbers' minimum widths may make it a little wider than the
+    terminal, and then the terminal wraps the line rather than rich cropping the last column."""
+    console.print(table, crop=False)
 
 
 def _write_json(result: Result, path: Path | None) -> None:
@@ -583,7 +611,9 @@ def simulate(
     out = Console()
     if not out.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
         out = Console(width=180)
-    out.print(df_table(shown, title=f"{reps} samples of each design on {households:,} households"))
+    print_table(
+        out, df_table(shown, title=f"{reps} samples of each design on {households:,} households")
+    )
     click.echo(
         f"truth: prevalence {result.truth['prevalence']:.4f}, "
         f"remittance share {result.truth['remittance_share']:.4f}"
