@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from survmig.arrays import positions_in_groups
 from survmig.conventions import DONT_KNOW, REFUSED
 from survmig.data.coerce import coerce_column
 from survmig.data.dataset import Dataset
@@ -56,15 +57,15 @@ def synthetic_dataset(
     tables: dict[str, pd.DataFrame] = {}
     for level in form.levels.values():
         if level.parent is None:
-            keys = pd.Series([f"uuid:{_hex(rng)}" for _ in range(n)], dtype=object)
+            keys = pd.Series([f"uuid:{random_hex(rng)}" for _ in range(n)], dtype=object)
             frame = pd.DataFrame({KEY: keys})
             parent_view = pd.DataFrame(index=frame.index)
         else:
             parent = tables[level.parent]
-            flat_parent = _flat(tables, form, level.parent)
+            flat_parent = flat_view(tables, form, level.parent)
             counts = _repeat_counts(form, level, parent, flat_parent, rng, means)
             idx = np.repeat(np.arange(len(parent)), counts)
-            pos = _positions(counts)
+            pos = positions_in_groups(counts)
             pkeys = parent[KEY].to_numpy(dtype=object)[idx]
             keys = (
                 pd.Series(pkeys, dtype=object)
@@ -88,7 +89,7 @@ def synthetic_dataset(
                 }
             )
             parent_view = flat_parent.iloc[idx].reset_index(drop=True)
-        _fill_level(form, level.name, frame, parent_view, rng, special_rate)
+        fill_level(form, level.name, frame, parent_view, rng, special_rate)
         if level.parent is None:
             frame["SubmissionDate"] = pd.Timestamp("2024-06-01") + pd.to_timedelta(
                 rng.integers(0, 60 * 86400, len(frame)), unit="s"
@@ -101,20 +102,12 @@ def synthetic_dataset(
     return Dataset(tables, form, source={"shape": "synthetic", "seed": seed})
 
 
-def _hex(rng: np.random.Generator) -> str:
+def random_hex(rng: np.random.Generator) -> str:
     b = rng.bytes(16).hex()
     return f"{b[:8]}-{b[8:12]}-4{b[13:16]}-a{b[17:20]}-{b[20:32]}"
 
 
-def _positions(counts: np.ndarray) -> np.ndarray:
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=int)
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.arange(total) - starts + 1
-
-
-def _flat(tables: dict[str, pd.DataFrame], form: FormMetadata, level: str) -> pd.DataFrame:
+def flat_view(tables: dict[str, pd.DataFrame], form: FormMetadata, level: str) -> pd.DataFrame:
     ds = Dataset({k: v for k, v in tables.items()}, form)
     return ds.flatten(level).reset_index(drop=True)
 
@@ -151,13 +144,13 @@ def _repeat_counts(form, level, parent, flat_parent, rng, means) -> np.ndarray:
             flat_parent[ref.group(1)] = counts
             return counts
     for expr in level.relevant:
-        mask = _truth(form, expr, flat_parent, n)
+        mask = relevance_mask(form, expr, flat_parent, n)
         if mask is not None:
             counts = np.where(mask, counts, 0)
     return counts
 
 
-def _truth(
+def relevance_mask(
     form: FormMetadata, expr: str, frame, n: int, current: XValue | None = None
 ) -> np.ndarray | None:
     try:
@@ -171,7 +164,7 @@ def _truth(
 Chooser = Callable[[Variable, "_Chain", pd.Series], pd.Series]
 
 
-def _fill_level(
+def fill_level(
     form: FormMetadata,
     level: str,
     frame: pd.DataFrame,
@@ -188,7 +181,7 @@ def _fill_level(
         view = _Chain(frame, parent_view)
         asked = np.ones(n, dtype=bool)
         for expr in var.relevance():
-            mask = _truth(form, expr, view, n)
+            mask = relevance_mask(form, expr, view, n)
             if mask is not None:
                 asked &= mask
         if (
@@ -242,7 +235,7 @@ def _draw(
     if n == 0:
         return pd.Series([], dtype=object)
     if var.name == "instanceID":
-        return pd.Series([f"uuid:{_hex(rng)}" for _ in range(n)], dtype="string")
+        return pd.Series([f"uuid:{random_hex(rng)}" for _ in range(n)], dtype="string")
     if vtype in ("start", "end"):
         base = pd.Timestamp("2024-06-01 08:00:00") + pd.to_timedelta(
             rng.integers(0, 60 * 86400, n), unit="s"
@@ -341,30 +334,32 @@ def _satisfy_choice(form, var, view, picks: np.ndarray, codes: list[str], rng) -
             return series.astype("string")
         return pd.to_numeric(series).astype("Int64")
 
-    ok = _passes(form, var, view, typed(picks))
+    ok = passes_constraint(form, var, view, typed(picks))
     for _ in range(3):
         if ok.all():
             return picks
         redraw = np.array(codes, dtype=object)[rng.integers(0, len(codes), len(picks))]
         trial = np.where(ok, picks, redraw)
-        ok_trial = _passes(form, var, view, typed(trial))
+        ok_trial = passes_constraint(form, var, view, typed(trial))
         picks = np.where(~ok & ok_trial, trial, picks)
         ok = ok | ok_trial
     for code in codes:
         if ok.all():
             break
         trial = np.where(ok, picks, code)
-        ok_trial = _passes(form, var, view, typed(trial))
+        ok_trial = passes_constraint(form, var, view, typed(trial))
         picks = np.where(~ok & ok_trial, trial, picks)
         ok = ok | ok_trial
     return picks
 
 
-def _passes(form: FormMetadata, var: Variable, view: pd.DataFrame, values: pd.Series) -> np.ndarray:
+def passes_constraint(
+    form: FormMetadata, var: Variable, view: pd.DataFrame, values: pd.Series
+) -> np.ndarray:
     if not var.constraint:
         return np.ones(len(values), dtype=bool)
     cur = node_from_series(values, is_date=var.type == "date")
-    ok = _truth(form, var.constraint, view, len(values), cur)
+    ok = relevance_mask(form, var.constraint, view, len(values), cur)
     return np.ones(len(values), dtype=bool) if ok is None else ok
 
 
@@ -381,14 +376,14 @@ def _draw_numeric(form, var, view, n, rng, special_rate) -> pd.Series:
             else np.round(rng.uniform(lo, hi, n), 2)
         )
         trial = np.where(todo, draw, out)
-        ok = _passes(form, var, view, pd.Series(trial))
+        ok = passes_constraint(form, var, view, pd.Series(trial))
         newly = todo & ok
         out[newly] = trial[newly]
         todo &= ~ok
     if var.constraint:
         for special in (DONT_KNOW, REFUSED):
             trial = np.full(n, float(special))
-            allowed = _passes(form, var, view, pd.Series(trial))
+            allowed = passes_constraint(form, var, view, pd.Series(trial))
             pick = allowed & ((rng.random(n) < special_rate / 2) | todo)
             out[pick] = special
             todo &= ~pick
@@ -406,7 +401,7 @@ def _draw_dates(form, var, view, n, rng) -> pd.Series:
         days = rng.integers(0, (end - start).days + 1, n)
         draw = pd.Series(start + pd.to_timedelta(days, unit="D")).astype("datetime64[ms]")
         trial = draw.where(pd.Series(todo), out)
-        ok = _passes(form, var, view, trial)
+        ok = passes_constraint(form, var, view, trial)
         newly = todo & ok
         out[newly] = trial[newly]
         todo &= ~ok

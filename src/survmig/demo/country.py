@@ -19,6 +19,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from survmig.arrays import positions_in_groups
 from survmig.sampling.population import synthetic_population
 
 #: region code -> name (quadrants of the EA grid)
@@ -88,12 +89,6 @@ def _choice(rng: np.random.Generator, table: dict[str, float], n: int) -> np.nda
     keys = np.array(list(table), dtype=object)
     p = np.array(list(table.values()), dtype=float)
     return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
-
-
-def _positions(counts: np.ndarray) -> np.ndarray:
-    """1-based position of each row within its group, for groups of the given sizes."""
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.arange(int(counts.sum())) - starts + 1
 
 
 def synthetic_country(
@@ -172,7 +167,7 @@ def _persons(rng: np.random.Generator, hh: pd.DataFrame, year: int) -> pd.DataFr
     size = hh["size"].to_numpy().clip(1, 30)
     hh["size"] = size
     idx = np.repeat(np.arange(len(hh)), size)
-    line = _positions(size)
+    line = positions_in_groups(size)
     m = len(idx)
     head_age = (25 + rng.gamma(4.0, 6.0, len(hh))).clip(18, 95).astype(int)
     head_male = rng.random(len(hh)) < 0.8
@@ -385,7 +380,7 @@ def _emigrants(rng: np.random.Generator, hh: pd.DataFrame, year: int) -> pd.Data
     return pd.DataFrame(
         {
             "hh_id": hh["hh_id"].to_numpy()[idx],
-            "line": _positions(count),
+            "line": positions_in_groups(count),
             "sex": np.where(rng.random(k) < 0.68, 1, 2),
             "relationship": np.where(rng.random(k) < 0.8, 3, 4),
             "dep_year": dep_year,
@@ -409,7 +404,7 @@ def _senders(rng: np.random.Generator, hh: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "hh_id": rec["hh_id"].to_numpy()[idx],
-            "line": _positions(count),
+            "line": positions_in_groups(count),
             "sex": np.where(rng.random(k) < 0.7, 1, 2),
             "country": _choice(rng, DESTINATIONS, k),
             "cash": cash.astype(int),

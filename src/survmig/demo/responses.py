@@ -15,10 +15,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from survmig.arrays import positions_in_groups
 from survmig.conventions import DONT_KNOW, REFUSED
 from survmig.data import KEY, PARENT_KEY, ROOT_KEY, ROW_POS, Dataset, FormMetadata
 from survmig.data.logic import form_context
-from survmig.data.synthetic import _fill_level, _flat, _hex, _passes, _positions, _truth
+from survmig.data.synthetic import (
+    fill_level,
+    flat_view,
+    passes_constraint,
+    random_hex,
+    relevance_mask,
+)
 from survmig.data.xpath import evaluate, parse
 from survmig.demo.country import Country
 
@@ -189,7 +196,7 @@ def form_responses(
     path_of: dict[str, list[np.ndarray]] = {}
     for level in form.levels.values():
         if level.parent is None:
-            keys = pd.Series([f"uuid:{_hex(rng)}" for _ in range(len(hh))], dtype="string")
+            keys = pd.Series([f"uuid:{random_hex(rng)}" for _ in range(len(hh))], dtype="string")
             frame = pd.DataFrame({KEY: keys})
             parent_view = pd.DataFrame(index=frame.index)
             given = {c: hh[col].reset_index(drop=True) for c, col in HOUSEHOLD.items()}
@@ -197,10 +204,10 @@ def form_responses(
             path_of[level.name] = []
         else:
             parent = tables[level.parent]
-            flat_parent = _flat(tables, form, level.parent)
+            flat_parent = flat_view(tables, form, level.parent)
             counts = _count(form, level, flat_parent)
             idx = np.repeat(np.arange(len(parent)), counts)
-            pos = _positions(counts)
+            pos = positions_in_groups(counts)
             pkeys = parent[KEY].to_numpy(dtype=object)[idx]
             root = parent[ROOT_KEY].to_numpy(dtype=object)[idx] if ROOT_KEY in parent else pkeys
             frame = pd.DataFrame(
@@ -248,7 +255,7 @@ def _count(form: FormMetadata, level, flat_parent: pd.DataFrame) -> np.ndarray:
     value = evaluate(parse(level.repeat_count), form_context(form, flat_parent, n)).as_num()
     counts = np.nan_to_num(np.asarray(value, float), nan=0.0).clip(0, 100).astype(int)
     for expr in level.relevant:
-        mask = _truth(form, expr, flat_parent, n)
+        mask = relevance_mask(form, expr, flat_parent, n)
         if mask is not None:
             counts = np.where(mask, counts, 0)
     return counts
@@ -273,7 +280,7 @@ def _fill(
             values = values.where(values.notna(), drawn.astype(values.dtype, errors="ignore"))
         return _specials(form, var, view, values, rng)
 
-    _fill_level(form, level, frame, parent_view, rng, 0.0, choose)
+    fill_level(form, level, frame, parent_view, rng, 0.0, choose)
 
 
 def _specials(form, var, view, values: pd.Series, rng: np.random.Generator) -> pd.Series:
@@ -284,7 +291,7 @@ def _specials(form, var, view, values: pd.Series, rng: np.random.Generator) -> p
     u = rng.random(n)
     out = values.copy()
     for code, lo, hi in ((DONT_KNOW, 0.0, rates[0]), (REFUSED, rates[0], rates[0] + rates[1])):
-        allowed = _passes(form, var, view, pd.Series(np.full(n, float(code))))
+        allowed = passes_constraint(form, var, view, pd.Series(np.full(n, float(code))))
         pick = allowed & (u >= lo) & (u < hi) & values.notna().to_numpy()
         out = out.mask(pd.Series(pick, index=out.index), code)
     return out

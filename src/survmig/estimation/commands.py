@@ -323,10 +323,10 @@ def estimate_command(
                 hint="for a single table, join the columns yourself or give the weighted file as DATA",
             )
         from survmig.data import Dataset
-        from survmig.indicators.compute import _with_design_data  # the one key-join of the two
+        from survmig.indicators.compute import with_design_data
 
         design_data = read_design_data(design_data_file, frame)
-        joined = _with_design_data(Dataset.read(data), design_data)
+        joined = with_design_data(Dataset.read(data), design_data)
         frame = joined.table(joined.root)
         extras["design_data"] = design_data
     if design_file is not None:

@@ -604,7 +604,7 @@ def compute(
         dataset, spec, calibration = _from_survey_design(dataset, design)
     else:
         if design_data is not None:
-            dataset = _with_design_data(dataset, design_data)
+            dataset = with_design_data(dataset, design_data)
         spec = _design_spec(design)
     _check_domains(dataset, by_list)
     registry = load_concepts()
@@ -674,7 +674,7 @@ def _check_domains(dataset: Dataset, by: list[str]) -> None:
         )
 
 
-def _with_design_data(dataset: Dataset, design_data: pd.DataFrame) -> Dataset:
+def with_design_data(dataset: Dataset, design_data: pd.DataFrame) -> Dataset:
     """The dataset with ``design_data`` columns joined onto the household table by ``KEY``."""
     if KEY not in design_data.columns:
         raise SurvmigError(

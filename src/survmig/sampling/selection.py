@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from survmig.arrays import positions_in_groups
 from survmig.errors import SurvmigError
 from survmig.sampling.results import check_count
 
@@ -87,7 +88,7 @@ def pps_systematic_draw(
     start = np.concatenate([[0.0], np.cumsum(x_h)[:-1]])
     m_h = (n_h - np.bincount(codes, weights=certain, minlength=n_strata)).astype(int)
     col_stratum = np.repeat(np.arange(n_strata), m_h)
-    j = np.arange(m_h.sum()) - np.repeat(np.cumsum(m_h) - m_h, m_h)
+    j = positions_in_groups(m_h, start=0)
     interval = np.divide(x_h, m_h, out=np.zeros(n_strata), where=m_h > 0)
     points = start[col_stratum] + (u[:, col_stratum] + j) * interval[col_stratum]
     shift = (np.arange(reps) * (x_h.sum() + 1.0))[:, None]  # one sorted array for all reps
@@ -108,9 +109,7 @@ def smallest_keys(codes: np.ndarray, n_h: np.ndarray, keys: np.ndarray) -> np.nd
     big_n = np.bincount(codes, minlength=n_strata)
     order = np.argsort(codes[None, :] + keys, axis=1, kind="stable")
     first = np.concatenate([[0], np.cumsum(big_n)[:-1]])
-    positions = np.repeat(first, n_h) + (
-        np.arange(int(np.sum(n_h))) - np.repeat(np.cumsum(n_h) - n_h, n_h)
-    )
+    positions = np.repeat(first, n_h) + positions_in_groups(n_h, start=0)
     return np.take_along_axis(order, np.broadcast_to(positions, (keys.shape[0], len(positions))), 1)
 
 
