@@ -61,6 +61,8 @@ def test_atomic_dir_never_replaces_a_folder_of_other_files(tmp_path):
     afile.write_text("x")
     with pytest.raises(SurvmigError, match="is a file"), atomic_dir(afile):
         pass
+    with pytest.raises(SurvmigError, match="inside the file"), atomic_dir(afile / "out"):
+        pass
 
 
 def test_outputs_get_ordinary_permissions(tmp_path):

@@ -60,6 +60,11 @@ def check_output_dir(target: str | Path) -> None:
     :data:`OUTPUT_MARKER`) or an empty folder, never for a folder of the user's own files.
     """
     target = Path(target)
+    above = next((p for p in target.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise SurvmigError(
+            f"cannot create a folder inside the file {above}", file=target, hint="give a folder name"
+        )
     if target.exists() and not target.is_dir():
         raise SurvmigError(
             "the output is a file, not a folder", file=target, hint="give a folder name"

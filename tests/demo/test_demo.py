@@ -276,7 +276,7 @@ def test_foreign_folder_is_not_replaced(tmp_path, run_cli):
     folder.mkdir()
     (folder / "thesis.tex").write_text("precious")
     res = run_cli("demo", folder, *SMALL)
-    assert res.exit_code == 2 and "not written by `survmig demo`" in res.stderr
+    assert res.exit_code == 2 and "holds files survmig did not write" in res.stderr
     assert (folder / "thesis.tex").read_text() == "precious"
 
 

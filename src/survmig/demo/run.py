@@ -31,7 +31,7 @@ from survmig.demo.fieldwork import Fieldwork, draw_sample
 from survmig.demo.responses import form_responses
 from survmig.design import SurveyDesign
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_dir, atomic_path
+from survmig.fileio import atomic_dir, atomic_path, check_output_dir
 from survmig.indicators import IndicatorResults, compute, level_map
 from survmig.report import Thresholds, flag_reliability, write_report
 from survmig.sampling.population import ea_frame
@@ -41,7 +41,6 @@ from survmig.weighting.pipeline import WeightingResult, run_steps
 from survmig.weighting.report import write_reports
 
 SPEC_NAME = "household.yaml"
-MARKER = ".survmig-demo"
 #: exchange rates (dirham per unit) for the remittance indicators; the total is also given in euro
 RATES = {"MAD": 1.0, "EUR": 10.8}
 PARAMETERS = {"convert_to": "EUR"}
@@ -75,28 +74,6 @@ class DemoResult:
 def spec_path() -> Path:
     """The demo's questionnaire spec, shipped inside the package (found in an installed wheel too)."""
     return Path(str(resources.files("survmig.demo").joinpath(SPEC_NAME)))
-
-
-def check_target(directory: Path) -> None:
-    """Refuse a target that is a file (or below a file), or a non-empty folder that a demo did not
-    write."""
-    above = next((p for p in directory.parents if p.exists()), None)
-    if above is not None and not above.is_dir():
-        raise SurvmigError(
-            f"cannot create a folder inside the file {above}",
-            file=directory,
-            hint="give a folder name for the demo's results",
-        )
-    if directory.exists() and not directory.is_dir():
-        raise SurvmigError(
-            "is not a folder", file=directory, hint="give a folder name for the demo's results"
-        )
-    if directory.is_dir() and any(directory.iterdir()) and not (directory / MARKER).exists():
-        raise SurvmigError(
-            "the folder exists and was not written by `survmig demo`; it would be replaced",
-            file=directory,
-            hint="give a new or empty folder (or one an earlier demo wrote)",
-        )
 
 
 Step = Callable[[str], Any]
@@ -137,12 +114,11 @@ def run_demo(
             hint="give at least four times as many households as the sample",
         )
     directory = Path(directory)
-    check_target(directory)
+    check_output_dir(directory)  # a file, a path below a file or a foreign folder: refused
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     seeds = [int(s) for s in rng.integers(0, 2**31, size=4)]
     with atomic_dir(directory) as tmp:
-        (tmp / MARKER).write_text("written by survmig demo\n", encoding="utf-8")
         for sub in ("fieldwork", "weights", "truth"):
             (tmp / sub).mkdir()
         checks = "pyxform + ODK Validate" if validate else "pyxform only"
