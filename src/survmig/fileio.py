@@ -63,7 +63,9 @@ def check_output_dir(target: str | Path) -> None:
     above = next((p for p in target.parents if p.exists()), None)
     if above is not None and not above.is_dir():
         raise SurvmigError(
-            f"cannot create a folder inside the file {above}", file=target, hint="give a folder name"
+            f"cannot create a folder inside the file {above}",
+            file=target,
+            hint="give a folder name",
         )
     if target.exists() and not target.is_dir():
         raise SurvmigError(
