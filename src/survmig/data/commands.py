@@ -18,7 +18,11 @@ def _load(
     root_level: str,
 ):
     from survmig.data.readers import read_export
+    from survmig.fileio import note_input
 
+    for source in (export, form):
+        if source is not None:
+            note_input(source)
     return read_export(
         export, form, level=level, strict=not keep_going, encoding=encoding, root_level=root_level
     )

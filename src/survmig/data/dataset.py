@@ -23,7 +23,7 @@ import pandas as pd
 from survmig.conventions import SPECIAL_CODES
 from survmig.data.form import KEY, KEY_COLUMNS, PARENT_KEY, ROOT_KEY, ROW_POS, FormMetadata
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_dir
+from survmig.fileio import atomic_dir, note_input
 
 DATASET_FORMAT = "survmig-dataset"
 DATASET_VERSION = 1
@@ -199,6 +199,7 @@ class Dataset:
     def read(cls, directory: str | Path) -> Dataset:
         """Read a directory written by :meth:`write`."""
         directory = Path(directory)
+        note_input(directory)
         meta_path = directory / METADATA_FILE
         if not meta_path.exists():
             raise SurvmigError(

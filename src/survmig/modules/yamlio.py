@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from survmig.errors import SurvmigError
+from survmig.fileio import note_input
 
 
 class LDict(dict):
@@ -105,6 +106,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 def load_yaml(path: str | Path) -> Any:
     """Parse one YAML file into line-aware containers; syntax errors name the file and line."""
     path = Path(path)
+    note_input(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
