@@ -41,7 +41,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from survmig.conventions import SPECIAL_CODES
 from survmig.data.coerce import DATE_TYPES, DATETIME_TYPES, FLOAT_TYPES, INT_TYPES
@@ -58,6 +57,7 @@ from survmig.data.form import (
 )
 from survmig.data.xpath import XPathError, XPathUnsupported, parse, tokenize
 from survmig.errors import SurvmigError
+from survmig.modules.yamlio import load_yaml
 
 IDENTIFYING_PLATFORM = (
     "SubmitterID",
@@ -75,15 +75,12 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise SurvmigError("public-use configuration not found", file=path) from None
-    except yaml.YAMLError as err:
-        line = getattr(getattr(err, "problem_mark", None), "line", None)
-        raise SurvmigError(
-            f"not valid YAML: {err}", file=path, line=None if line is None else line + 1
-        ) from None
+    if not path.is_file():
+        raise SurvmigError("public-use configuration not found", file=path)
+    # the shared loader: a duplicated key (a second `drop:` silently replacing the first list of
+    # identifying variables) is an error, and every message is one line naming file:line
+    data = load_yaml(path)
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise SurvmigError(
             "the configuration must be a mapping (drop:, top_code:, age_groups:)", file=path

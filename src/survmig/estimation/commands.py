@@ -126,6 +126,16 @@ def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
             file=path,
             hint="weight the household table written by `survmig data import` (it has KEY)",
         )
+    dup = table[KEY].duplicated(keep=False) & table[KEY].notna()
+    if dup.any():
+        rows = (dup.to_numpy().nonzero()[0] + 1).tolist()
+        raise SurvmigError(
+            f"household {table[KEY][dup].iloc[0]!s} is on rows {rows[0]} and {rows[1]}: "
+            "which copy's weight applies is unknown",
+            file=path,
+            where=KEY,
+            hint="give each household once (drop the duplicate rows)",
+        )
     new = [c for c in table.columns if c not in households.columns]
     if not new:
         raise SurvmigError(
