@@ -235,8 +235,15 @@ def export(
         ds, log = public_use(ds, config)
         for line in log:
             click.echo(f"public use: {line}")
-    notes = write_tables(ds, output, fmts, lang=lang, dta_special=dta_special)
+    notes = write_tables(
+        ds, output, fmts, lang=lang, dta_special=dta_special, codebook=config is not None
+    )
     click.echo(f"wrote {', '.join(f'{lv}.{f}' for lv in ds.levels for f in fmts)} -> {output}")
+    if config is not None:
+        click.echo(
+            "public use: codebook-<level>.html and ddi-<level>.xml describe exactly the published "
+            "files (nothing removed is named)"
+        )
     lost = sum(n.note.startswith(NOT_WRITTEN) for n in notes)
     if lost:
         click.echo(

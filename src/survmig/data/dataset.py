@@ -211,16 +211,36 @@ class Dataset:
             doc = json.loads(meta_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise SurvmigError(f"damaged metadata: {err}", file=meta_path) from None
-        if doc.get("format") != DATASET_FORMAT:
-            raise SurvmigError("not a survmig dataset metadata file", file=meta_path)
-        meta = FormMetadata.from_dict(doc["form"])
+        if not isinstance(doc, dict) or doc.get("format") != DATASET_FORMAT:
+            raise SurvmigError(
+                "not a survmig dataset metadata file",
+                file=meta_path,
+                hint="import the export again with `survmig data import`",
+            )
+        damaged = SurvmigError(
+            "damaged metadata: the form, levels or notes are not what survmig writes",
+            file=meta_path,
+            hint="import the export again with `survmig data import`",
+        )
+        try:
+            meta = FormMetadata.from_dict(doc["form"])
+            levels = [str(lv) for lv in doc["levels"]]
+            notes = [Problem(**p) for p in doc.get("notes", [])]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise damaged from None
         tables = {}
-        for level in doc["levels"]:
+        for level in levels:
             path = directory / f"{level}.parquet"
             if not path.exists():
                 raise SurvmigError(f"missing table for level '{level}'", file=path)
-            tables[level] = pd.read_parquet(path)
-        notes = [Problem(**p) for p in doc.get("notes", [])]
+            try:
+                tables[level] = pd.read_parquet(path)
+            except Exception as err:  # pyarrow raises its own types for truncated files
+                raise SurvmigError(
+                    f"damaged Parquet table: {' '.join(str(err).split())}",
+                    file=path,
+                    hint="import the export again with `survmig data import`",
+                ) from None
         return cls(tables, meta, source=doc.get("source"), notes=notes)
 
 

@@ -153,10 +153,13 @@ def write_tables(
     *,
     lang: str | None = None,
     dta_special: str = "extended",
+    codebook: bool = False,
 ) -> list[ExportNote]:
     """Write every level of ``dataset`` to ``directory`` as ``<level>.<format>`` (all or nothing).
 
-    Also writes ``export_notes.csv`` listing renamed variables, cut labels and code mappings.
+    Also writes ``export_notes.csv`` listing renamed variables, cut labels, code mappings and
+    values that could not be written as typed; ``codebook`` adds the HTML and DDI codebooks of
+    exactly what was written (a public-use release documents itself, never the full form).
     """
     check_formats(formats)
     if dta_special not in ("extended", "labelled"):
@@ -202,6 +205,10 @@ def write_tables(
         pd.DataFrame(
             [dataclasses.asdict(n) for n in notes], columns=["level", "column", "format", "note"]
         ).to_csv(tmp / "export_notes.csv", index=False, encoding="utf-8")
+        if codebook:
+            from survmig.data.codebook import write_codebook_files
+
+            write_codebook_files(dataset, tmp, lang)
     return notes
 
 

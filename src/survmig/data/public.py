@@ -117,7 +117,7 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
                     f"keep: '{var.name}' is flagged as PII in the form and cannot be kept",
                     file=file,
                 )
-        elif (var.type in GEO_TYPES or var.type in IDENTIFYING_META) and var.name not in keep:
+        elif identifying(var) and var.name not in keep:
             drop.add(var.name)
     if config.get("anonymize_keys", True):
         drop.update(n for n in ("instanceID", "deprecatedID", "instanceName") if n in known)
@@ -215,7 +215,12 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
     return Dataset(tables, new_meta, source=source), log
 
 
-def _refs(expr: str | None) -> set[str]:
+def identifying(var: Variable) -> bool:
+    """Whether a public-use file drops ``var`` by default: PII, GPS or identifying metadata."""
+    return bool(var.pii) or var.type in GEO_TYPES or var.type in IDENTIFYING_META
+
+
+def expression_refs(expr: str | None) -> set[str]:
     """Names ``${…}`` in an expression."""
     if not expr:
         return set()
@@ -265,13 +270,13 @@ def _linked(meta: FormMetadata, name: str) -> dict[str, tuple[bool, str]]:
                 (v, True, f"same concept '{current.concept}' as {current.name}")
                 for v in meta.concept_variables(current.concept)
             ]
-        for ref in _refs(current.calculation):
+        for ref in expression_refs(current.calculation):
             source = meta.variables.get(ref)
             if source is not None and _carries_values(source):
                 same = _passes_through(current.calculation or "", ref)
                 candidates.append((source, same, f"{current.name} is calculated from it"))
         for derived in calculated:
-            if current.name in _refs(derived.calculation):
+            if current.name in expression_refs(derived.calculation):
                 same = _passes_through(derived.calculation or "", current.name)
                 candidates.append((derived, same, f"calculated from {current.name}"))
         for var, same, why in candidates:
