@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from survmig.arrays import positions_in_groups
 from survmig.errors import SurvmigError
 from survmig.sampling.results import Result
 
@@ -28,6 +29,7 @@ __all__ = [
     "select_cps",
     "select_poisson",
     "select_pps_wr",
+    "select_unequal",
     "systematic_joint_inclusion",
 ]
 
@@ -265,3 +267,65 @@ def design_summary(pik: np.ndarray, joint: np.ndarray) -> Result:
         },
         references=_TILLE,
     )
+
+
+def select_unequal(
+    frame: pd.DataFrame,
+    n: object,
+    size: str,
+    method: str,
+    *,
+    strata: str | None = None,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """Select PSUs from a frame by ``cps`` (conditional Poisson: fixed size, all π_kl > 0),
+    ``poisson`` (random size) or ``pps-wr`` (n independent PPS draws; one row per hit).
+
+    ``prob_stage1`` is π_k = n_h x_k/X_h (certainty units removed as for PPS systematic); for
+    ``pps-wr`` it is the expected number of hits ``n_h p_k`` and ``weight`` = 1/(n_h p_k) per hit,
+    the Hansen-Hurwitz weight. Strata are independent.
+    """
+    from survmig.sampling.selection import (  # the frame helpers PPS systematic uses
+        _codes,
+        _measure_of_size,
+        _output,
+        _sizes_per_stratum,
+        pps_probabilities,
+    )
+
+    if method not in ("cps", "poisson", "pps-wr"):
+        raise SurvmigError(
+            f"unknown method {method!r}", where="method", hint="cps, poisson or pps-wr"
+        )
+    mos = _measure_of_size(frame, size)
+    codes, labels = _codes(frame, strata)
+    n_h = _sizes_per_stratum(n, labels, strata, np.bincount(codes, minlength=len(labels)))
+    rng = np.random.default_rng(seed)
+    if method == "pps-wr":
+        x_h = np.bincount(codes, weights=mos, minlength=len(labels))
+        expected = n_h[codes] * mos / x_h[codes]
+        # n_h uniform points on each stratum's stretch of the cumulated sizes: multinomial draws
+        order = np.argsort(codes, kind="stable")
+        cum = np.cumsum(mos[order])
+        start = np.concatenate([[0.0], np.cumsum(x_h)[:-1]])
+        stratum = np.repeat(np.arange(len(labels)), n_h)
+        points = start[stratum] + rng.random(stratum.size) * x_h[stratum]
+        picks = order[np.minimum(np.searchsorted(cum, points, side="right"), len(frame) - 1)]
+        count = np.bincount(picks, minlength=len(frame))
+        idx = np.repeat(np.arange(len(frame)), count)
+        out = _output(frame, idx, {"prob_stage1": expected, "hits": count})
+        out["draw"] = positions_in_groups(count[count > 0], start=1)
+        return out
+    prob, certain = pps_probabilities(mos, codes, n_h)
+    if method == "poisson":
+        idx = np.flatnonzero(rng.random(len(frame)) < prob)
+    else:
+        idx = np.sort(
+            np.concatenate(
+                [
+                    np.flatnonzero(codes == h)[select_cps(prob[codes == h], rng)]
+                    for h in range(len(labels))
+                ]
+            )
+        )
+    return _output(frame, idx, {"prob_stage1": prob, "certainty": certain})
