@@ -208,6 +208,7 @@ def variance_components(
         b2 = float(np.sum(pp * (t_i / pp - t_u) ** 2)) / t_u**2
         w2 = float(np.sum(n_i**2 * var_i / pp)) / t_u**2
         method = "PPS of PSUs (BW2stagePPS)"
+    b2, w2 = float(b2), float(w2)
     relvar = float(np.var(values, ddof=1)) / float(values.mean()) ** 2
     k = (b2 + w2) / relvar
     delta = b2 / (b2 + w2)
