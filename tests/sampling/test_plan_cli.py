@@ -53,6 +53,10 @@ def test_plan_cluster3_and_components(run_cli):
     res = run_cli("plan", "components", REF / "sampling_frame.csv", "--y", "migrant", "--psu", "ea")
     assert res.exit_code == 0, res.stderr
     assert "delta" in res.stdout
+    res = run_cli("plan", "components", REF / "sampling_frame.csv", "--y", "migrant=1", "--psu", "ea")
+    assert res.exit_code == 0, res.stderr
+    res = run_cli("plan", "components", REF / "sampling_frame.csv", "--y", "migrant=yes", "--psu", "ea")
+    assert res.exit_code == 2 and "no row has migrant = 'yes'" in res.stderr
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,12 @@ def cluster3(costs, delta1, delta2, unit_relvar, k1, k2, budget, cv, output) -> 
 
 @plan.command("components")
 @click.argument("frame", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--y", "y", required=True, help="The variable (e.g. a 0/1 migrant-household column).")
+@click.option(
+    "--y",
+    "y",
+    required=True,
+    help="The variable: a numeric column, or COLUMN=VALUE for the 0/1 indicator of a category.",
+)
 @click.option("--psu", required=True, help="PSU (EA) id column.")
 @click.option("--size", help="Measure of size of each row's PSU (PPS); without it PSUs are SRS.")
 @click.option(
@@ -132,12 +137,21 @@ def components(frame, y, psu, size, lonely, output) -> None:
     \b
     Example:
       survmig plan components census_households.csv --y migrant --psu ea --size ea_households
+      survmig plan components listing.csv --y screener=migrant --psu ea
     """
     from survmig.sampling.clusters import variance_components
 
     _check_output(output, (".json",))
     data = read_table(frame, TABLE_SUFFIXES)
     try:
+        column, is_category, value = y.partition("=")
+        if is_category:
+            if column not in data.columns:
+                raise SurvmigError(f"no column {column!r} in the frame", where="--y")
+            found = data[column].astype(str) == value
+            if not found.any():
+                raise SurvmigError(f"no row has {column} = {value!r}", where="--y")
+            data = data.assign(**{y: found.astype(float)})
         result = variance_components(data, y, psu, size=size, lonely=lonely)
     except SurvmigError as err:
         raise SurvmigError(err.message, file=frame, where=err.where, hint=err.hint) from None
