@@ -53,9 +53,13 @@ def test_plan_cluster3_and_components(run_cli):
     res = run_cli("plan", "components", REF / "sampling_frame.csv", "--y", "migrant", "--psu", "ea")
     assert res.exit_code == 0, res.stderr
     assert "delta" in res.stdout
-    res = run_cli("plan", "components", REF / "sampling_frame.csv", "--y", "migrant=1", "--psu", "ea")
+    res = run_cli(
+        "plan", "components", REF / "sampling_frame.csv", "--y", "migrant=1", "--psu", "ea"
+    )
     assert res.exit_code == 0, res.stderr
-    res = run_cli("plan", "components", REF / "sampling_frame.csv", "--y", "migrant=yes", "--psu", "ea")
+    res = run_cli(
+        "plan", "components", REF / "sampling_frame.csv", "--y", "migrant=yes", "--psu", "ea"
+    )
     assert res.exit_code == 2 and "no row has migrant = 'yes'" in res.stderr
 
 
@@ -87,7 +91,9 @@ def test_plan_bad_input_is_one_line_exit_2(run_cli, args, needle):
 
 def test_plan_joint_cps_and_systematic(run_cli, eas, tmp_path):
     out = tmp_path / "joint.csv"
-    res = run_cli("plan", "joint", eas, "--size", "households", "--n", 6, "--design", "cps", "-o", out)
+    res = run_cli(
+        "plan", "joint", eas, "--size", "households", "--n", 6, "--design", "cps", "-o", out
+    )
     assert res.exit_code == 0, res.stderr
     matrix = pd.read_csv(out).to_numpy()
     assert matrix.shape == (30, 30)

@@ -314,7 +314,17 @@ def _parse_rates(rates: tuple[str, ...]) -> dict[str, float]:
 @click.option(
     "--method",
     type=click.Choice(
-        ["srs", "systematic", "pps", "cps", "poisson", "pps-wr", "two-stage", "households", "two-phase"]
+        [
+            "srs",
+            "systematic",
+            "pps",
+            "cps",
+            "poisson",
+            "pps-wr",
+            "two-stage",
+            "households",
+            "two-phase",
+        ]
     ),
     required=True,
     help=(
