@@ -9,6 +9,8 @@ formula and assumptions like the other calculators.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -143,7 +145,7 @@ def components(frame, y, psu, size, lonely, output) -> None:
 
     _check_output(output, (".json",))
     data = read_table(frame, TABLE_SUFFIXES)
-    try:
+    with _in_file(frame):
         column, is_category, value = y.partition("=")
         if is_category:
             if column not in data.columns:
@@ -153,8 +155,7 @@ def components(frame, y, psu, size, lonely, output) -> None:
                 raise SurvmigError(f"no row has {column} = {value!r}", where="--y")
             data = data.assign(**{y: found.astype(float)})
         result = variance_components(data, y, psu, size=size, lonely=lonely)
-    except SurvmigError as err:
-        raise SurvmigError(err.message, file=frame, where=err.where, hint=err.hint) from None
+
     show(result)
     _write_json(result, output)
 
@@ -358,7 +359,7 @@ def joint(frame, prob, size, n, design, output) -> None:
 
     _check_output(output, TABLE_SUFFIXES)
     data = read_table(frame, TABLE_SUFFIXES)
-    try:
+    with _in_file(frame):
         if (prob is None) == (size is None):
             raise SurvmigError("give --prob, or --size with --n", where="--prob")
         if prob is not None:
@@ -375,8 +376,7 @@ def joint(frame, prob, size, n, design, output) -> None:
             if design == "systematic"
             else unequal.cps_joint_inclusion(pik)
         )
-    except SurvmigError as err:
-        raise SurvmigError(err.message, file=frame, where=err.where, hint=err.hint) from None
+
     show(unequal.design_summary(pik, matrix))
     if output is not None:
         write_table(
@@ -419,7 +419,7 @@ def composite_mos(frame, psu, domains, responses, n_psus, output) -> None:
 
     _check_output(output, TABLE_SUFFIXES)
     data = read_table(frame, TABLE_SUFFIXES)
-    try:
+    with _in_file(frame):
         result = compute(
             data,
             psu,
@@ -427,16 +427,26 @@ def composite_mos(frame, psu, domains, responses, n_psus, output) -> None:
             n_psus,
             response_rates=_pairs(responses, "--response"),
         )
-    except SurvmigError as err:
-        raise SurvmigError(err.message, file=frame, where=err.where, hint=err.hint) from None
+
     show(result)
     if output is not None:
         write_table(result.table, output, TABLE_SUFFIXES)
         click.echo(f"wrote {output}")
 
 
-def _numbers(text: str, option: str) -> list[float]:
+@contextlib.contextmanager
+def _in_file(frame: Path) -> Iterator[None]:
+    """Errors about the frame's contents name the frame file."""
     try:
+        yield
+    except SurvmigError as err:
+        if err.file is not None:
+            raise
+        raise SurvmigError(err.message, file=frame, where=err.where, hint=err.hint) from None
+
+
+def _numbers(text: str, option: str) -> list[float]:
+    with _in_file(frame):
         return [float(part) for part in text.split(",")]
     except ValueError:
         raise SurvmigError(
@@ -452,7 +462,7 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, float]:
             raise SurvmigError(f"must be COLUMN=NUMBER, got {item!r}", where=option)
         if name in out:
             raise SurvmigError(f"{name!r} is given twice", where=option)
-        try:
+        with _in_file(frame):
             out[name] = float(value)
         except ValueError:
             raise SurvmigError(f"must be COLUMN=NUMBER, got {item!r}", where=option) from None
