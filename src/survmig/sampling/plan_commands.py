@@ -446,7 +446,7 @@ def _in_file(frame: Path) -> Iterator[None]:
 
 
 def _numbers(text: str, option: str) -> list[float]:
-    with _in_file(frame):
+    try:
         return [float(part) for part in text.split(",")]
     except ValueError:
         raise SurvmigError(
@@ -462,7 +462,7 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, float]:
             raise SurvmigError(f"must be COLUMN=NUMBER, got {item!r}", where=option)
         if name in out:
             raise SurvmigError(f"{name!r} is given twice", where=option)
-        with _in_file(frame):
+        try:
             out[name] = float(value)
         except ValueError:
             raise SurvmigError(f"must be COLUMN=NUMBER, got {item!r}", where=option) from None
