@@ -101,6 +101,10 @@ def test_plan_joint_cps_and_systematic(run_cli, eas, tmp_path):
     assert np.all(matrix > 0)
     res = run_cli("plan", "joint", eas, "--size", "households", "--n", 6, "--design", "systematic")
     assert res.exit_code == 0 and "zero_pairs" in res.stdout
+    res = run_cli("plan", "joint", eas, "--size", "households", "--n", 6, "--design", "pps-wr")
+    assert res.exit_code == 2 and "no joint inclusion probabilities" in res.stderr
+    res = run_cli("plan", "joint", eas, "--size", "nope", "--n", 6, "--design", "cps")
+    assert res.exit_code == 2 and "measure-of-size column 'nope'" in res.stderr
 
 
 def test_plan_composite_mos(run_cli, eas, tmp_path):

@@ -335,9 +335,9 @@ def difference(
 @click.option("--n", "n", type=int, help="Sample size (with --size).")
 @click.option(
     "--design",
-    type=click.Choice(["systematic", "cps"]),
+    type=click.Choice(["systematic", "cps", "poisson", "pps-wr"]),
     required=True,
-    help="PPS systematic in frame order, or conditional Poisson (maximum entropy).",
+    help="PPS systematic in frame order, conditional Poisson (maximum entropy) or Poisson.",
 )
 @click.option(
     "-o",
@@ -371,11 +371,7 @@ def joint(frame, prob, size, n, design, output) -> None:
                 raise SurvmigError("--size needs --n", where="--n")
             mos = _measure_of_size(data, size)
             pik, _ = pps_probabilities(mos, np.zeros(len(data), dtype=int), np.array([n]))
-        matrix = (
-            unequal.systematic_joint_inclusion(pik)
-            if design == "systematic"
-            else unequal.cps_joint_inclusion(pik)
-        )
+        matrix = unequal.joint_inclusion(pik, design)
 
     show(unequal.design_summary(pik, matrix))
     if output is not None:

@@ -26,6 +26,7 @@ __all__ = [
     "cps_joint_inclusion",
     "cps_working_probabilities",
     "ht_variance",
+    "joint_inclusion",
     "select_cps",
     "select_poisson",
     "select_pps_wr",
@@ -172,6 +173,31 @@ def cps_joint_inclusion(pik: np.ndarray | pd.Series) -> np.ndarray:
     m = np.where(tie, fill[:, None], m)
     joint[np.ix_(inner, inner)] = m
     return joint
+
+
+def joint_inclusion(pik: np.ndarray | pd.Series, design: str) -> np.ndarray:
+    """Joint inclusion probabilities of ``systematic`` (PPS), ``cps`` or ``poisson`` sampling.
+
+    PPS with replacement has none (a unit can be drawn twice): its variance is Hansen-Hurwitz's.
+    """
+    if design == "systematic":
+        return systematic_joint_inclusion(pik)
+    if design == "cps":
+        return cps_joint_inclusion(pik)
+    if design == "poisson":
+        p, _ = _check_pik(pik, fixed_size=False)
+        joint = np.outer(p, p)
+        np.fill_diagonal(joint, p)
+        return joint
+    if design == "pps-wr":
+        raise SurvmigError(
+            "PPS with replacement has no joint inclusion probabilities (a unit can be drawn twice)",
+            where="design",
+            hint="its variance is the Hansen-Hurwitz one, from the draws; or choose cps",
+        )
+    raise SurvmigError(
+        f"unknown design {design!r}", where="design", hint="systematic, cps or poisson"
+    )
 
 
 def ht_variance(y: np.ndarray, pik: np.ndarray, joint: np.ndarray, *, method: str = "syg") -> float:
