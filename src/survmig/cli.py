@@ -15,6 +15,7 @@ import click
 
 from survmig import __version__
 from survmig.errors import SurvmigError
+from survmig.fileio import guard_inputs
 
 #: command name -> ("module:attribute", one-line help shown by ``survmig --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
     try:
         # Without standalone mode click *returns* the status of ``ctx.exit(n)`` instead of exiting.
-        status = cli.main(args=argv, prog_name="survmig", standalone_mode=False)
+        with guard_inputs():  # no output may replace, contain or enter a file the command read
+            status = cli.main(args=argv, prog_name="survmig", standalone_mode=False)
         if isinstance(status, int) and status != 0:
             sys.exit(status)
     except SurvmigError as err:

@@ -35,6 +35,7 @@ from survmig.fileio import atomic_dir, atomic_path, check_output_dir
 from survmig.indicators import IndicatorResults, compute, level_map
 from survmig.report import Thresholds, flag_reliability, write_report
 from survmig.sampling.population import ea_frame
+from survmig.sampling.results import generator
 from survmig.tableio import write_table
 from survmig.weighting import BaseWeights, Calibrate, ControlTable, Nonresponse, Stage
 from survmig.weighting.pipeline import WeightingResult, run_steps
@@ -116,7 +117,7 @@ def run_demo(
     directory = Path(directory)
     check_output_dir(directory)  # a file, a path below a file or a foreign folder: refused
     t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     seeds = [int(s) for s in rng.integers(0, 2**31, size=4)]
     with atomic_dir(directory) as tmp:
         for sub in ("fieldwork", "weights", "truth"):

@@ -16,6 +16,7 @@ from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.output import check_output_path, print_table, write_table
+from survmig.fileio import check_output_dir
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -124,6 +125,16 @@ def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
             f"the design data has no household key column {KEY!r}",
             file=path,
             hint="weight the household table written by `survmig data import` (it has KEY)",
+        )
+    dup = table[KEY].duplicated(keep=False) & table[KEY].notna()
+    if dup.any():
+        rows = (dup.to_numpy().nonzero()[0] + 1).tolist()
+        raise SurvmigError(
+            f"household {table[KEY][dup].iloc[0]!s} is on rows {rows[0]} and {rows[1]}: "
+            "which copy's weight applies is unknown",
+            file=path,
+            where=KEY,
+            hint="give each household once (drop the duplicate rows)",
         )
     new = [c for c in table.columns if c not in households.columns]
     if not new:
@@ -239,6 +250,12 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(path_type=Path),
     help="Output .csv, .xlsx, .json or .md (default: a table on screen).",
 )
+@click.option(
+    "--spreadsheet-safe",
+    is_flag=True,
+    help="CSV for spreadsheets: text starting with = + - @ gets a leading ' (OWASP), so it cannot "
+    "run as a formula in Excel/LibreOffice (Excel output is always safe: text stays text).",
+)
 def estimate_command(
     data: Path,
     design_file: Path | None,
@@ -267,6 +284,7 @@ def estimate_command(
     keep_empty: bool,
     no_deff: bool,
     output: Path | None,
+    spreadsheet_safe: bool,
 ) -> None:
     """Design-based estimates with standard errors, confidence intervals, CV and design effects.
 
@@ -283,8 +301,11 @@ def estimate_command(
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
           --rates rates.csv --param convert_to=EUR --report report/
     """
+    inputs = tuple(p for p in (data, design_file, design_data_file, rates) if p is not None)
     if output is not None:
-        check_output_path(output)
+        check_output_path(output, inputs)
+    if report_dir is not None:
+        check_output_dir(report_dir, inputs)
     one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
     if design_file is not None and one_liner:
         raise SurvmigError(
@@ -309,8 +330,6 @@ def estimate_command(
     if params:
         extras["parameters"] = parse_parameters(params)
     if report_dir is not None:
-        if report_dir.exists() and not report_dir.is_dir():
-            raise SurvmigError("the report folder is a file", file=report_dir)
         extras["report_dir"] = report_dir
     if one_liner and weight is None:
         raise SurvmigError("the one-line design needs --weight", where="--weight")
@@ -407,7 +426,10 @@ def estimate_command(
         print_table(table)
         return
     write_table(
-        table, output, meta={"data": str(data), "design": design.describe(), "level": level}
+        table,
+        output,
+        meta={"data": str(data), "design": design.describe(), "level": level},
+        spreadsheet_safe=spreadsheet_safe,
     )
     click.echo(f"wrote {len(table)} estimates to {output}")
 
