@@ -15,6 +15,7 @@ from survmig.design.spec import ignored_replicate_columns
 from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
+from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
 from survmig.tableio import read_table
 
@@ -403,13 +404,18 @@ def estimate_command(
         if issubclass(w.category, SurvmigWarning):
             click.echo(f"warning: {w.message}", err=True)
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    beside = None if design.calibration else written_design_beside(design_data_file, data)
+    if beside is not None and design_file is not None and beside.resolve() == design_file.resolve():
+        beside = None
+    basis = variance_basis(design, calibrated_file=beside)
     if output is None:
         print_table(table)
-        return
-    write_table(
-        table, output, meta={"data": str(data), "design": design.describe(), "level": level}
-    )
-    click.echo(f"wrote {len(table)} estimates to {output}")
+    else:
+        meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
+        write_table(table, output, meta=meta)
+        click.echo(f"wrote {len(table)} estimates to {output}")
+    if basis["weights_note"]:
+        click.echo(f"note: {basis['weights_note']}")
 
 
 estimate = estimate_command  # the attribute survmig.cli maps ``survmig estimate`` to
