@@ -15,6 +15,7 @@ from survmig.design.spec import ignored_replicate_columns
 from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
+from survmig.estimation.margins import breakdowns_of, estimate_margins, with_national
 from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
 from survmig.tableio import read_table
@@ -27,6 +28,8 @@ from survmig.tableio import read_table
 #: like the command's own estimates. Unknown names must raise :class:`~survmig.errors.SurvmigError`.
 #: When the user gives them, the hook also receives ``rates`` (exchange-rate CSV path),
 #: ``parameters`` (dict of catalogue parameters) and ``report_dir`` (publication report folder).
+#: With repeated ``--by`` it receives ``margins`` (a list of breakdowns, ``[]`` = national) instead
+#: of ``by``.
 INDICATORS_HOOK = "survmig.indicators:estimate_indicators"
 
 
@@ -202,7 +205,17 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(path_type=Path),
     help="With --indicators: also write the publication report (Excel, CSV, charts, HTML) here.",
 )
-@click.option("--by", help="Domain variables, comma separated (estimates for every combination).")
+@click.option(
+    "--by",
+    multiple=True,
+    help="Domain variables: comma separated for their crossing (region,sex); repeat for separate "
+    "breakdowns (--by region --by sex), which come with the national row.",
+)
+@click.option(
+    "--national/--no-national",
+    default=None,
+    help="Add (or leave out) the whole-population rows; default: with repeated --by only.",
+)
 @click.option(
     "--ci",
     type=click.Choice(CI_METHODS),
@@ -259,7 +272,8 @@ def estimate_command(
     params: tuple[str, ...],
     design_data_file: Path | None,
     report_dir: Path | None,
-    by: str | None,
+    by: tuple[str, ...],
+    national: bool | None,
     ci: str,
     level: float,
     na: str,
@@ -281,6 +295,8 @@ def estimate_command(
           --prop sex --by region,urban --na drop -o estimates.xlsx
       survmig estimate survey.csv --strata region --psu ea --weight wt --nest \\
           --ratio remit_amount/hhsize --quantile remit_amount:0.5,0.9 --ci logit
+      survmig estimate weighted.csv --design weighted.design.yaml --mean migrant \\
+          --by region --by sex          # national, by region and by sex
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
           --rates rates.csv --param convert_to=EUR --report report/
     """
@@ -364,20 +380,26 @@ def estimate_command(
             where="estimate",
             hint="ask for --mean, --total, --prop, --ratio, --quantile or --indicators",
         )
+    breakdowns = breakdowns_of(list(by))
+    todo = with_national(breakdowns, national)
+    margins = len(todo) > 1
+    single = breakdowns[0] if breakdowns and not margins else []
+    by_option: dict[str, Any] = {"by": todo} if margins else {"by": single}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvmigWarning)
         tables = []
         if requested:
             tables.append(
-                run_estimate(
+                (estimate_margins if margins else run_estimate)(
                     design,
+                    **({"national": False} if margins else {}),
                     mean=_split(means),
                     total=_split(totals),
                     prop=_split(props),
                     ratio=parse_ratios(ratios),
                     quantile=parse_quantiles(quantiles),
                     count=count,
-                    by=_split(by),
+                    **by_option,
                     ci=ci,
                     level=level,
                     na=na,
@@ -390,7 +412,7 @@ def estimate_command(
                 run_indicators(
                     design,
                     indicators,
-                    by=_split(by),
+                    **({"margins": todo} if margins else {"by": single}),
                     ci=ci,
                     level=level,
                     na=na,
