@@ -681,8 +681,8 @@ Try the same steps yourself (from this folder):
     survmig data export survey_dataset/ --public-use inputs/public.yaml --format sav -o public/
     survmig weight fieldwork/sample.csv --design inputs/design.yaml --steps inputs/weighting.yaml \
         -o weighted.parquet
-    survmig estimate survey_dataset/ --design inputs/design.yaml --design-data weighted.parquet \
-        --indicators all --by region,sex --rates inputs/rates.csv --param convert_to=EUR \
+    survmig estimate survey_dataset/ --design weighted.design.yaml --design-data weighted.parquet \
+        --indicators all --by region --by sex --rates inputs/rates.csv --param convert_to=EUR \
         --report my_report/
     survmig allocate inputs/strata.csv --method rare --n 30 --screen-cost 2 --interview-cost 20 \
         -o alloc.csv
