@@ -212,6 +212,23 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     "breakdowns (--by region --by sex), which come with the national row.",
 )
 @click.option(
+    "--compare",
+    "compare_var",
+    help="Compare the groups of this variable: estimates for each group, and each group's "
+    "difference and ratio to the reference group with SE, CI and t test (within each --by domain).",
+)
+@click.option(
+    "--reference",
+    help="With --compare: the reference group (default: the first value).",
+)
+@click.option(
+    "--contrast",
+    type=click.Choice(["difference", "ratio", "both"]),
+    default="both",
+    show_default=True,
+    help="With --compare: differences, ratios or both.",
+)
+@click.option(
     "--national/--no-national",
     default=None,
     help="Add (or leave out) the whole-population rows; default: with repeated --by only.",
@@ -273,6 +290,9 @@ def estimate_command(
     design_data_file: Path | None,
     report_dir: Path | None,
     by: tuple[str, ...],
+    compare_var: str | None,
+    reference: str | None,
+    contrast: str,
     national: bool | None,
     ci: str,
     level: float,
@@ -297,6 +317,8 @@ def estimate_command(
           --ratio remit_amount/hhsize --quantile remit_amount:0.5,0.9 --ci logit
       survmig estimate weighted.csv --design weighted.design.yaml --mean migrant \\
           --by region --by sex          # national, by region and by sex
+      survmig estimate weighted.csv --design weighted.design.yaml --mean income \\
+          --compare migrant --by region # migrants vs others, difference with SE and test
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
           --rates rates.csv --param convert_to=EUR --report report/
     """
@@ -381,6 +403,17 @@ def estimate_command(
             hint="ask for --mean, --total, --prop, --ratio, --quantile or --indicators",
         )
     breakdowns = breakdowns_of(list(by))
+    if compare_var is None and reference is not None:
+        raise SurvmigError("--reference goes with --compare", where="--reference")
+    if compare_var is not None:
+        return _compare_command(
+            design, compare_var, breakdowns, reference, contrast, indicators,
+            dict(mean=_split(means), total=_split(totals), prop=_split(props),
+                 ratio=parse_ratios(ratios), count=count, level=level, na=na, ci=ci,
+                 deff=not no_deff, empty_domains="keep" if keep_empty else "fail",
+                 quantile=parse_quantiles(quantiles)),
+            output, {"data": str(data), "design": design.describe(), "level": level},
+        )  # fmt: skip
     todo = with_national(breakdowns, national)
     margins = len(todo) > 1
     single = breakdowns[0] if breakdowns and not margins else []
@@ -436,6 +469,52 @@ def estimate_command(
         meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
         write_table(table, output, meta=meta)
         click.echo(f"wrote {len(table)} estimates to {output}")
+    if basis["weights_note"]:
+        click.echo(f"note: {basis['weights_note']}")
+
+
+def _compare_command(
+    design: SurveyDesign,
+    var: str,
+    breakdowns: list[list[str]],
+    reference: str | None,
+    contrast: str,
+    indicators: str | None,
+    options: dict[str, Any],
+    output: Path | None,
+    meta: dict[str, Any],
+) -> None:
+    """``--compare VAR``: group estimates and comparisons in one table."""
+    from survmig.estimation.contrasts import compare, stack_comparison
+
+    if indicators:
+        raise SurvmigError(
+            "--compare works on --mean/--prop/--total/--ratio/--count, not on --indicators yet",
+            where="--compare",
+            hint="estimate the indicator's variables directly, or use --by VAR for the groups",
+        )
+    if len(breakdowns) > 1:
+        raise SurvmigError(
+            "--compare compares within one set of domains: give one --by (a,b for a crossing)",
+            where="--compare",
+        )
+    kinds = ["difference", "ratio"] if contrast == "both" else [contrast]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurvmigWarning)
+        groups, comparisons = compare(
+            design, var, by=breakdowns[0] if breakdowns else [], reference=reference,
+            contrast=kinds, **options,
+        )  # fmt: skip
+    for w in caught:
+        if issubclass(w.category, SurvmigWarning):
+            click.echo(f"warning: {w.message}", err=True)
+    table = stack_comparison(groups, comparisons, var)
+    basis = variance_basis(design)
+    if output is None:
+        print_table(table)
+    else:
+        write_table(table, output, meta={**meta, **basis})
+        click.echo(f"wrote {len(groups)} estimates and {len(comparisons)} comparisons to {output}")
     if basis["weights_note"]:
         click.echo(f"note: {basis['weights_note']}")
 

@@ -126,11 +126,11 @@ def compare(
             if kind == "difference":
                 value, null = a - b, 0.0
                 var_c = vaa + vbb - 2 * vab
-                name = [f"{show(g)} - {show(reference)}" for g in table[var].to_numpy()[i]]
-            else:
-                value, null = a / b, 1.0
+                name = [f"{g} - {reference}" for g in table[var].to_numpy()[i]]
+            else:  # a zero denominator has no ratio (NaN, as R), not ±inf
+                value, null = np.where(b != 0, a / b, np.nan), 1.0
                 var_c = vaa / b**2 + a**2 * vbb / b**4 - 2 * a * vab / b**3
-                name = [f"{show(g)} / {show(reference)}" for g in table[var].to_numpy()[i]]
+                name = [f"{g} / {reference}" for g in table[var].to_numpy()[i]]
             se = np.sqrt(np.maximum(var_c, 0.0))
             t = (value - null) / se
         lo, hi = cimod.ci_t(value, se, df, level)
