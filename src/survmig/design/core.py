@@ -763,6 +763,17 @@ class SurveyDesign:
             parts["calibration"] = tuple(fixed)
         return SurveyDesign._from_parts(**parts)
 
+    def with_columns(self, columns: dict[str, np.ndarray]) -> SurveyDesign:
+        """The same design over its data plus ``columns`` (one value per row): derived analysis
+        variables such as a model's influence functions, without rebuilding the design."""
+        parts = self._parts()
+        extra = pd.DataFrame(columns, index=self._data.index)
+        clash = [c for c in extra.columns if c in self._data.columns]
+        if clash:
+            raise SurvmigError(f"column {show(clash[0])} is already in the data", where="design")
+        parts["data"] = pd.concat([self._data, extra], axis=1)
+        return SurveyDesign._from_parts(**parts)
+
     def with_options(self, **options: Any) -> SurveyDesign:
         """The same design with another ``lonely_psu``, ``lonely_psu_domain`` or ``variance``."""
         parts = self._parts()

@@ -57,6 +57,23 @@ def _stage_covariance(
     return wc.T @ centred
 
 
+def replicate_covariance(theta: np.ndarray, theta_r: np.ndarray, design: SurveyDesign) -> np.ndarray:
+    """R's ``svrVar`` as a matrix: ``scale Σ_r rscales_r (θ_r - c)(θ_r - c)'`` for θ (M,) and
+    replicate estimates θ_r (R, M); ``c`` = θ with ``mse``, else the mean of the replicates (with
+    rscales > 0). Non-finite replicate values are left out of their column."""
+    rep = design.replicate_weights
+    ok = np.isfinite(theta_r)
+    rs = rep.rscales[:, None]
+    if rep.mse:
+        centre = theta
+    else:
+        use = ok & (rs > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = np.where(use, theta_r, 0.0).sum(axis=0) / use.sum(axis=0)
+    dev = np.where(ok, theta_r - centre, 0.0)
+    return rep.scale * (dev * rs).T @ dev
+
+
 def covariance(engine: object, reported_var: np.ndarray | None = None) -> np.ndarray:
     """The M × M covariance of the estimates the engine produced (see the module docstring).
 
@@ -77,20 +94,10 @@ def covariance(engine: object, reported_var: np.ndarray | None = None) -> np.nda
         )
     else:
         _, theta, theta_r = joint
-        rep = design.replicate_weights
         R = theta_r.shape[0]
-        tr = theta_r.transpose(0, 2, 1).reshape(R, -1)
-        th = theta.T.reshape(-1)
-        ok = np.isfinite(tr)
-        rs = rep.rscales[:, None]
-        if rep.mse:
-            centre = th
-        else:
-            use = ok & (rs > 0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                centre = np.where(use, tr, 0.0).sum(axis=0) / use.sum(axis=0)
-        dev = np.where(ok, tr - centre, 0.0)
-        cov = rep.scale * (dev * rs).T @ dev
+        cov = replicate_covariance(
+            theta.T.reshape(-1), theta_r.transpose(0, 2, 1).reshape(R, -1), design
+        )
     cov = np.asarray(cov, dtype=float)
     if reported_var is not None:
         diag = np.diag(cov)
