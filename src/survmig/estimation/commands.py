@@ -159,6 +159,61 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def check_design_options(
+    design_file: Path | None,
+    strata: str | None,
+    psu: str | None,
+    weight: str | None,
+    fpc: str | None,
+    nest: bool,
+) -> bool:
+    """The design is --design or the one-line options, not both, not neither; returns whether it
+    is the one-liner (checked before any data is read)."""
+    one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
+    if design_file is not None and one_liner:
+        raise SurvmigError(
+            "give the design either as --design or as --strata/--psu/--weight/--fpc, not both",
+            where="design",
+        )
+    if design_file is None and not one_liner:
+        raise SurvmigError(
+            "no design given",
+            where="design",
+            hint="use --design design.yaml or --strata/--psu/--weight",
+        )
+    if one_liner and weight is None:
+        raise SurvmigError("the one-line design needs --weight", where="--weight")
+    return one_liner
+
+
+def cli_design(
+    frame: pd.DataFrame,
+    data: Path,
+    design_file: Path | None,
+    strata: str | None,
+    psu: str | None,
+    weight: str | None,
+    fpc: str | None,
+    nest: bool,
+) -> SurveyDesign:
+    """The design of a command line (``--design`` or ``--strata/--psu/--weight/--fpc/--nest``);
+    errors in the data's values name the data file."""
+    if design_file is not None:
+        return load_design(design_file, frame, data_file=data)
+    try:
+        design = design_from_options(
+            frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
+        )
+    except SurvmigError as err:  # problems are in the data file: say which one
+        if err.file is not None:
+            raise
+        raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
+    ignored = ignored_replicate_columns(frame, weight)
+    if ignored:
+        click.echo(f"warning: {data}: {ignored}", err=True)
+    return design
+
+
 @click.command("estimate")
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option(
@@ -324,18 +379,7 @@ def estimate_command(
     """
     if output is not None:
         check_output_path(output)
-    one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
-    if design_file is not None and one_liner:
-        raise SurvmigError(
-            "give the design either as --design or as --strata/--psu/--weight/--fpc, not both",
-            where="design",
-        )
-    if design_file is None and not one_liner:
-        raise SurvmigError(
-            "no design given",
-            where="design",
-            hint="use --design design.yaml or --strata/--psu/--weight",
-        )
+    check_design_options(design_file, strata, psu, weight, fpc, nest)
     if (rates or params or report_dir) and not indicators:
         raise SurvmigError(
             "--rates, --param and --report go with --indicators",
@@ -351,8 +395,6 @@ def estimate_command(
         if report_dir.exists() and not report_dir.is_dir():
             raise SurvmigError("the report folder is a file", file=report_dir)
         extras["report_dir"] = report_dir
-    if one_liner and weight is None:
-        raise SurvmigError("the one-line design needs --weight", where="--weight")
     frame = _read(data)
     if design_data_file is not None:
         if not data.is_dir():
@@ -368,20 +410,7 @@ def estimate_command(
         joined = with_design_data(Dataset.read(data), design_data)
         frame = joined.table(joined.root)
         extras["design_data"] = design_data
-    if design_file is not None:
-        design = load_design(design_file, frame, data_file=data)
-    else:
-        try:
-            design = design_from_options(
-                frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
-            )
-        except SurvmigError as err:  # problems are in the data file: say which one
-            if err.file is not None:
-                raise
-            raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
-        ignored = ignored_replicate_columns(frame, weight)
-        if ignored:
-            click.echo(f"warning: {data}: {ignored}", err=True)
+    design = cli_design(frame, data, design_file, strata, psu, weight, fpc, nest)
     options: dict[str, Any] = {}
     if lonely_psu:
         options["lonely_psu"] = lonely_psu

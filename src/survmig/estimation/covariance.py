@@ -57,7 +57,9 @@ def _stage_covariance(
     return wc.T @ centred
 
 
-def replicate_covariance(theta: np.ndarray, theta_r: np.ndarray, design: SurveyDesign) -> np.ndarray:
+def replicate_covariance(
+    theta: np.ndarray, theta_r: np.ndarray, design: SurveyDesign
+) -> np.ndarray:
     """R's ``svrVar`` as a matrix: ``scale Σ_r rscales_r (θ_r - c)(θ_r - c)'`` for θ (M,) and
     replicate estimates θ_r (R, M); ``c`` = θ with ``mse``, else the mean of the replicates (with
     rscales > 0). Non-finite replicate values are left out of their column."""

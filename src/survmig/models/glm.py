@@ -149,16 +149,16 @@ def _check_outcome(y: np.ndarray, fam: Family, name: str, live: np.ndarray) -> N
 
 
 def _check_rank(X: np.ndarray, w: np.ndarray, names: list[str]) -> None:
-    from scipy.linalg import qr
-
-    _, r, piv = qr(X * np.sqrt(w)[:, None], mode="economic", pivoting=True)
+    """A column that is a combination of the columns before it (R's aliased coefficients, which
+    R reports as NA) is an error naming it."""
+    scale = np.sqrt(np.einsum("ij,ij->j", X, X)) + 1e-300
+    r = np.linalg.qr((X / scale) * np.sqrt(w)[:, None], mode="r")
     diag = np.abs(np.diag(r))
-    rank = int((diag > 1e-7 * diag[0]).sum()) if diag.size else 0
-    if rank < X.shape[1]:
-        aliased = [names[i] for i in sorted(piv[rank:])]
+    aliased = [names[j] for j in np.flatnonzero(diag < 1e-7 * max(diag.max(), 1e-300))]
+    if aliased:
         raise SurvmigError(
             f"the model matrix is singular: {', '.join(aliased)} is a linear combination of the "
-            "other terms (or has no cases)",
+            "terms before it (or has no cases)",
             where="formula",
             hint="drop the redundant term or collapse the categories",
         )
@@ -235,6 +235,12 @@ def svyglm(
     p = len(beta)
     if design.is_replicate:
         reps = irls(X, y, design.repweights, fam, start=beta)
+        if not reps.converged.all():
+            raise SurvmigError(
+                f"the model did not converge in {int((~reps.converged).sum())} replicate(s)",
+                where="model",
+                hint="a replicate may leave a category without cases: collapse small categories",
+            )
         V = replicate_covariance(beta, reps.beta, design)
         variance = (
             f"replicate weights ({design.replicate_weights.type}), model refitted per replicate"

@@ -14,6 +14,7 @@ import numpy as np
 
 from survmig.errors import SurvmigError
 
+# (errors about families; fitting problems are reported by the caller from ``Fit.converged``)
 FAMILIES = ("gaussian", "binomial", "quasibinomial", "poisson", "quasipoisson")
 BLOCK = 65536
 
@@ -117,11 +118,9 @@ def irls(
         b = X.T @ (wk * z)  # (p, K)
         try:
             new = np.linalg.solve(A, b.T[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            raise SurvmigError(
-                "the weighted model matrix is singular in a replicate", where="model",
-                hint="a replicate leaves a category without cases: collapse small categories",
-            ) from None  # fmt: skip
+        except np.linalg.LinAlgError:  # weights vanish (separation) or a category empties
+            converged = np.zeros(K, dtype=bool)
+            break
         step = np.abs(new - beta)
         beta = new
         eta = X @ beta.T
