@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.estimation.commands:estimate",
         "Design-based estimates with standard errors.",
     ),
+    "model": (
+        "survmig.models.commands:model",
+        "Design-based regression (linear, logistic, Poisson) with Wald tests.",
+    ),
     "indicators": (
         "survmig.indicators.commands:indicators",
         "List and describe the migration indicators (ids for --indicators).",
