@@ -332,6 +332,7 @@ def weight_households(
             "ea": kept["ea"].to_numpy(),
             "stratum": kept["stratum"].to_numpy(),
             "region": kept["region"].to_numpy(),
+            "district": kept["district"].to_numpy(),
             "screen": kept["screen"].to_numpy(),
             "base_weight": 1.0 / kept["prob"].to_numpy(),
             "weight": result.weights,
