@@ -47,16 +47,20 @@ def _gls(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Weights ``w = 1/(σ²+ψ)`` (m, B), ``A⁻¹`` (B, p, p), ``β̂`` (B, p), residuals (m, B)."""
     w = 1.0 / (sigma2[None, :] + psi)
-    a = np.einsum("ip,ib,iq->bpq", x, w, x)
-    a_inv = np.linalg.inv(a)
-    beta = np.einsum("bpq,iq,ib->bp", a_inv, x, w * y)
+    a_inv = np.linalg.inv(_xwx(x, w))
+    beta = np.einsum("bpq,bq->bp", a_inv, (w * y).T @ x)
     resid = y - x @ beta.T
     return w, a_inv, beta, resid
 
 
+def _xwx(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``X' diag(w_b) X`` for every column ``b`` of ``w`` (B, p, p)."""
+    return np.swapaxes(x[None, :, :] * w.T[:, :, None], 1, 2) @ x
+
+
 def _trace_ainv_xwx(a_inv: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``tr(A⁻¹ X' diag(w) X)`` per column of ``w`` (B,)."""
-    return np.einsum("bpq,iq,ib,ip->b", a_inv, x, w, x)
+    return np.einsum("bpq,bqp->b", a_inv, _xwx(x, w))
 
 
 def _score_info(
@@ -70,7 +74,7 @@ def _score_info(
     t1 = _trace_ainv_xwx(a_inv, x, w2)
     trace_p = w.sum(axis=0) - t1
     # tr(P²) = Σw² - 2 tr(A⁻¹X'W³X) + tr((A⁻¹X'W²X)²)
-    m2 = np.einsum("bpq,iq,ib,ir->bpr", a_inv, x, w2, x)
+    m2 = a_inv @ _xwx(x, w2)
     trace_pp = (
         w2.sum(axis=0) - 2 * _trace_ainv_xwx(a_inv, x, w2 * w) + np.einsum("bpq,bqp->b", m2, m2)
     )
