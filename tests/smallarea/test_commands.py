@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from survmig.data import KEY, Dataset
+from survmig.data import KEY
 from survmig.smallarea import read_covariates, small_area
-
 from tests.indicators.survey import build_survey
 
 
