@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.indicators.commands:indicators",
         "List and describe the migration indicators (ids for --indicators).",
     ),
+    "small-area": (
+        "survmig.smallarea.commands:small_area_command",
+        "Small-area (Fay-Herriot) estimates of an indicator by area.",
+    ),
     "sample-size": (
         "survmig.sampling.commands:sample_size",
         "Sample size for a proportion or mean, rare groups included.",
