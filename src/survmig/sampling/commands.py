@@ -104,25 +104,65 @@ def _write_json(result: Result, path: Path | None) -> None:
 @click.option("--proportion", type=float, help="Expected proportion P to estimate.")
 @click.option("--mean", "mean_", type=float, help="Expected mean (for a target CV).")
 @click.option("--sd", type=float, help="Element standard deviation S (for a mean).")
-@click.option("--margin", type=float, help="Absolute margin of error e (half the CI width).")
-@click.option("--cv", type=float, help="Target coefficient of variation.")
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--margin",
+    type=float,
+    help="Absolute margin of error e, half the CI width, as a share (0.05 for ±5 points).",
+)
+@click.option("--cv", type=float, help="Target coefficient of variation, a share (0.1 for 10 %).")
+@click.option(
+    "--confidence",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the margin, a share (0.95 for 95 %).",
+)
 @click.option(
     "--population-size", type=float, help="Population size N (finite-population correction)."
 )
 @click.option("--deff", type=float, help="Design effect, if known.")
-@click.option("--cluster-size", type=float, help="Average take per cluster m̄ (deff = 1 + (m̄−1)ρ).")
-@click.option("--icc", type=float, help="Intra-class correlation ρ.")
-@click.option("--response-rate", type=float, default=1.0, show_default=True)
-@click.option("--prevalence", type=float, help="Prevalence of the rare group found by screening.")
-@click.option("--screener-response", type=float, default=1.0, show_default=True)
+@click.option(
+    "--cluster-size",
+    type=float,
+    help="Average take per cluster m̄, households per EA (deff = 1 + (m̄−1)ρ).",
+)
+@click.option("--icc", type=float, help="Intra-class correlation ρ in [0, 1) (0: no clustering).")
+@click.option(
+    "--response-rate",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Expected interview response rate, a share in (0, 1]; the sample is divided by it.",
+)
+@click.option(
+    "--prevalence",
+    type=float,
+    help="Prevalence P of the rare group among screened households, a share (0.05 for 5 %).",
+)
+@click.option(
+    "--screener-response",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Response rate to the screening interview r_s, a share in (0, 1].",
+)
 @click.option(
     "--cases", type=float, help="Completed rare-group interviews wanted (screening mode)."
 )
-@click.option("--psu-cost", type=float, help="Cost per cluster C1 (optimal-take mode).")
-@click.option("--unit-cost", type=float, help="Cost per interviewed unit C2 (optimal-take mode).")
-@click.option("--screen-cost", type=float, help="Cost per screened household c_s.")
-@click.option("--interview-cost", type=float, help="Cost per interview c_i.")
+@click.option(
+    "--psu-cost", type=float, help="Cost per cluster (EA) C1, in money units (optimal-take mode)."
+)
+@click.option(
+    "--unit-cost",
+    type=float,
+    help="Cost per household interviewed C2, in money units (optimal-take mode).",
+)
+@click.option("--screen-cost", type=float, help="Cost per household screened c_s, in money units.")
+@click.option(
+    "--interview-cost",
+    type=float,
+    help="Cost per rare-group interview c_i, in money units.",
+)
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Also write the result as JSON."
 )
@@ -222,18 +262,44 @@ def sample_size(
         ["proportional", "neyman", "optimal", "rare", "compromise", "power", "two-phase"]
     ),
     required=True,
+    help="Allocation rule: proportional (n_h ∝ N_h), neyman (∝ N_h S_h), optimal (∝ N_h S_h/√c_h), "
+    "rare (screening for a rare group), compromise (Kish), power (Bankier), two-phase.",
 )
-@click.option("--n", "n", type=int, help="Total sample size.")
-@click.option("--budget", type=float, help="Total budget (optimal, rare, two-phase).")
-@click.option("--fixed-cost", type=float, default=0.0, show_default=True)
-@click.option("--target-variance", type=float, help="Target variance of the mean (optimal).")
-@click.option("--screen-cost", type=float, help="Cost per screened unit c_s (rare).")
-@click.option("--interview-cost", type=float, help="Cost per rare-group interview c_i (rare).")
+@click.option(
+    "--n", "n", type=int, help="Total sample size, in units of the table (households or EAs)."
+)
+@click.option(
+    "--budget", type=float, help="Total budget in money units (optimal, rare, two-phase)."
+)
+@click.option(
+    "--fixed-cost",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Fixed survey cost c0 taken off --budget before allocating, in money units (optimal).",
+)
+@click.option(
+    "--target-variance",
+    type=float,
+    help="Target variance of the mean, squared units of the variable (optimal).",
+)
+@click.option(
+    "--screen-cost", type=float, help="Cost per unit screened c_s, in money units (rare)."
+)
+@click.option(
+    "--interview-cost",
+    type=float,
+    help="Cost per rare-group interview c_i, in money units (rare).",
+)
 @click.option(
     "--importance", type=float, help="Kish's I: national vs domain estimates (compromise)."
 )
 @click.option("--q", type=float, help="Bankier's power q in [0, 1] (power).")
-@click.option("--phase1-cost", type=float, help="Cost per phase-1 unit c′ (two-phase).")
+@click.option(
+    "--phase1-cost",
+    type=float,
+    help="Cost per phase-1 (screened) unit c′, in money units (two-phase).",
+)
 @click.option(
     "-o",
     "--output",
@@ -315,6 +381,8 @@ def _parse_rates(rates: tuple[str, ...]) -> dict[str, float]:
     "--method",
     type=click.Choice(["srs", "systematic", "pps", "two-stage", "households", "two-phase"]),
     required=True,
+    help="srs, systematic (frame order), pps (PPS systematic of PSUs), two-stage (PPS EAs then "
+    "households), households (stage 2 from a stage-1 sample), two-phase (subsample by class).",
 )
 @click.option("--n", "n", type=int, help="Sample size (per stratum when --strata is given).")
 @click.option(
@@ -459,12 +527,27 @@ def _need(value, option: str):
 
 
 @click.command("simulate")
-@click.option("--households", type=int, default=200_000, show_default=True, help="Population size.")
-@click.option("--strata", "n_strata", type=int, default=3, show_default=True)
+@click.option(
+    "--households",
+    type=int,
+    default=200_000,
+    show_default=True,
+    help="Households in the synthetic population.",
+)
+@click.option(
+    "--strata",
+    "n_strata",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Number of strata (census-prevalence classes) in the population.",
+)
 @click.option(
     "--prevalence", type=float, default=0.05, show_default=True, help="Share of migrant households."
 )
-@click.option("--ea-size", type=float, default=200.0, show_default=True, help="Mean EA size.")
+@click.option(
+    "--ea-size", type=float, default=200.0, show_default=True, help="Mean EA size, in households."
+)
 @click.option(
     "--clustering",
     type=float,
@@ -472,9 +555,27 @@ def _need(value, option: str):
     show_default=True,
     help="Strength of migration hot spots (0 = none).",
 )
-@click.option("--population-seed", type=int, default=1, show_default=True)
-@click.option("--reps", type=int, default=1000, show_default=True)
-@click.option("--seed", type=int, default=2, show_default=True)
+@click.option(
+    "--population-seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Random seed of the synthetic population (same seed, same population).",
+)
+@click.option(
+    "--reps",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Samples drawn per design (repetitions).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Random seed of the sample draws (same seed, same table).",
+)
 @click.option("--srs-n", type=int, default=3000, show_default=True, help="SRS: households.")
 @click.option("--psus", type=int, default=150, show_default=True, help="Cluster designs: EAs.")
 @click.option(
@@ -490,8 +591,20 @@ def _need(value, option: str):
     show_default=True,
     help="Two-phase: subsampling rate of screened-negative households.",
 )
-@click.option("--sensitivity", type=float, default=0.9, show_default=True)
-@click.option("--specificity", type=float, default=0.97, show_default=True)
+@click.option(
+    "--sensitivity",
+    type=float,
+    default=0.9,
+    show_default=True,
+    help="Two-phase: share of migrant households the screener finds, in (0, 1].",
+)
+@click.option(
+    "--specificity",
+    type=float,
+    default=0.97,
+    show_default=True,
+    help="Two-phase: share of other households the screener classes as negative, in (0, 1].",
+)
 @click.option(
     "--acs-initial", type=int, default=40, show_default=True, help="Adaptive: initial EAs."
 )
@@ -502,10 +615,34 @@ def _need(value, option: str):
     show_default=True,
     help="Adaptive: EA migrant share that triggers adding the neighbours.",
 )
-@click.option("--cost-psu", type=float, default=400.0, show_default=True)
-@click.option("--cost-listing", type=float, default=1.0, show_default=True)
-@click.option("--cost-screen", type=float, default=3.0, show_default=True)
-@click.option("--cost-interview", type=float, default=15.0, show_default=True)
+@click.option(
+    "--cost-psu",
+    type=float,
+    default=400.0,
+    show_default=True,
+    help="Cost per EA visited (travel, supervision), in money units.",
+)
+@click.option(
+    "--cost-listing",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Cost per household listed, in money units.",
+)
+@click.option(
+    "--cost-screen",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Cost per household screened, in money units.",
+)
+@click.option(
+    "--cost-interview",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Cost per household interviewed (full questionnaire), in money units.",
+)
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Write the table (.csv or .md)."
 )
@@ -578,14 +715,18 @@ def simulate(
         seed=population_seed,
     )
     err = Console(stderr=True)
-    with Progress(
+    # The bar only on a terminal: captured output (logs, CI) gets no bar and no stray blank line
+    # before an error raised while it runs, so an error stays one line.
+    bar = Progress(
         TextColumn("simulating"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
         transient=True,
-    ) as bar:
+        disable=not err.is_terminal,
+    )
+    with bar:
         task = bar.add_task("designs", total=reps * len(designs))
         result = sim.simulate(
             population,
