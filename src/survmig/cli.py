@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(status)
     except SurvmigError as err:
         click.echo(f"error: {err.format()}", err=True)
-        sys.exit(2)
+        sys.exit(getattr(err, "exit_code", 2))
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
