@@ -166,6 +166,12 @@ def _write_json(result: Result, path: Path | None) -> None:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Also write the result as JSON."
 )
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Also draw the size against ρ, the prevalence or the margin (optimal take: variance × "
+    "cost against the take per EA), as .png, .svg or .pdf.",
+)
 def sample_size(
     proportion: float | None,
     mean_: float | None,
@@ -186,6 +192,7 @@ def sample_size(
     screen_cost: float | None,
     interview_cost: float | None,
     output: Path | None,
+    plot: Path | None,
 ) -> None:
     """Sample size for a proportion or mean (rare groups included), screening, optimal take.
 
@@ -200,10 +207,12 @@ def sample_size(
       survmig sample-size --mean 250 --sd 400 --cv 0.05 --deff 2
       survmig sample-size --cases 800 --prevalence 0.04 --screen-cost 2 --interview-cost 25
       survmig sample-size --psu-cost 400 --unit-cost 20 --icc 0.05 --screen-cost 2 --prevalence 0.05
+      survmig sample-size --proportion 0.3 --margin 0.05 --cluster-size 20 --icc 0.1 --plot n_icc.png
     """
-    from survmig.sampling import size
+    from survmig.sampling import plots, size
 
     _check_output(output, (".json",))
+    _check_output(plot, plots.PLOT_SUFFIXES)
     if psu_cost is not None or unit_cost is not None:
         if psu_cost is None or unit_cost is None or icc is None:
             raise SurvmigError(
@@ -212,17 +221,20 @@ def sample_size(
         result = size.optimal_cluster_take(
             psu_cost, unit_cost, icc, screen_cost=screen_cost, prevalence=prevalence
         )
+        figure = lambda: plots.take_plot(psu_cost, result["C2"], icc, path=plot)  # noqa: E731
     elif cases is not None:
         if prevalence is None:
             raise SurvmigError("screening needs --prevalence", where="--prevalence")
-        result = size.screening(
-            cases,
-            prevalence,
+        screen = dict(
+            cases=cases,
+            prevalence=prevalence,
             screener_response=screener_response,
             interview_response=response_rate,
             screen_cost=screen_cost,
             interview_cost=interview_cost,
         )
+        result = size.screening(**screen)
+        figure = lambda: plots.calculator_plot(size.screening, screen, plot)  # noqa: E731
     else:
         common = dict(
             margin=margin,
@@ -238,17 +250,23 @@ def sample_size(
         )
         if proportion is not None:
             result = size.sample_size_proportion(proportion, **common)
+            calc, fixed = size.sample_size_proportion, {"proportion": proportion}
         elif sd is not None:
             result = size.sample_size_mean(sd, mean=mean_, **common)
+            calc, fixed = size.sample_size_mean, {"sd": sd, "mean": mean_}
         else:
             raise SurvmigError(
                 "say what to size: --proportion, --sd (a mean), --cases (screening) or "
                 "--psu-cost/--unit-cost (optimal take)",
                 where="--proportion",
             )
+        figure = lambda: plots.calculator_plot(calc, fixed | common, plot)  # noqa: E731
     show(result)
     click.echo(f"result: {result.value}")
     _write_json(result, output)
+    if plot is not None:
+        figure()
+        click.echo(f"wrote the figure to {plot}")
 
 
 # --------------------------------------------------------------------------- allocate
@@ -306,6 +324,11 @@ def sample_size(
     type=click.Path(path_type=Path),
     help="Write the allocation (.csv/.parquet/.xlsx).",
 )
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Also draw the allocation by stratum beside the proportional one (.png, .svg, .pdf).",
+)
 def allocate(
     strata: Path,
     method: str,
@@ -319,6 +342,7 @@ def allocate(
     q: float | None,
     phase1_cost: float | None,
     output: Path | None,
+    plot: Path | None,
 ) -> None:
     """Allocate a sample across strata from a strata table.
 
@@ -333,10 +357,13 @@ def allocate(
       survmig allocate strata.csv --method rare --n 6000 --screen-cost 2 --interview-cost 20 -o alloc.csv
       survmig allocate strata.csv --method optimal --budget 150000 --fixed-cost 20000
       survmig allocate classes.csv --method two-phase --budget 50000 --phase1-cost 2
+      survmig allocate strata.csv --method neyman --n 2000 --plot allocation.png
     """
     from survmig.sampling.allocation import allocate as run
+    from survmig.sampling.plots import PLOT_SUFFIXES, allocation_plot
 
     _check_output(output, TABLE_SUFFIXES)
+    _check_output(plot, PLOT_SUFFIXES)
     table = read_table(strata, TABLE_SUFFIXES)
     try:
         result = run(
@@ -357,6 +384,9 @@ def allocate(
     show(result)
     if output is not None:
         write_table(result.table, output, TABLE_SUFFIXES)
+    if plot is not None:
+        allocation_plot(result.table, path=plot)
+        click.echo(f"wrote the figure to {plot}")
 
 
 # --------------------------------------------------------------------------- select
