@@ -31,7 +31,14 @@ def _kernel(folder: Path) -> None:
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "survmig", "language": "python"})
+        json.dumps(
+            {
+                "argv": argv,
+                "display_name": "survmig",
+                "language": "python",
+                "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+            }
+        )
     )
     os.environ["JUPYTER_PATH"] = str(folder)
 

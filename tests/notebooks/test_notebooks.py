@@ -31,7 +31,10 @@ def kernel(tmp_path_factory, monkeypatch_module):
                 "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": "survmig (test)",
                 "language": "python",
-                "env": {"MPLBACKEND": "Agg"},
+                # what ipykernel itself selects in Jupyter: figures become outputs (Agg here
+                # would hide every figure, and an Agg inherited from a survmig command run
+                # earlier in this process must not leak in)
+                "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
             }
         )
     )
