@@ -57,6 +57,8 @@ LINEARIZATION_KEYS = {
     "lonely_psu_domain",
     "variance",
     "create_replicates",
+    "calibration",
+    "fixed_adjustments",
 }
 REPLICATE_KEYS = {
     "weights",
@@ -69,6 +71,7 @@ REPLICATE_KEYS = {
     "mse",
     "combined_weights",
     "df",
+    "fixed_adjustments",
 }
 CREATE_KEYS = {"type", "replicates", "seed", "rho", "mse"}
 
@@ -166,7 +169,7 @@ def load_design(
                 replicates=typed("replicates", (int,), "a whole number"),
                 df=typed("df", (int,), "a whole number"),
             )
-            return design
+            return _with_fixed_note(design, spec, fail)
         design = SurveyDesign(
             data,
             ids=typed("ids", (str, list), "a column or a list of columns"),
@@ -180,6 +183,19 @@ def load_design(
             variance=str(spec.get("variance", "ultimate")),
         )
         create = spec.get("create_replicates")
+        if "calibration" in spec:
+            if create is not None:
+                raise fail(
+                    "calibration",
+                    "a design cannot both carry calibration and create replicates",
+                    "replicate designs carry the calibration in their adjusted replicate weights",
+                )
+            from survmig.weighting.designfile import recalibrate  # the weighting stage's steps
+
+            design = recalibrate(
+                design, spec["calibration"], lambda message: fail("calibration", message)
+            )
+        design = _with_fixed_note(design, spec, fail)
         if create is not None:
             if not isinstance(create, dict):
                 raise fail(
@@ -219,6 +235,24 @@ def load_design(
                 hint=err.hint,
             ) from err
         raise
+
+
+def _with_fixed_note(design: SurveyDesign, spec: dict[str, Any], fail: Any) -> SurveyDesign:
+    """The design's ``fixed_adjustments`` (weight adjustments its SEs treat as fixed) as its note."""
+    fixed = spec.get("fixed_adjustments")
+    if fixed is None:
+        return design
+    if not isinstance(fixed, list) or not all(isinstance(v, str) for v in fixed):
+        raise fail("fixed_adjustments", "fixed_adjustments must be a list of step descriptions")
+    return design.with_weights_note(fixed_weights_note(fixed)) if fixed else design
+
+
+def fixed_weights_note(adjustments: Sequence[str]) -> str:
+    """The sentence every output carries when SEs treat weight adjustments as fixed."""
+    return (
+        "SEs treat these weight adjustments as fixed (their own variance is not estimated): "
+        + "; ".join(adjustments)
+    )
 
 
 DATA_ROW = re.compile(r"\bat row \d+|\bfirst at row\b")

@@ -445,6 +445,7 @@ def estimate(
     missing_codes: Sequence[float] = tuple(SPECIAL_CODES),
     empty_domains: str = "fail",
     reducer: str | Reducer | None = None,
+    _keep_engine: bool = False,
 ) -> pd.DataFrame:
     """Design-based estimates with standard errors, as a tidy table (one row per statistic,
     variable, category and domain).
@@ -489,9 +490,11 @@ def estimate(
         missing_codes=missing_codes,
         empty_domains=empty_domains,
     )
-    return _Engine(
-        req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains
-    ).run()
+    engine = _Engine(req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains)
+    table = engine.run()
+    if _keep_engine:
+        return table, engine
+    return table
 
 
 class _Engine:
@@ -505,6 +508,9 @@ class _Engine:
         self.want_deff = deff
         self.empty = empty
         self.warn: list[str] = []
+        #: what the joint (cross-domain) covariance needs, kept after run(): linearization
+        #: ``("linearization", stages, cells)`` or ``("replicate", theta, theta_r)``
+        self.joint: tuple[Any, ...] | None = None
 
     # -- the steps ---------------------------------------------------------------------------------
 
@@ -698,6 +704,7 @@ class _Engine:
             cells = calibrated_unit_scores(
                 design, stages, cells, req.n_domains, A[:, :K], req.domain, kidx, coef, self.reducer
             )
+        self.joint = ("linearization", stages, cells)
         total = np.zeros_like(coef[:, :, 0])
         for s, (st, c) in enumerate(zip(stages, cells, strict=True)):
             total = total + stage_variance(st, c, req.n_domains, design, s + 1, self.warn)
@@ -732,6 +739,7 @@ class _Engine:
         rep = self.req.design.replicate_weights
         theta_r = self._point(self._replicate_totals(), num, den)  # (R, D, P)
         theta_r = np.where(empty, 0.0, theta_r)  # kept empty domains: no SE, no replicate warning
+        self.joint = ("replicate", theta, theta_r)
         return replicate_variance(theta, theta_r, rep.scale, rep.rscales, rep.mse, self.warn)
 
     # -- assembling the table -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,6 +138,12 @@ def sheet_names(ids: list[str]) -> dict[str, str]:
     return out
 
 
+def variance_note(basis: dict[str, Any]) -> str:
+    """The report's method note on SEs: how they were computed and what they treat as fixed."""
+    note = basis.get("weights_note")
+    return basis.get("variance", "") + (f". {note}" if note else "")
+
+
 def _notes(results: IndicatorResults, iid: str) -> list[tuple[str, str]]:
     info = results.info[iid]
     rows = [
@@ -156,6 +163,8 @@ def _notes(results: IndicatorResults, iid: str) -> list[tuple[str, str]]:
     ]
     if info.parameters:
         rows.append(("Parameters", ", ".join(f"{k} = {v}" for k, v in info.parameters.items())))
+    if results.variance:
+        rows.append(("Standard errors", variance_note(results.variance)))
     if info.note:
         rows.append(("Note", info.note))
     if info.by_dropped:

@@ -105,14 +105,18 @@ def check_rate(value: float, name: str) -> float:
 def check_positive(value: float, name: str, hint: str | None = None) -> float:
     """A strictly positive, finite number (margins, CVs, costs, standard deviations)."""
     value = _number(value, name)
-    if not value > 0 or not math.isfinite(value):
+    if not math.isfinite(value):
+        raise SurvmigError(f"must be a finite number, got {value:g}", where=name, hint=hint)
+    if not value > 0:
         raise SurvmigError(f"must be positive, got {value:g}", where=name, hint=hint)
     return value
 
 
 def check_nonnegative(value: float, name: str) -> float:
     value = _number(value, name)
-    if not value >= 0 or not math.isfinite(value):
+    if not math.isfinite(value):
+        raise SurvmigError(f"must be a finite number, got {value:g}", where=name)
+    if not value >= 0:
         raise SurvmigError(f"must be zero or positive, got {value:g}", where=name)
     return value
 

@@ -174,9 +174,6 @@ class SimulationResult:
 
     def plot(self, path: str | Path | None = None):
         """Classroom figure: estimates by design (with the truth) and empirical SE against cost."""
-        import matplotlib
-
-        matplotlib.use("Agg")
         import textwrap
 
         import matplotlib.pyplot as plt
