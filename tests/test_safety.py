@@ -484,3 +484,19 @@ def test_sampling_messages_show_plain_numbers(run_cli, tmp_path):
         "got -1",
     )  # fmt: skip
     assert "np." not in line
+
+
+def test_undefined_design_effect_is_blank_not_inf(run_cli, tmp_path):
+    """A variable constant in its domain has no SRS variance: R prints deff Inf, we leave it blank
+    (the demo's indicators.csv had 65 rows of `inf`)."""
+    from survmig.design import SurveyDesign
+    from survmig.estimation import estimate
+
+    frame = pd.DataFrame(
+        {"s": ["a", "a", "a", "b", "b", "b"], "w": [2.0, 3.0, 1.0, 4.0, 1.0, 2.0], "one": 1.0}
+    )
+    frame["y"] = [1.0, 2.0, 4.0, 3.0, 5.0, 1.0]
+    table = estimate(SurveyDesign(frame, strata="s", weights="w"), total=["one", "y"])
+    one = table[table["variable"] == "one"]
+    assert one["se"].iloc[0] > 0 and one["deff"].isna().all()
+    assert np.isfinite(table.loc[table["variable"] == "y", "deff"]).all()
