@@ -27,7 +27,11 @@ import numpy as np
 import pandas as pd
 
 from survmig.design.calibration import Calibration, GregCalibration, PostStratification, Raking
-from survmig.errors import SurvmigError, SurvmigWarning
+from survmig.errors import (
+    SurvmigError,
+    SurvmigWarning,
+    show,  # noqa: F401 - re-exported for the stages
+)
 
 LONELY_PSU_RULES = ("fail", "remove", "certainty", "adjust", "average")
 REPLICATE_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "successive-difference", "other")
@@ -66,16 +70,6 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
     if isinstance(value, str):
         return [] if value.strip() in ("", "1") else [value]
     return [str(v) for v in value]
-
-
-def show(value: Any) -> str:
-    """A value for a user message: plain numbers (``-2``, ``99.5``, not ``np.float64(-2.0)``),
-    quoted text."""
-    if hasattr(value, "item") and np.ndim(value) == 0:
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _row_label(data: pd.DataFrame, pos: int) -> str:
