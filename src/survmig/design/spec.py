@@ -43,6 +43,8 @@ import yaml
 
 from survmig.design.core import SurveyDesign
 from survmig.errors import SurvmigError
+from survmig.fileio import note_input
+from survmig.modules.yamlio import LDict, parse_yaml
 
 LINEARIZATION_KEYS = {
     "ids",
@@ -103,19 +105,11 @@ def load_design(
                 file=file,
                 hint="give the design.yaml (strata, ids, weights…), not a data or form file",
             ) from None
-        try:
-            spec = yaml.safe_load(text)
-            node = yaml.compose(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise SurvmigError(
-                f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                file=file,
-                line=mark.line + 1 if mark else None,
-            ) from exc
-        if isinstance(node, yaml.MappingNode):
-            for key_node, _ in node.value:
-                lines[str(key_node.value)] = key_node.start_mark.line + 1
+        note_input(path)
+        # the shared loader: duplicate keys, alias bombs and syntax errors name file:line
+        spec = parse_yaml(text, file)
+        if isinstance(spec, LDict):
+            lines = {str(k): spec.line_of(k) for k in spec}
     if not isinstance(spec, dict):
         raise SurvmigError("a design file must be a mapping of fields", file=file, line=1)
 

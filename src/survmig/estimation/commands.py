@@ -18,6 +18,7 @@ from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.margins import breakdowns_of, estimate_margins, with_national
 from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
+from survmig.fileio import check_output_dir
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -128,6 +129,16 @@ def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
             f"the design data has no household key column {KEY!r}",
             file=path,
             hint="weight the household table written by `survmig data import` (it has KEY)",
+        )
+    dup = table[KEY].duplicated(keep=False) & table[KEY].notna()
+    if dup.any():
+        rows = (dup.to_numpy().nonzero()[0] + 1).tolist()
+        raise SurvmigError(
+            f"household {table[KEY][dup].iloc[0]!s} is on rows {rows[0]} and {rows[1]}: "
+            "which copy's weight applies is unknown",
+            file=path,
+            where=KEY,
+            hint="give each household once (drop the duplicate rows)",
         )
     new = [c for c in table.columns if c not in households.columns]
     if not new:
@@ -334,6 +345,12 @@ def cli_design(
     type=click.Path(path_type=Path),
     help="Output .csv, .xlsx, .json or .md (default: a table on screen).",
 )
+@click.option(
+    "--spreadsheet-safe",
+    is_flag=True,
+    help="CSV for spreadsheets: text starting with = + - @ gets a leading ' (OWASP), so it cannot "
+    "run as a formula in Excel/LibreOffice (Excel output is always safe: text stays text).",
+)
 def estimate_command(
     data: Path,
     design_file: Path | None,
@@ -367,6 +384,7 @@ def estimate_command(
     no_deff: bool,
     df_rule: str,
     output: Path | None,
+    spreadsheet_safe: bool,
 ) -> None:
     """Design-based estimates with standard errors, confidence intervals, CV and design effects.
 
@@ -387,8 +405,11 @@ def estimate_command(
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
           --rates rates.csv --param convert_to=EUR --report report/
     """
+    inputs = tuple(p for p in (data, design_file, design_data_file, rates) if p is not None)
     if output is not None:
-        check_output_path(output)
+        check_output_path(output, inputs)
+    if report_dir is not None:
+        check_output_dir(report_dir, inputs)
     check_design_options(design_file, strata, psu, weight, fpc, nest)
     if (rates or params or report_dir) and not indicators:
         raise SurvmigError(
@@ -402,8 +423,6 @@ def estimate_command(
     if params:
         extras["parameters"] = parse_parameters(params)
     if report_dir is not None:
-        if report_dir.exists() and not report_dir.is_dir():
-            raise SurvmigError("the report folder is a file", file=report_dir)
         extras["report_dir"] = report_dir
     frame = _read(data)
     if design_data_file is not None:
@@ -507,7 +526,7 @@ def estimate_command(
         print_table(table)
     else:
         meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
-        write_table(table, output, meta=meta)
+        write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)
         click.echo(f"wrote {len(table)} estimates to {output}")
     if basis["weights_note"]:
         click.echo(f"note: {basis['weights_note']}")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from survmig.data import Dataset
-from survmig.errors import SurvmigError, SurvmigWarning
+from survmig.errors import NothingComputed, SurvmigError, SurvmigWarning
 from survmig.indicators.compute import compute
 from survmig.indicators.margins import compute_margins
 
@@ -39,8 +39,10 @@ def estimate_indicators(
     """Indicators as rows shaped like :func:`survmig.estimation.estimate`'s (``variable`` = indicator id).
 
     ``margins``: several breakdowns (``[]`` = national) instead of ``by``, as
-    :func:`~survmig.indicators.margins.compute_margins`. Missing answers are always left out of the domain and counted (``na`` is not used: the catalogue
-    decides). Indicators that cannot be computed are reported as warnings with the reason.
+    :func:`~survmig.indicators.margins.compute_margins`. Missing answers are always left out of the
+    domain and counted (``na`` is not used: the catalogue decides). Indicators that cannot be
+    computed are reported as warnings with the reason; when none of them can,
+    :class:`~survmig.errors.NothingComputed` says why (the CLI exits with status 1).
     """
     if data is None or design_spec is None:
         raise SurvmigError(
@@ -56,6 +58,13 @@ def estimate_indicators(
         results = compute_margins(dataset, design_spec, selected, margins, **options)
     else:
         results = compute(dataset, design_spec, selected, by=list(by), **options)
+    if results.table.empty and results.not_computable:
+        reasons = "; ".join(f"{iid}: {why}" for iid, why in results.not_computable.items())
+        raise NothingComputed(
+            f"none of the requested indicators can be computed from this data ({reasons})",
+            where="--indicators",
+            hint="`survmig indicators ID` lists the concepts an indicator needs",
+        )
     if report_dir is not None:
         from survmig.report import write_report
 
