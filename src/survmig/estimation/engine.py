@@ -584,14 +584,6 @@ class _Engine:
         else:
             var = self._linearization_variance(A, K, kidx, coef, okc)
         var = np.where(n_out == 0, np.nan, var)  # an empty domain (empty_domains="keep") has no SE
-        undefined = np.isnan(theta) & (num >= 0)[None, :] & (n_out > 0)
-        if undefined.any():  # a ratio whose denominator total is zero: no estimate (R: NaN)
-            var = np.where(undefined, np.nan, var)
-            j = int(np.flatnonzero(undefined.any(axis=0))[0])
-            self.warn.append(
-                f"{outs[j].statistic} {outs[j].variable}: the denominator total is zero in "
-                f"{int(undefined.any(axis=1).sum())} domain(s); estimate and SE are NaN"
-            )
         se = np.sqrt(var)
         df = self._df()
         table = self._assemble(theta, se, var, n_out, wn, T, df, counts)
@@ -628,6 +620,7 @@ class _Engine:
         with np.errstate(divide="ignore", invalid="ignore"):
             top = np.take(T, np.maximum(num, 0), axis=-1)
             bottom = np.where(den >= 0, np.take(T, np.maximum(den, 0), axis=-1), 1.0)
+            # a zero denominator (a replicate's, the full sample's is an error) has no value
             out = np.where(bottom == 0, np.nan, top / bottom)
         return np.where(num >= 0, out, np.nan)
 
