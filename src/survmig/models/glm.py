@@ -139,6 +139,12 @@ def _check_outcome(y: np.ndarray, fam: Family, name: str, live: np.ndarray) -> N
         what = "a count (≥ 0)"
     else:
         return
+    if fam.kind == "binomial" and values.size and np.all(values == values[0]):
+        raise SurvmigError(
+            f"outcome {name} is {show(values[0])} in every row: a logistic model needs both outcomes",
+            where="family",
+            hint="check the outcome's definition (a misspelt category gives all 0)",
+        )
     if bad.any():
         seen = ", ".join(map(show, np.unique(values[bad])[:5]))
         raise SurvmigError(
