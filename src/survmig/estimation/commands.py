@@ -331,6 +331,15 @@ def cli_design(
 )
 @click.option("--no-deff", is_flag=True, help="Skip design effects.")
 @click.option(
+    "--df",
+    "df_rule",
+    type=click.Choice(["design", "domain"]),
+    default="design",
+    show_default=True,
+    help="Degrees of freedom of the intervals: the whole design's, or each domain's own "
+    "(its PSUs minus its strata, as R svyby's subset designs).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
@@ -373,6 +382,7 @@ def estimate_command(
     lonely_psu_domain: bool,
     keep_empty: bool,
     no_deff: bool,
+    df_rule: str,
     output: Path | None,
     spreadsheet_safe: bool,
 ) -> None:
@@ -459,7 +469,7 @@ def estimate_command(
             dict(mean=_split(means), total=_split(totals), prop=_split(props),
                  ratio=parse_ratios(ratios), count=count, level=level, na=na, ci=ci,
                  deff=not no_deff, empty_domains="keep" if keep_empty else "fail",
-                 quantile=parse_quantiles(quantiles)),
+                 quantile=parse_quantiles(quantiles), df=df_rule),
             output, {"data": str(data), "design": design.describe(), "level": level},
         )  # fmt: skip
     todo = with_national(breakdowns, national)
@@ -486,6 +496,7 @@ def estimate_command(
                     na=na,
                     deff=not no_deff,
                     empty_domains="keep" if keep_empty else "fail",
+                    df=df_rule,
                 )
             )
         if indicators:
