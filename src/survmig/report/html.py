@@ -20,6 +20,7 @@ from survmig.report.tables import (
     publication_table,
     write_csv,
     write_excel,
+    write_json,
 )
 
 _TEMPLATE = jinja2.Template(
@@ -175,12 +176,14 @@ def write_report(
     with atomic_dir(directory) as tmp:
         write_excel(results, tmp / "indicators.xlsx", thresholds)
         write_csv(results, tmp / "indicators.csv", thresholds)
+        write_json(results, tmp / "indicators.json", thresholds)
         (tmp / "charts").mkdir()
         text = render_html(results, thresholds, title, tmp / "charts", charts)
         (tmp / "report.html").write_text(text, encoding="utf-8")
     out = {
         "excel": directory / "indicators.xlsx",
         "csv": directory / "indicators.csv",
+        "json": directory / "indicators.json",
         "html": directory / "report.html",
         "charts": directory / "charts",
     }

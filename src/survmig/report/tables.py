@@ -12,14 +12,22 @@ import pandas as pd
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_path
 from survmig.indicators import IndicatorResults
+from survmig.report.suppression import (
+    BLANKED,
+    FLAG_COMPLEMENTARY,
+    SECONDARY,
+    complementary_suppression,
+    linked_groups,
+    recoverable,
+)
 
 FLAG_CAUTION = "use with caution"
 FLAG_SUPPRESSED = "suppressed"
 #: a zero standard error: the sample shows no variation in the domain (every case has the same value,
 #: or all cases come from one PSU of a lonely-PSU stratum…), so the estimate has no usable precision
 FLAG_NO_VARIATION = "suppressed: no sampling variation"
-#: columns blanked in a suppressed row (the flag, n and the domain stay)
-BLANKED = ("estimate", "se", "ci_low", "ci_high", "cv", "deff")
+#: the flag added to a suppressed cell that published cells would give back (``secondary="flag"``)
+FLAG_RECOVERABLE = "; recoverable from published cells"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,8 +41,16 @@ class Thresholds:
     cv_suppress: float = 0.333
     min_n: int = 30
     cv_zero: float = 1e-9
+    #: a suppressed cell that published cells give back (a total minus the other cells):
+    #: "suppress" a complementary cell, or only "flag" it
+    secondary: str = "suppress"
 
     def __post_init__(self) -> None:
+        if self.secondary not in SECONDARY:
+            raise SurvmigError(
+                f"secondary suppression is one of {', '.join(SECONDARY)}, got {self.secondary!r}",
+                where="thresholds",
+            )
         if not 0 < self.cv_caution <= self.cv_suppress:
             raise SurvmigError(
                 f"thresholds need 0 < cv_caution <= cv_suppress, got {self.cv_caution}, "
@@ -84,11 +100,34 @@ def flag_reliability(table: pd.DataFrame, thresholds: Thresholds | None = None) 
     return out
 
 
+def suppress(table: pd.DataFrame, by: list[str], thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Flags, secondary suppression and blanking on a tidy results table (see
+    :mod:`survmig.report.suppression`): every column that could give back a suppressed estimate is
+    empty in the copy returned."""
+    th = thresholds or Thresholds()
+    table = flag_reliability(table, th)
+    mask = pd.Series(is_suppressed(table["flag"]), index=table.index)
+    groups = linked_groups(table, by)
+    if th.secondary == "suppress":
+        extra = complementary_suppression(table, groups, mask)
+        table.loc[extra, "flag"] = FLAG_COMPLEMENTARY
+        mask |= extra
+    else:
+        hits = recoverable(groups, mask)["row"].unique()
+        table.loc[hits, "flag"] = table.loc[hits, "flag"] + FLAG_RECOVERABLE
+    for col in BLANKED:
+        if col in table.columns:
+            table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
+            table.loc[mask.to_numpy(), col] = np.nan
+    return table
+
+
 def publication_table(
     results: IndicatorResults, thresholds: Thresholds | None = None
 ) -> pd.DataFrame:
-    """The results with titles and flags; suppressed estimates are blanked (the flag remains)."""
-    table = flag_reliability(results.table, thresholds)
+    """The results with titles and flags; suppressed cells (and complements) are blanked in every
+    column that could give them back (the flag remains)."""
+    table = suppress(results.table, results.by, thresholds)
     titles = {i: info.title for i, info in results.info.items()}
     units = {i: info.unit for i, info in results.info.items()}
     table.insert(1, "title", table["indicator"].map(titles))
@@ -98,10 +137,6 @@ def publication_table(
             table[name] = table[name].map(
                 lambda v, lab=labels: lab.get(str(v), v) if v is not None and v == v else v
             )
-    mask = is_suppressed(table["flag"])
-    for col in BLANKED:
-        table[col] = table[col].astype(float)
-        table.loc[mask, col] = np.nan
     return table
 
 
@@ -113,6 +148,25 @@ def write_csv(
     table = publication_table(results, thresholds)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8")
+    return path
+
+
+def write_json(
+    results: IndicatorResults, path: str | Path, thresholds: Thresholds | None = None
+) -> Path:
+    """The publication table as JSON (``{"thresholds": …, "estimates": [records]}``), suppressed
+    values as null."""
+    import json
+
+    from survmig.estimation.output import _json_value
+
+    th = thresholds or Thresholds()
+    path = Path(path)
+    table = publication_table(results, th)
+    records = [{k: _json_value(v) for k, v in rec.items()} for rec in table.to_dict("records")]
+    payload = {"level": results.level, "thresholds": dataclasses.asdict(th), "estimates": records}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 
