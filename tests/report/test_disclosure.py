@@ -77,7 +77,7 @@ def relation_attacks(pub: pd.DataFrame) -> pd.Series:
     got: dict[int, list[float]] = {}
     est = pd.to_numeric(pub["estimate"], errors="coerce")
     wn = pd.to_numeric(pub["weighted_n"], errors="coerce")
-    for (_iid, stat, cat), rows in pub.groupby(
+    for (_iid, stat, _cat), rows in pub.groupby(
         ["indicator", "statistic", pub["category"].fillna("")], dropna=False
     ):
         if stat not in ("total", "mean", "proportion"):
@@ -173,8 +173,13 @@ def test_no_published_file_gives_a_suppressed_value_back(results, tmp_path):
     secret = pd.to_numeric(truth.loc[sup, "estimate"], errors="coerce").dropna().to_numpy()
     wb = openpyxl.load_workbook(files["excel"])
     numbers = np.array(
-        [c for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for c in r
-         if isinstance(c, int | float)],
+        [
+            c
+            for ws in wb.worksheets
+            for r in ws.iter_rows(values_only=True)
+            for c in r
+            if isinstance(c, int | float)
+        ],
         dtype=float,
     )
     for v in secret:

@@ -62,13 +62,21 @@ def _domain_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         # the parent of a cell broken down by b: the same cell with b (and only b) missing
         masked = child[present].astype(object).copy()
         masked[b] = None
-        parent_pattern = pattern[child.index].str.slice(0, j) + "0" + pattern[child.index].str.slice(j + 1)
+        parent_pattern = (
+            pattern[child.index].str.slice(0, j) + "0" + pattern[child.index].str.slice(j + 1)
+        )
         gkey = lead[child.index] + "|" + b + "|" + parent_pattern + "|" + _keys(masked, present)
         out.append(pd.DataFrame({"row": child.index, "group": gkey.to_numpy(), "parent": False}))
         own = lead + "|" + b + "|" + pattern + "|" + _keys(base[present].astype(object), present)
         parents = own[own.isin(set(gkey))]
-        out.append(pd.DataFrame({"row": parents.index, "group": parents.to_numpy(), "parent": True}))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["row", "group", "parent"])
+        out.append(
+            pd.DataFrame({"row": parents.index, "group": parents.to_numpy(), "parent": True})
+        )
+    return (
+        pd.concat(out, ignore_index=True)
+        if out
+        else pd.DataFrame(columns=["row", "group", "parent"])
+    )
 
 
 def _category_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -96,8 +104,11 @@ def _category_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     totals = table[table["category"].isna() & table["statistic"].eq("total")]
     if len(totals):
         cand = pd.DataFrame(
-            {"row": totals.index, "dom": dom[totals.index].to_numpy(),
-             "value": pd.to_numeric(totals["estimate"], errors="coerce").to_numpy()}
+            {
+                "row": totals.index,
+                "dom": dom[totals.index].to_numpy(),
+                "value": pd.to_numeric(totals["estimate"], errors="coerce").to_numpy(),
+            }
         )
         groups = pd.DataFrame({"group": sums.index, "sum": sums.to_numpy()})
         groups = groups[~share.reindex(groups["group"]).to_numpy()]
@@ -115,7 +126,9 @@ def _category_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 def _holds(table: pd.DataFrame, groups: pd.DataFrame) -> pd.Series:
     """Groups whose additive relation holds in the true numbers (parent = sum of the children)."""
     est = pd.to_numeric(table["estimate"], errors="coerce")
-    wn = pd.to_numeric(table.get("weighted_n", pd.Series(np.nan, index=table.index)), errors="coerce")
+    wn = pd.to_numeric(
+        table.get("weighted_n", pd.Series(np.nan, index=table.index)), errors="coerce"
+    )
     stat = table["statistic"]
     g = groups.assign(
         est=est[groups["row"]].to_numpy(),
@@ -150,7 +163,9 @@ def linked_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     if groups.empty:
         return groups
     holds = _holds(table, groups)
-    return groups[groups["group"].map(holds).fillna(False).astype(bool).to_numpy()].reset_index(drop=True)
+    return groups[groups["group"].map(holds).fillna(False).astype(bool).to_numpy()].reset_index(
+        drop=True
+    )
 
 
 def recoverable(groups: pd.DataFrame, suppressed: pd.Series) -> pd.DataFrame:

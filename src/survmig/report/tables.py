@@ -100,7 +100,9 @@ def flag_reliability(table: pd.DataFrame, thresholds: Thresholds | None = None) 
     return out
 
 
-def suppress(table: pd.DataFrame, by: list[str], thresholds: Thresholds | None = None) -> pd.DataFrame:
+def suppress(
+    table: pd.DataFrame, by: list[str], thresholds: Thresholds | None = None
+) -> pd.DataFrame:
     """Flags, secondary suppression and blanking on a tidy results table (see
     :mod:`survmig.report.suppression`): every column that could give back a suppressed estimate is
     empty in the copy returned."""
