@@ -16,6 +16,7 @@ from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.output import check_output_path, print_table, write_table
+from survmig.report.options import collect, report_options
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -239,6 +240,7 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(path_type=Path),
     help="Output .csv, .xlsx, .json or .md (default: a table on screen).",
 )
+@report_options
 def estimate_command(
     data: Path,
     design_file: Path | None,
@@ -267,6 +269,7 @@ def estimate_command(
     keep_empty: bool,
     no_deff: bool,
     output: Path | None,
+    **report_kw: Any,
 ) -> None:
     """Design-based estimates with standard errors, confidence intervals, CV and design effects.
 
@@ -281,8 +284,10 @@ def estimate_command(
       survmig estimate survey.csv --strata region --psu ea --weight wt --nest \\
           --ratio remit_amount/hhsize --quantile remit_amount:0.5,0.9 --ci logit
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
-          --rates rates.csv --param convert_to=EUR --report report/
+          --rates rates.csv --param convert_to=EUR --report report/ --lang fr \\
+          --agency "Institut national de la statistique" --min-n 50
     """
+    publish = collect(report_kw)
     if output is not None:
         check_output_path(output)
     one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
@@ -312,6 +317,7 @@ def estimate_command(
         if report_dir.exists() and not report_dir.is_dir():
             raise SurvmigError("the report folder is a file", file=report_dir)
         extras["report_dir"] = report_dir
+        extras["report_options"] = publish
     if one_liner and weight is None:
         raise SurvmigError("the one-line design needs --weight", where="--weight")
     frame = _read(data)
@@ -403,6 +409,8 @@ def estimate_command(
         if issubclass(w.category, SurvmigWarning):
             click.echo(f"warning: {w.message}", err=True)
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    if report_dir is not None:
+        click.echo(f"wrote the report to {report_dir / 'report.html'} (and workbook, CSV, JSON, charts)")
     if output is None:
         print_table(table)
         return

@@ -33,12 +33,17 @@ def estimate_indicators(
     parameters: Mapping[str, Any] | None = None,
     report_dir: str | Path | None = None,
     design_data: pd.DataFrame | None = None,
+    report_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Indicators as rows shaped like :func:`survmig.estimation.estimate`'s (``variable`` = indicator id).
 
     Missing answers are always left out of the domain and counted (``na`` is not used: the catalogue
     decides). Indicators that cannot be computed are reported as warnings with the reason.
+    ``report_options``: ``thresholds`` (a :class:`~survmig.report.Thresholds`) and the keywords of
+    :func:`~survmig.report.write_report` (``lang``, ``title``, ``agency``, ``date``); ``lang`` also
+    picks the form's language for category labels.
     """
+    options = dict(report_options or {})
     if data is None or design_spec is None:
         raise SurvmigError(
             "indicators need the survey dataset directory and the design file",
@@ -57,11 +62,19 @@ def estimate_indicators(
         parameters=parameters,
         ci=ci,
         design_data=design_data,
+        language=options.get("lang", "en"),
     )
     if report_dir is not None:
-        from survmig.report import write_report
+        from survmig.indicators.compute import level_map
+        from survmig.report import from_design, write_report
 
-        write_report(results, report_dir)
+        thresholds = options.pop("thresholds", None)
+        persons = level_map(dataset).get("person")
+        methodology = from_design(
+            design,
+            persons=len(dataset.table(persons)) if persons else None,
+        )
+        write_report(results, report_dir, thresholds, methodology=methodology, **options)
     for iid, reason in results.not_computable.items():
         warnings.warn(f"indicator {iid} not computable: {reason}", SurvmigWarning, stacklevel=2)
     table = results.table.copy()
