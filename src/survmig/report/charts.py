@@ -94,15 +94,20 @@ def figure(
         published = suppress(results.table, results.by, thresholds)
     rows = published[published["indicator"] == indicator_id].reset_index(drop=True)
     groups = panels(rows, results.by)
-    n_cut = 0
+    n_cut = n_hidden = 0
     shown_panels = []
     for name, part in groups:
         part = part.reset_index(drop=True)
+        if len(part) > max_bars:  # a long panel: suppressed cells are counted, not drawn
+            gone = is_suppressed(part["flag"])
+            n_hidden += int(gone.sum())
+            part = part[~gone].reset_index(drop=True)
         if len(part) > max_bars:
             keep = part["estimate"].fillna(-np.inf).nlargest(max_bars).index
             n_cut += len(part) - max_bars
             part = part.loc[sorted(keep)]
         shown_panels.append((name, part.iloc[::-1]))
+    shown_panels = [(n, p) for n, p in shown_panels if len(p)] or shown_panels[:1]
     sizes = [max(len(p), 1) for _, p in shown_panels] or [1]
     height = 0.9 + sum(0.5 + 0.27 * k for k in sizes)
     fig, axes = plt.subplots(
@@ -180,6 +185,8 @@ def figure(
     notes = [f"● {tx.t('estimate')}   ○ {tx.t('flag_caution')}   × {tx.t('flag_suppressed')}"]
     if n_cut:
         notes.append(tx.t("more_not_shown", n=n_cut))
+    if n_hidden:
+        notes.append(tx.t("suppressed_not_shown", n=n_hidden))
     fig.text(0.01, 0.01, "   ".join(notes), fontsize=7, color="#555555")
     left = min(0.6, (longest * 8 * 0.6 / 72 + 0.25) / 8)
     fig.subplots_adjust(
