@@ -139,14 +139,20 @@ def _holds(table: pd.DataFrame, groups: pd.DataFrame) -> pd.Series:
     kids = g[~g["parent"]].groupby("group")[["mass", "wn"]].sum()
     par = g[g["parent"]].groupby("group")[["mass", "wn", "weighted"]].first()
     both = par.join(kids.add_suffix("_kids"), how="inner")
-    ok = np.isclose(both["mass"], both["mass_kids"], rtol=_RTOL, atol=1e-9) & (
-        ~both["weighted"].astype(bool) | np.isclose(both["wn"], both["wn_kids"], rtol=_RTOL)
+    weighted = both["weighted"].to_numpy(dtype=bool)
+    ok = np.isclose(
+        both["mass"].to_numpy(dtype=float),
+        both["mass_kids"].to_numpy(dtype=float),
+        rtol=_RTOL,
+        atol=1e-9,
+    ) & (
+        ~weighted
+        | np.isclose(both["wn"].to_numpy(float), both["wn_kids"].to_numpy(float), rtol=_RTOL)
     )
     known = groups.attrs.get("known_total", set())
-    holds = pd.Series(False, index=groups["group"].unique())
-    holds[ok[ok].index] = True
-    holds[list(known & set(holds.index))] = True
-    return holds
+    good = set(both.index[ok]) | set(known)
+    unique = groups["group"].unique()
+    return pd.Series([g in good for g in unique], index=unique, dtype=bool)
 
 
 def linked_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -159,6 +165,7 @@ def linked_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     cat = _category_groups(table, by)
     known = cat.attrs.get("known_total", set())
     groups = pd.concat([dom, cat], ignore_index=True)
+    groups = groups.astype({"row": "int64", "parent": bool})  # an empty part leaves object dtypes
     groups.attrs["known_total"] = known
     if groups.empty:
         return groups
