@@ -33,7 +33,7 @@ from survmig.design import SurveyDesign
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_dir, atomic_path, check_output_dir
 from survmig.indicators import IndicatorResults, compute, level_map
-from survmig.report import Thresholds, flag_reliability, write_report
+from survmig.report import Thresholds, flag_reliability, from_design, write_report
 from survmig.sampling.population import ea_frame
 from survmig.tableio import write_table
 from survmig.weighting import BaseWeights, Calibrate, ControlTable, Nonresponse, Stage
@@ -151,7 +151,8 @@ def run_demo(
             age = data.column_for("age", level=level_map(data)["person"])
             write_inputs(tmp / "inputs", country, sample, census, age)
         with step("Estimating every computable indicator (national, by region, by sex)"):
-            results = estimate_indicators(data, calibrated_design(design_data, weighting))
+            design = calibrated_design(design_data, weighting)
+            results = estimate_indicators(data, design)
         with step("Computing the true values on the whole population"):
             truth_data = pd.DataFrame(
                 {
@@ -167,7 +168,19 @@ def run_demo(
             joined.to_csv(tmp / "truth" / "estimates_vs_truth.csv", index=False)
             coverage.to_csv(tmp / "truth" / "coverage.csv", index=False)
         with step("Writing the report (HTML, Excel, CSV, charts)"):
-            write_report(results, tmp / "report", title="survmig demo: migration indicators")
+            methodology = from_design(
+                design,
+                persons=len(data.table(level_map(data)["person"])),
+                response_rate=float(sample["responded"].mean()),
+                weighting=[r.name for r in weighting.reports],
+            )
+            write_report(
+                results,
+                tmp / "report",
+                title="survmig demo: migration indicators",
+                agency="survmig demo (synthetic country)",
+                methodology=methodology,
+            )
             _add_coverage_to_html(tmp / "report" / "report.html", coverage, joined)
             _write_readme(tmp, form.form_id, fw, coverage, weighting.reports[-1].name)
     files = {
