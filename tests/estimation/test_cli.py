@@ -104,6 +104,16 @@ def test_design_file_every_format(run_cli, mig_files, tmp_path: Path, rfix) -> N
             got = pd.read_csv(out)
         elif ext == ".xlsx":
             got = pd.read_excel(out)
+            import openpyxl
+
+            ws = openpyxl.load_workbook(out)["estimates"]
+            head = [c.value for c in ws[1]]
+            est, cv = head.index("estimate") + 1, head.index("cv") + 1
+            stats = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)]
+            share_row = stats.index("prop") + 2
+            assert ws.cell(share_row, est).number_format == "0.0%"  # shares in percent
+            assert ws.cell(2, cv).number_format == "0.0%"
+            assert ws.freeze_panes == "A2" and ws.column_dimensions["A"].width >= 8
         elif ext == ".json":
             payload = json.loads(out.read_text())
             assert payload["level"] == 0.95

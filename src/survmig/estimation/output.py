@@ -61,6 +61,44 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: display formats of the estimate columns (proportions' rows in percent)
+_SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
+
+
+def write_xlsx(table: pd.DataFrame, path: Path) -> None:
+    """One sheet of estimates with display formats (shares in percent, CV in percent, counts with
+    thousands separators), column widths and a frozen header; numbers stay numbers."""
+    from openpyxl import Workbook
+
+    from survmig.report.workbook import _put, style_table
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "estimates"
+    cols = list(table.columns)
+    for j, c in enumerate(cols, start=1):
+        _put(ws, 1, j, c)
+    share = (
+        table["statistic"].isin(("prop", "proportion")).to_numpy() if "statistic" in table else None
+    )
+    for i, rec in enumerate(table.itertuples(index=False), start=2):
+        for j, v in enumerate(rec, start=1):
+            cell = _put(ws, i, j, None if v is pd.NA else v)
+            col = cols[j - 1]
+            if not isinstance(cell.value, int | float):
+                continue
+            if col in ("cv",):
+                cell.number_format = "0.0%"
+            elif col in ("n", "df"):
+                cell.number_format = "#,##0"
+            elif share is not None and share[i - 2] and col in _SHARE_COLUMNS:
+                cell.number_format = "0.0%"
+            elif isinstance(cell.value, float):
+                cell.number_format = "#,##0" if abs(cell.value) >= 1000 else "#,##0.000"
+    style_table(ws, 1, cols, {}, len(table))
+    wb.save(path)
+
+
 def write_table(table: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
     """Write ``table`` to ``path`` in the format its extension names; nothing is half-written."""
     check_output_path(path)
@@ -69,7 +107,7 @@ def write_table(table: pd.DataFrame, path: Path, meta: dict[str, Any] | None = N
         if ext == ".csv":
             table.to_csv(tmp, index=False)
         elif ext == ".xlsx":
-            table.to_excel(tmp, index=False, sheet_name="estimates")
+            write_xlsx(table, tmp)
         elif ext == ".json":
             records = [
                 {k: _json_value(v) for k, v in rec.items()} for rec in table.to_dict("records")

@@ -109,8 +109,9 @@ def style_table(
         width = len(str(ws.cell(row=header_row, column=j).value or "")) + 2
         for i in range(header_row + 1, header_row + 1 + n_rows):
             cell = ws.cell(row=i, column=j)
-            if fmt and isinstance(cell.value, int | float):
-                cell.number_format = fmt
+            if isinstance(cell.value, int | float):
+                if fmt:
+                    cell.number_format = fmt
                 width = max(width, len(f"{cell.value:,.2f}") + 1)
             elif cell.value is not None:
                 width = max(width, min(len(str(cell.value)), 60) + 2)
