@@ -11,13 +11,16 @@ import numpy as np
 import pandas as pd
 
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_path
+from survmig.fileio import atomic_path, check_output_file
+from survmig.tableio import excel_writer, write_csv
 
 OUTPUT_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".json": "JSON", ".md": "Markdown"}
 
 
-def check_output_path(path: Path) -> None:
-    """Reject an unknown output extension before any work is done."""
+def check_output_path(path: Path, inputs: tuple[Path, ...] = ()) -> None:
+    """Reject an unknown output extension, or a path that cannot be written or is one of the
+    ``inputs``, before any work is done."""
+    check_output_file(path, inputs)
     if path.suffix.lower() not in OUTPUT_FORMATS:
         raise SurvmigError(
             f"unknown output format {path.suffix or '(no extension)'!r}",
@@ -65,27 +68,19 @@ def markdown(table: pd.DataFrame) -> str:
 _SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
 
 
-def write_xlsx(table: pd.DataFrame, path: Path) -> None:
-    """One sheet of estimates with display formats (shares in percent, CV in percent, counts with
-    thousands separators), column widths and a frozen header; numbers stay numbers."""
-    from openpyxl import Workbook
+def format_estimates_sheet(ws: Any, table: pd.DataFrame) -> None:
+    """Display formats on a sheet of estimates (shares and CV in percent, counts with thousands
+    separators), column widths and a frozen header; numbers stay numbers."""
+    from survmig.report.workbook import style_table
 
-    from survmig.report.workbook import _put, style_table
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "estimates"
     cols = list(table.columns)
-    for j, c in enumerate(cols, start=1):
-        _put(ws, 1, j, c)
     share = (
         table["statistic"].isin(("prop", "proportion")).to_numpy() if "statistic" in table else None
     )
-    for i, rec in enumerate(table.itertuples(index=False), start=2):
-        for j, v in enumerate(rec, start=1):
-            cell = _put(ws, i, j, None if v is pd.NA else v)
-            col = cols[j - 1]
-            if not isinstance(cell.value, int | float):
+    for i in range(2, len(table) + 2):
+        for j, col in enumerate(cols, start=1):
+            cell = ws.cell(row=i, column=j)
+            if not isinstance(cell.value, int | float) or isinstance(cell.value, bool):
                 continue
             if col in ("cv",):
                 cell.number_format = "0.0%"
@@ -96,19 +91,31 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
             elif isinstance(cell.value, float):
                 cell.number_format = "#,##0" if abs(cell.value) >= 1000 else "#,##0.000"
     style_table(ws, 1, cols, {}, len(table))
-    wb.save(path)
 
 
-def write_table(table: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
-    """Write ``table`` to ``path`` in the format its extension names; nothing is half-written."""
+def write_table(
+    table: pd.DataFrame,
+    path: Path,
+    meta: dict[str, Any] | None = None,
+    *,
+    spreadsheet_safe: bool = False,
+) -> None:
+    """Write ``table`` to ``path`` in the format its extension names; nothing is half-written.
+
+    Excel text cells are always text; ``spreadsheet_safe`` makes a CSV safe to open in a
+    spreadsheet (OWASP: a leading ``'`` on text starting with ``= + - @``)."""
     check_output_path(path)
     ext = path.suffix.lower()
+    if ext == ".csv":
+        write_csv(table, path, safe=spreadsheet_safe)
+        return
+    if ext == ".xlsx":
+        with excel_writer(path) as writer:
+            table.to_excel(writer, index=False, sheet_name="estimates")
+            format_estimates_sheet(writer.sheets["estimates"], table)
+        return
     with atomic_path(path) as tmp:
-        if ext == ".csv":
-            table.to_csv(tmp, index=False)
-        elif ext == ".xlsx":
-            write_xlsx(table, tmp)
-        elif ext == ".json":
+        if ext == ".json":
             records = [
                 {k: _json_value(v) for k, v in rec.items()} for rec in table.to_dict("records")
             ]

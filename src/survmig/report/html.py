@@ -259,8 +259,16 @@ def _methodology(
             rows.append((tx.t("population"), tx.t("population_text", n=tx.number(m.population))))
         if m.weighting:
             rows.append((tx.t("weighting"), " → ".join(m.weighting)))
+        kind = m.variance
+        how = str((results.variance or {}).get("variance", ""))
+        if how:  # what the estimation itself used (a design file's calibration, replicates)
+            kind = (
+                "replicate"
+                if how.startswith("replicate")
+                else ("calibrated" if "calibration" in how else "linearization")
+            )
         key = {"replicate": "var_replicate", "calibrated": "var_calibrated"}.get(
-            m.variance, "var_linearization"
+            kind, "var_linearization"
         )
         text = tx.t(
             key,
@@ -270,6 +278,9 @@ def _methodology(
         )
         if m.variance == "twophase":
             text = tx.t("var_twophase") + " " + text
+        note = (results.variance or {}).get("weights_note")
+        if note and tx.lang == "en":  # the estimation's own warning about the weights
+            text = text + " " + note
         rows.append((tx.t("variance"), text + " " + tx.t("confidence", level=level)))
     else:
         rows.append((tx.t("variance"), tx.t("confidence", level=level)))

@@ -19,6 +19,7 @@ from survmig.report.suppression import (
     linked_groups,
     recoverable,
 )
+from survmig.tableio import write_csv as _write_csv
 
 FLAG_CAUTION = "use with caution"
 FLAG_SUPPRESSED = "suppressed"
@@ -142,14 +143,19 @@ def publication_table(
 
 
 def write_csv(
-    results: IndicatorResults, path: str | Path, thresholds: Thresholds | None = None
+    results: IndicatorResults,
+    path: str | Path,
+    thresholds: Thresholds | None = None,
+    *,
+    spreadsheet_safe: bool = True,
 ) -> Path:
-    """The publication table as UTF-8 CSV (suppressed estimates empty, flag kept)."""
+    """The publication table as UTF-8 CSV (suppressed estimates empty, flag kept).
+
+    It is meant for spreadsheets, so by default text a spreadsheet would run as a formula gets a
+    leading ``'`` (OWASP; :func:`survmig.tableio.spreadsheet_safe`)."""
     path = Path(path)
     table = publication_table(results, thresholds)
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8")
-    return path
+    return _write_csv(table, path, safe=spreadsheet_safe)
 
 
 def write_json(

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survmig.fileio import atomic_path
 from survmig.indicators import IndicatorResults
 from survmig.report.i18n import Texts, decimals_for
 from survmig.report.tables import (
@@ -24,6 +23,7 @@ from survmig.report.tables import (
     Thresholds,
     publication_table,
 )
+from survmig.tableio import save_workbook
 
 HEADER_FILL = "DCE3EE"
 CAUTION_FILL = "FFF2CC"
@@ -242,6 +242,4 @@ def write_excel(
         ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, 22)
         ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 24)
         ws.cell(row=2, column=2).font = Font(bold=True)
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
-    return path
+    return save_workbook(wb, path)
