@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -146,8 +147,17 @@ def test_stdout_table(run_cli, strat_csv: Path) -> None:
         "stype",
     )
     assert res.exit_code == 0, res.stderr
-    assert "awards" in res.stdout and "ci_low" in res.stdout
-    assert res.stdout.count("│ prop") == 6
+    out = res.stdout
+    # a design header as Stata's svy prints it, then the default columns
+    assert "Number of strata" in out and "Number of obs" in out and "Design df" in out
+    assert "awards" in out and "[95% CI]" in out and "ci_low" not in out and "deff" not in out
+    assert sum(line.lstrip().startswith("prop") for line in out.splitlines()) == 6
+    assert not re.search(r"(?<![\w.])-0(?![.\d])|\binf\b|\bnan\b", out)
+    full = run_cli(
+        "estimate", strat_csv, "--strata", "stype", "--weight", "pw", "--prop", "awards",
+        "--by", "stype", "--all-columns",
+    )  # fmt: skip
+    assert full.exit_code == 0 and "deff" in full.stdout and "weighted_n" in full.stdout
 
 
 def test_lonely_psu_option_and_warning(run_cli, tmp_path: Path, rfix) -> None:

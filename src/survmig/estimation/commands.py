@@ -343,6 +343,11 @@ def cli_design(
     help="CSV for spreadsheets: text starting with = + - @ gets a leading ' (OWASP), so it cannot "
     "run as a formula in Excel/LibreOffice (Excel output is always safe: text stays text).",
 )
+@click.option(
+    "--all-columns",
+    is_flag=True,
+    help="On screen: every column (deff, weighted n, df…), not only estimate, SE, CI, CV, n.",
+)
 @report_options
 def estimate_command(
     data: Path,
@@ -377,6 +382,7 @@ def estimate_command(
     no_deff: bool,
     output: Path | None,
     spreadsheet_safe: bool,
+    all_columns: bool,
     **report_kw: Any,
 ) -> None:
     """Design-based estimates with standard errors, confidence intervals, CV and design effects.
@@ -522,7 +528,10 @@ def estimate_command(
         beside = None
     basis = variance_basis(design, calibrated_file=beside)
     if output is None:
-        print_table(table)
+        from survmig.estimation.terminal import value_labels
+
+        labels = value_labels(data, [b for text in by for b in _split(text)] + _split(props))
+        print_table(table, design=design, labels=labels, all_columns=all_columns, level=level)
     else:
         meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
         write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)

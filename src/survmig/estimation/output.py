@@ -42,12 +42,13 @@ def _json_value(value: Any) -> Any:
 
 
 def _fmt(value: Any, col: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+        return ""  # never "nan" or "inf" (a deff of a domain without SRS variance)
     if col in ("n", "df") and isinstance(value, int | float | np.integer | np.floating):
         return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
     if isinstance(value, float | np.floating):
-        return f"{value:.6g}"
+        text = f"{value:.6g}"
+        return "0" if float(text) == 0 else text  # no "-0"
     return str(value)
 
 
@@ -127,20 +128,8 @@ def write_table(
             tmp.write_text(markdown(table), encoding="utf-8")
 
 
-def print_table(table: pd.DataFrame) -> None:
-    """Show the table on the terminal (rich), numbers to 6 significant digits."""
-    from rich.console import Console
-    from rich.table import Table
+def print_table(table: pd.DataFrame, **options: Any) -> None:
+    """Show the table on the terminal (see :func:`survmig.estimation.terminal.print_table`)."""
+    from survmig.estimation.terminal import print_table as show
 
-    show = Table(show_lines=False, header_style="bold")
-    cols = list(table.columns)
-    for col in cols:
-        numeric = col not in (
-            "statistic",
-            "variable",
-            "category",
-        ) and pd.api.types.is_numeric_dtype(table[col])
-        show.add_column(col, justify="right" if numeric else "left")
-    for rec in table.itertuples(index=False):
-        show.add_row(*(_fmt(v, c) for v, c in zip(rec, cols, strict=True)))
-    Console(width=max(120, 14 * len(cols))).print(show)
+    show(table, **options)
