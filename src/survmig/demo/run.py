@@ -35,7 +35,7 @@ from survmig.errors import SurvmigError
 from survmig.fileio import atomic_dir, atomic_path, check_output_dir
 from survmig.indicators import IndicatorResults, level_map
 from survmig.indicators.margins import compute_margins
-from survmig.report import Thresholds, flag_reliability, write_report
+from survmig.report import Thresholds, flag_reliability, from_design, write_report
 from survmig.sampling.population import ea_frame
 from survmig.sampling.results import generator
 from survmig.tableio import write_table
@@ -155,7 +155,8 @@ def run_demo(
             age = data.column_for("age", level=level_map(data)["person"])
             write_inputs(tmp / "inputs", country, sample, census, age)
         with step("Estimating every computable indicator (national, by region, by sex)"):
-            results = estimate_indicators(data, calibrated_design(design_data, weighting))
+            design = calibrated_design(design_data, weighting)
+            results = estimate_indicators(data, design)
         with step("Computing the true values on the whole population"):
             truth_data = pd.DataFrame(
                 {
@@ -175,7 +176,19 @@ def run_demo(
             write_table(districts, tmp / "country" / "district_census.csv")
             small = district_small_area(tmp / "small_area", data, design_data, country, districts)
         with step("Writing the report (HTML, Excel, CSV, charts)"):
-            write_report(results, tmp / "report", title="survmig demo: migration indicators")
+            methodology = from_design(
+                design,
+                persons=len(data.table(level_map(data)["person"])),
+                response_rate=float(sample["responded"].mean()),
+                weighting=[r.name for r in weighting.reports],
+            )
+            write_report(
+                results,
+                tmp / "report",
+                title="survmig demo: migration indicators",
+                agency="survmig demo (synthetic country)",
+                methodology=methodology,
+            )
             _add_coverage_to_html(tmp / "report" / "report.html", coverage, joined)
             _write_readme(tmp, form.form_id, fw, coverage, weighting.reports[-1].name)
     files = {

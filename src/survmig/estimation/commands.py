@@ -19,6 +19,7 @@ from survmig.estimation.margins import breakdowns_of, estimate_margins, with_nat
 from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
 from survmig.fileio import check_output_dir
+from survmig.report.options import collect, report_options
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -351,6 +352,12 @@ def cli_design(
     help="CSV for spreadsheets: text starting with = + - @ gets a leading ' (OWASP), so it cannot "
     "run as a formula in Excel/LibreOffice (Excel output is always safe: text stays text).",
 )
+@click.option(
+    "--all-columns",
+    is_flag=True,
+    help="On screen: every column (deff, weighted n, df…), not only estimate, SE, CI, CV, n.",
+)
+@report_options
 def estimate_command(
     data: Path,
     design_file: Path | None,
@@ -385,6 +392,8 @@ def estimate_command(
     df_rule: str,
     output: Path | None,
     spreadsheet_safe: bool,
+    all_columns: bool,
+    **report_kw: Any,
 ) -> None:
     """Design-based estimates with standard errors, confidence intervals, CV and design effects.
 
@@ -403,8 +412,10 @@ def estimate_command(
       survmig estimate weighted.csv --design weighted.design.yaml --mean income \\
           --compare migrant --by region # migrants vs others, difference with SE and test
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
-          --rates rates.csv --param convert_to=EUR --report report/
+          --rates rates.csv --param convert_to=EUR --report report/ --lang fr \\
+          --agency "Institut national de la statistique" --min-n 50
     """
+    publish = collect(report_kw)
     inputs = tuple(p for p in (data, design_file, design_data_file, rates) if p is not None)
     if output is not None:
         check_output_path(output, inputs)
@@ -424,6 +435,7 @@ def estimate_command(
         extras["parameters"] = parse_parameters(params)
     if report_dir is not None:
         extras["report_dir"] = report_dir
+        extras["report_options"] = publish
     frame = _read(data)
     if design_data_file is not None:
         if not data.is_dir():
@@ -518,12 +530,19 @@ def estimate_command(
         if issubclass(w.category, SurvmigWarning):
             click.echo(f"warning: {w.message}", err=True)
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    if report_dir is not None:
+        click.echo(
+            f"wrote the report to {report_dir / 'report.html'} (and workbook, CSV, JSON, charts)"
+        )
     beside = None if design.calibration else written_design_beside(design_data_file, data)
     if beside is not None and design_file is not None and beside.resolve() == design_file.resolve():
         beside = None
     basis = variance_basis(design, calibrated_file=beside)
     if output is None:
-        print_table(table)
+        from survmig.estimation.terminal import value_labels
+
+        labels = value_labels(data, [b for text in by for b in _split(text)] + _split(props))
+        print_table(table, design=design, labels=labels, all_columns=all_columns, level=level)
     else:
         meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
         write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)

@@ -320,6 +320,7 @@ class _Context:
         self.registry = registry
         self.rates = rates
         self.parameters = parameters
+        self.language = "en"
         self._tables: dict[tuple[str, str], pd.DataFrame] = {}
         self._flat: dict[str, pd.DataFrame] = {}
         #: (table, concept, specials) -> typed column on the rows of table
@@ -409,7 +410,7 @@ def _labels_of(ctx: _Context, scope: _LevelScope, concept: str) -> dict[str, str
     var = ctx.dataset.metadata.variables.get(where[1])
     if var is None:
         return {}
-    return ctx.dataset.metadata.value_labels(var, "en")
+    return ctx.dataset.metadata.value_labels(var, ctx.language)
 
 
 def _prepare(ctx: _Context, ind: Indicator, d: Definition, by: Sequence[str]) -> _Prepared:
@@ -471,7 +472,7 @@ def _prepare(ctx: _Context, ind: Indicator, d: Definition, by: Sequence[str]) ->
                 f"`{d.multiple}` ({lv}.{col}) has no 0/1 option columns in the data"
             )
         var = ctx.dataset.metadata.variables[col]
-        labels = ctx.dataset.metadata.value_labels(var, "en")
+        labels = ctx.dataset.metadata.value_labels(var, ctx.language)
         for code, opt_col in options.items():
             if code in ("-8", "-9"):
                 continue
@@ -569,6 +570,7 @@ def compute(
     levels: Mapping[str, str] | None = None,
     catalogue: Catalogue | None = None,
     ci: str = "t",
+    language: str = "en",
 ) -> IndicatorResults:
     """Estimate catalogue indicators with design-based SEs.
 
@@ -588,7 +590,8 @@ def compute(
     ``parameters``: catalogue parameters (``recent_years``, ``convert_to``…). ``ci``: interval for
     the category shares of a distribution (``t``, ``logit``, ``beta``, ``wilson``); other estimates use
     ``t`` with the design degrees of freedom. ``levels`` maps a catalogue level to a table name when
-    the automatic matching (by the concepts a table holds) is not wanted.
+    the automatic matching (by the concepts a table holds) is not wanted. ``language``: the form's
+    language for category and domain labels (``fr``, ``ar``…; falls back to the form's default).
     """
     cat = catalogue or load_catalogue()
     selected = cat.select(indicators)
@@ -621,6 +624,7 @@ def compute(
     _check_domains(dataset, by_list)
     registry = load_concepts()
     ctx = _Context(dataset, level_map(dataset, registry, levels), registry, rate_table, params)
+    ctx.language = language  # category and domain labels from the form in this language
     prepared: list[_Prepared] = []
     skipped: dict[str, str] = {}
     for ind in selected:
