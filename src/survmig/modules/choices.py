@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import gettext
+import re
+import unicodedata
 from pathlib import Path
 
 import pycountry
@@ -58,6 +60,32 @@ def _translate(
                 name = _SUPPLEMENT[domain].get(lang, {}).get(code or "", name)
             out[lang] = name
     return out
+
+
+def _normalise(name: str) -> str:
+    """Case, accents, punctuation and spacing do not matter: ``Côte d'Ivoire`` = ``COTE D IVOIRE``."""
+    text = unicodedata.normalize("NFKD", str(name).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Normalised country name (English, French, Arabic; short, official and common) -> alpha-3."""
+    out: dict[str, str] = {}
+    for c in pycountry.countries:
+        english = [getattr(c, a) for a in ("name", "official_name", "common_name") if hasattr(c, a)]
+        for name in english:
+            for translated in _translate("iso3166-1", name, ("en", "fr", "ar")).values():
+                out.setdefault(_normalise(translated), c.alpha_3)
+        out.setdefault(_normalise(c.alpha_2), c.alpha_3)
+    return out
+
+
+def country_code_for(name: str) -> str | None:
+    """The ISO 3166-1 alpha-3 code of a country written by name in English, French or Arabic (or
+    as an alpha-2 code): ``TUNISIA``, ``Tunisie``, ``تونس`` and ``TN`` all give ``TUN``."""
+    return _country_names().get(_normalise(name))
 
 
 @functools.cache

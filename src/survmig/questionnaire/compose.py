@@ -475,6 +475,8 @@ def _check_languages(q: Questionnaire, spec: Spec) -> None:
 def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
     """Build the questionnaire a spec describes, checking the whole form."""
     library = library or load_library()
+    if spec.concepts_file is not None:
+        library = library.with_concepts(spec.concepts_file)
     if spec.level not in library.concepts.levels:
         raise SurvmigError(
             f"level {spec.level!r} is not declared in concepts.yaml",
