@@ -507,8 +507,18 @@ def estimate(
     failing. ``deff`` adds design effects against SRS without replacement (R ``deff=TRUE``).
     """
     spec = request_options(
-        mean=mean, total=total, prop=prop, ratio=ratio, quantile=quantile, count=count, by=by,
-        ci=ci, level=level, na=na, missing_codes=missing_codes, empty_domains=empty_domains,
+        mean=mean,
+        total=total,
+        prop=prop,
+        ratio=ratio,
+        quantile=quantile,
+        count=count,
+        by=by,
+        ci=ci,
+        level=level,
+        na=na,
+        missing_codes=missing_codes,
+        empty_domains=empty_domains,
     )
     req = _Request(design, **spec)
     return _Engine(
@@ -688,7 +698,14 @@ class _Engine:
         """Unit scores after the calibration residuals (rows in memory)."""
         req = self.req
         return calibrated_unit_scores(
-            req.design, stages, cells, req.n_domains, self._A[:, :K], req.domain, kidx, coef,
+            req.design,
+            stages,
+            cells,
+            req.n_domains,
+            self._A[:, :K],
+            req.domain,
+            kidx,
+            coef,
             self.reducer,
         )
 
