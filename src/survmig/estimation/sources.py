@@ -200,9 +200,11 @@ def _scan(source: Any) -> str:
     )
 
 
-def spark_session(master: str | None = None, app: str = "survmig") -> Any:
+def spark_session(
+    master: str | None = None, app: str = "survmig", config: dict[str, str] | None = None
+) -> Any:
     """A Spark session (``master``: ``local[2]``, ``spark://host:7077``, ``yarn``…; default: the
-    active session, else local mode on all cores)."""
+    active session, else local mode on all cores); ``config``: extra Spark settings."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -212,6 +214,8 @@ def spark_session(master: str | None = None, app: str = "survmig") -> Any:
             hint="pip install 'survmig[spark]' (and a Java 17 runtime)",
         ) from None
     builder = SparkSession.builder.appName(app)
+    for key, value in (config or {}).items():
+        builder = builder.config(key, value)
     if master:
         builder = builder.master(master)
     elif SparkSession.getActiveSession() is None:
