@@ -1,6 +1,7 @@
 """The Spark engine (local mode) gives the in-memory numbers (1e-12) on a few R fixture designs.
 
 One SparkSession for the test session and a handful of small cases: Spark's start-up dominates.
+pyspark is a dev dependency (``bash .ci/setup`` installs it and Java 17): no skip when missing.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from survmig.estimation.sql import estimate_sql
 
 from .conftest import build_design, dataset, fixtures, request_kwargs
 from .engines import assert_same, sql_case
-
-pyspark = pytest.importorskip("pyspark", reason="CI installs the spark extra (bash .ci/setup)")
 
 # two-stage nested strata with domains and proportions; lonely PSUs averaged; supplied Fay replicates
 NAMES = ["mig_weights_only", "mig_lonely_average", "rep_fay_mig"]

@@ -246,6 +246,7 @@ class SurveyDesign:
         "_replicates",
         "_calibration",
         "_weights_source",
+        "_survey",
         "_cache",
     )
 
@@ -263,6 +264,7 @@ class SurveyDesign:
         lonely_psu: str = "fail",
         lonely_psu_domain: bool = False,
         variance: str = "ultimate",
+        survey: str | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise SurvmigError("the design needs a pandas DataFrame", where="design")
@@ -272,6 +274,12 @@ class SurveyDesign:
             raise SurvmigError("the data has no rows", where="design")
         id_cols = _as_list(ids)
         strata_cols = _as_list(strata)
+        if survey is not None:  # pooled surveys: strata and PSUs nested within each survey
+            from survmig.design.pooled import nest_within_survey
+
+            data, id_cols, strata_cols = nest_within_survey(
+                data, survey, id_cols, strata_cols, lonely_psu
+            )
         fpc_cols = _as_list(fpc)
         prob_cols = _as_list(probs)
         require_columns(data, id_cols, "ids")
@@ -350,6 +358,7 @@ class SurveyDesign:
             replicates=None,
             calibration=(),
             weights_source=source,
+            survey=survey,
         )
 
     def _init(self, **parts: Any) -> None:
@@ -511,6 +520,7 @@ class SurveyDesign:
             replicates=rep,
             calibration=(),
             weights_source=weights if isinstance(weights, str) else None,
+            survey=None,
         )
 
     # -- public properties -----------------------------------------------------------------------
@@ -611,6 +621,25 @@ class SurveyDesign:
         units = int((np.bincount(st.units[inset], minlength=st.n_units_total) > 0).sum())
         strata = int((np.bincount(st.strata[inset], minlength=st.n_strata) > 0).sum())
         return units - strata
+
+    @property
+    def survey(self) -> str | None:
+        """The column of a pooled file within which strata and PSUs are nested (or ``None``)."""
+        return self._survey
+
+    def df_by_survey(self) -> dict[Any, int]:
+        """Degrees of freedom of each survey of a pooled design (its PSUs minus its strata)."""
+        st = self._stages[0]
+        inset = self._weights != 0
+        frame = pd.DataFrame(
+            {
+                "s": self._data[self._survey].to_numpy()[inset],
+                "u": st.units[inset],
+                "h": st.strata[inset],
+            }
+        )
+        counts = frame.groupby("s", sort=False).nunique()
+        return {k: int(v) for k, v in (counts["u"] - counts["h"]).items()}
 
     @property
     def n_psu(self) -> int | None:

@@ -16,6 +16,13 @@ from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.output import check_output_path, print_table, write_table
+from survmig.estimation.scale import (
+    echo_warnings,
+    needed_columns,
+    one_line_spec,
+    run_out_of_core,
+)
+from survmig.estimation.sources import ENGINES, choose_engine, read_columns
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -101,13 +108,13 @@ def run_indicators(design: SurveyDesign, spec: str, **options: Any) -> pd.DataFr
 DATA_FORMATS = (".csv", ".parquet", ".sav", ".dta")
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     if path.is_dir():  # a survmig dataset directory (survmig data import): its household table
         from survmig.data import Dataset
 
         dataset = Dataset.read(path)
         return dataset.table(dataset.root)
-    return read_table(path, DATA_FORMATS)
+    return read_columns(path, columns, DATA_FORMATS)
 
 
 def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
@@ -239,6 +246,18 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(path_type=Path),
     help="Output .csv, .xlsx, .json or .md (default: a table on screen).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="Where the rows are reduced: memory (pandas), duckdb (out of core: Parquet/CSV file, glob "
+    "or hive folder), spark; auto picks duckdb for a glob, a Parquet folder or a file over 512 MB.",
+)
+@click.option(
+    "--spark-master",
+    help="With --engine spark: the cluster URL (spark://host:7077, yarn, local[4]); default local.",
+)
 def estimate_command(
     data: Path,
     design_file: Path | None,
@@ -267,6 +286,8 @@ def estimate_command(
     keep_empty: bool,
     no_deff: bool,
     output: Path | None,
+    engine: str,
+    spark_master: str | None,
 ) -> None:
     """Design-based estimates with standard errors, confidence intervals, CV and design effects.
 
@@ -282,6 +303,8 @@ def estimate_command(
           --ratio remit_amount/hhsize --quantile remit_amount:0.5,0.9 --ci logit
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
           --rates rates.csv --param convert_to=EUR --report report/
+      survmig estimate 'census/*.parquet' --engine duckdb --design design.yaml \\
+          --mean migrant,age --by region
     """
     if output is not None:
         check_output_path(output)
@@ -314,7 +337,35 @@ def estimate_command(
         extras["report_dir"] = report_dir
     if one_liner and weight is None:
         raise SurvmigError("the one-line design needs --weight", where="--weight")
-    frame = _read(data)
+    spec: Path | dict[str, Any] = design_file or one_line_spec(strata, psu, weight, fpc, nest)
+    request = dict(
+        mean=_split(means),
+        total=_split(totals),
+        prop=_split(props),
+        ratio=parse_ratios(ratios),
+        quantile=parse_quantiles(quantiles),
+        count=count,
+        by=_split(by),
+        ci=ci,
+        level=level,
+        na=na,
+        deff=not no_deff,
+        empty_domains="keep" if keep_empty else "fail",
+    )
+    chosen = choose_engine(data, engine)
+    if chosen != "memory":
+        if indicators or design_data_file is not None:
+            raise SurvmigError(
+                "--indicators and --design-data run in memory",
+                where="--engine",
+                hint="use --engine memory (or estimate the variables with --mean/--prop…)",
+            )
+        table = run_out_of_core(
+            data, spec, chosen, spark_master, lonely_psu, lonely_psu_domain, request
+        )
+        _write(table, output, data, f"{chosen} engine over {data}", level)
+        return
+    frame = _read(data, None if indicators else needed_columns(data, spec, request))
     if design_data_file is not None:
         if not data.is_dir():
             raise SurvmigError(
@@ -367,23 +418,7 @@ def estimate_command(
         warnings.simplefilter("always", SurvmigWarning)
         tables = []
         if requested:
-            tables.append(
-                run_estimate(
-                    design,
-                    mean=_split(means),
-                    total=_split(totals),
-                    prop=_split(props),
-                    ratio=parse_ratios(ratios),
-                    quantile=parse_quantiles(quantiles),
-                    count=count,
-                    by=_split(by),
-                    ci=ci,
-                    level=level,
-                    na=na,
-                    deff=not no_deff,
-                    empty_domains="keep" if keep_empty else "fail",
-                )
-            )
+            tables.append(run_estimate(design, **request))
         if indicators:
             tables.append(
                 run_indicators(
@@ -399,16 +434,16 @@ def estimate_command(
                     **extras,
                 )
             )
-    for w in caught:
-        if issubclass(w.category, SurvmigWarning):
-            click.echo(f"warning: {w.message}", err=True)
+    echo_warnings(caught)
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    _write(table, output, data, design.describe(), level)
+
+
+def _write(table: pd.DataFrame, output: Path | None, data: Path, design: str, level: float) -> None:
     if output is None:
         print_table(table)
         return
-    write_table(
-        table, output, meta={"data": str(data), "design": design.describe(), "level": level}
-    )
+    write_table(table, output, meta={"data": str(data), "design": design, "level": level})
     click.echo(f"wrote {len(table)} estimates to {output}")
 
 

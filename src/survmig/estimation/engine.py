@@ -576,7 +576,7 @@ class _Engine:
             var = self._linearization_variance(K, kidx, coef, okc)
         var = np.where(n_out == 0, np.nan, var)  # an empty domain (empty_domains="keep") has no SE
         se = np.sqrt(var)
-        df = float(design.df)
+        df = self._df()
         table = self._assemble(theta, se, var, n_out, wn, T, df, counts)
         emit(self.warn)
         return table
@@ -602,6 +602,16 @@ class _Engine:
         cell_dom = groups % D
         self._base = (groups // D, cell_dom, sums)
         return group_sum(cell_dom, D, sums)
+
+    def _df(self) -> float | np.ndarray:
+        """Design df; by survey of a pooled design, each survey's own (D × 1)."""
+        design = self.req.design
+        survey = design.survey
+        if survey is None or survey not in self.req.by:
+            return float(design.df)
+        per = design.df_by_survey()
+        values = self.req.domain_table[survey].to_numpy()
+        return np.array([per[v] for v in values], dtype=float)[:, None]
 
     def _point(self, T: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
         """θ = T[num] / T[den] (or T[num]); quantile placeholders get NaN."""
@@ -867,7 +877,7 @@ class _Engine:
             deft=np.sqrt(order(deff)),
             n=order(n_out).astype(np.int64),
             weighted_n=order(wn),
-            df=np.full(D * P, df),
+            df=order(np.broadcast_to(df, (D, P))),
         )
         out = pd.DataFrame(frame)
         out["category"] = out["category"].astype(object)

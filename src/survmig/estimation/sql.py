@@ -152,7 +152,9 @@ class _ReducedDesign:
         keep_ids = self.ids[:stages]
         keep_strata = self.strata[:stages]
         keep_fpc = self.fpc[:stages]
-        self.key_cols = list(dict.fromkeys([*keep_strata, *keep_ids, *keep_fpc]))
+        self.survey = [str(spec["survey"])] if spec.get("survey") else []
+        require_columns(cols, self.survey, "survey")
+        self.key_cols = list(dict.fromkeys([*self.survey, *keep_strata, *keep_ids, *keep_fpc]))
         self._check_no_missing()
         aliases = ", ".join(f"{q(c)} AS k{i}" for i, c in enumerate(self.key_cols))
         keys = b.query(f"SELECT DISTINCT {aliases} FROM {b.table}")
@@ -178,7 +180,16 @@ class _ReducedDesign:
         res = b.query(f"SELECT {', '.join(parts)} FROM {b.table}").iloc[0]
         for i, c in enumerate(cols):
             if int(res[f"m{i}"] or 0):
-                what = "ids" if c in self.ids else "strata" if c in self.strata else "fpc"
+                what = next(
+                    k
+                    for k, v in (
+                        ("survey", self.survey),
+                        ("ids", self.ids),
+                        ("strata", self.strata),
+                        ("fpc", self.fpc),
+                    )
+                    if c in v
+                )
                 raise SurvmigError(
                     f"{what} column {show(c)} has {int(res[f'm{i}'])} missing value(s)",
                     file=b.label,
@@ -188,7 +199,9 @@ class _ReducedDesign:
 
     def unit_columns(self, stage: int) -> list[str]:
         """The columns that identify a sampling unit of ``stage`` (0-based)."""
-        return list(dict.fromkeys([*self.strata[: stage + 1], *self.ids[: stage + 1]]))
+        return list(
+            dict.fromkeys([*self.survey, *self.strata[: stage + 1], *self.ids[: stage + 1]])
+        )
 
     def unit_map(self, stage: int) -> pd.DataFrame:
         """Distinct unit-identifying values of a stage with the unit's code (column ``__unit``)."""
