@@ -557,7 +557,22 @@ class SurveyDesign:
             return None
         if rep.matrix is not None:
             return rep.matrix
-        return self._weights[:, None] * rep.factors[rep.index]
+        out = np.empty((self.n, rep.n_replicates))
+        self.write_repweights(out)
+        return out
+
+    def write_repweights(self, out: np.ndarray, chunk: int = 65536) -> None:
+        """Write the replicate analysis weights into ``out`` (n × R, e.g. columns of a larger
+        matrix) block by block: no n × R temporary besides ``out`` itself."""
+        rep = self._replicates
+        if rep is None:
+            raise SurvmigError("a linearization design has no replicate weights", where="design")
+        if rep.matrix is not None:
+            out[...] = rep.matrix
+            return
+        for start in range(0, self.n, chunk):
+            sl = slice(start, min(self.n, start + chunk))
+            np.multiply(self._weights[sl, None], rep.factors[rep.index[sl]], out=out[sl])
 
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -700,6 +715,8 @@ class SurveyDesign:
         weights: np.ndarray | pd.Series,
         repweights: np.ndarray | None = None,
         calibration: Calibration | Sequence[Calibration] | None = None,
+        *,
+        copy: bool = True,
     ) -> SurveyDesign:
         """The same design with adjusted weights (what each weighting step returns).
 
@@ -708,7 +725,8 @@ class SurveyDesign:
         are kept — correct only if the adjustment is not redone per replicate). ``calibration``:
         ``None`` keeps the records, one record is appended, a sequence replaces them all. A
         :class:`GregCalibration` without ``weights`` gets ``new_weights / qr_weights`` (R's
-        ``g * whalf``).
+        ``g * whalf``). ``copy=False`` takes a float64 ``repweights`` as it is (made read-only)
+        instead of copying it: the weighting pipeline hands over its own matrix.
         """
         w = np.asarray(weights, dtype=float).copy()
         if w.shape != (self.n,):
@@ -739,8 +757,9 @@ class SurveyDesign:
                 raise SurvmigError(
                     "replicate weights have missing or infinite values", where="repweights"
                 )
+            owned = mat if not copy and mat.dtype == np.float64 else np.array(mat, dtype=float)
             parts["replicates"] = dataclasses.replace(
-                rep, matrix=_readonly(np.array(mat, dtype=float)), factors=None, index=None
+                rep, matrix=_readonly(owned), factors=None, index=None
             )
         elif rep is not None and rep.matrix is not None:
             with np.errstate(invalid="ignore", divide="ignore"):

@@ -22,7 +22,7 @@ from survmig.estimation.scale import (
     one_line_spec,
     run_out_of_core,
 )
-from survmig.estimation.sources import ENGINES, choose_engine, read_columns
+from survmig.estimation.sources import ENGINES, choose_engine, read_columns, table_columns
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -391,7 +391,10 @@ def estimate_command(
             if err.file is not None:
                 raise
             raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
-        ignored = ignored_replicate_columns(frame, weight)
+        names = None if data.is_dir() else table_columns(data)  # the file's, not only those read
+        ignored = ignored_replicate_columns(
+            frame if names is None else pd.DataFrame(columns=names), weight
+        )
         if ignored:
             click.echo(f"warning: {data}: {ignored}", err=True)
     options: dict[str, Any] = {}
