@@ -15,14 +15,12 @@ from survmig.design.spec import ignored_replicate_columns
 from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
+from survmig.estimation.margins import breakdowns_of, estimate_margins, with_national
+from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
-from survmig.estimation.scale import (
-    echo_warnings,
-    needed_columns,
-    one_line_spec,
-    run_out_of_core,
-)
+from survmig.estimation.scale import needed_columns, one_line_spec, run_out_of_core
 from survmig.estimation.sources import ENGINES, choose_engine, read_columns, table_columns
+from survmig.fileio import check_output_dir
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -33,6 +31,8 @@ from survmig.tableio import read_table
 #: like the command's own estimates. Unknown names must raise :class:`~survmig.errors.SurvmigError`.
 #: When the user gives them, the hook also receives ``rates`` (exchange-rate CSV path),
 #: ``parameters`` (dict of catalogue parameters) and ``report_dir`` (publication report folder).
+#: With repeated ``--by`` it receives ``margins`` (a list of breakdowns, ``[]`` = national) instead
+#: of ``by``.
 INDICATORS_HOOK = "survmig.indicators:estimate_indicators"
 
 
@@ -114,7 +114,7 @@ def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
 
         dataset = Dataset.read(path)
         return dataset.table(dataset.root)
-    return read_columns(path, columns, DATA_FORMATS)
+    return read_columns(path, columns, DATA_FORMATS)  # only the columns the request needs
 
 
 def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
@@ -131,6 +131,16 @@ def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
             f"the design data has no household key column {KEY!r}",
             file=path,
             hint="weight the household table written by `survmig data import` (it has KEY)",
+        )
+    dup = table[KEY].duplicated(keep=False) & table[KEY].notna()
+    if dup.any():
+        rows = (dup.to_numpy().nonzero()[0] + 1).tolist()
+        raise SurvmigError(
+            f"household {table[KEY][dup].iloc[0]!s} is on rows {rows[0]} and {rows[1]}: "
+            "which copy's weight applies is unknown",
+            file=path,
+            where=KEY,
+            hint="give each household once (drop the duplicate rows)",
         )
     new = [c for c in table.columns if c not in households.columns]
     if not new:
@@ -160,6 +170,64 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             out[key.strip()] = text
     return out
+
+
+def check_design_options(
+    design_file: Path | None,
+    strata: str | None,
+    psu: str | None,
+    weight: str | None,
+    fpc: str | None,
+    nest: bool,
+) -> bool:
+    """The design is --design or the one-line options, not both, not neither; returns whether it
+    is the one-liner (checked before any data is read)."""
+    one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
+    if design_file is not None and one_liner:
+        raise SurvmigError(
+            "give the design either as --design or as --strata/--psu/--weight/--fpc, not both",
+            where="design",
+        )
+    if design_file is None and not one_liner:
+        raise SurvmigError(
+            "no design given",
+            where="design",
+            hint="use --design design.yaml or --strata/--psu/--weight",
+        )
+    if one_liner and weight is None:
+        raise SurvmigError("the one-line design needs --weight", where="--weight")
+    return one_liner
+
+
+def cli_design(
+    frame: pd.DataFrame,
+    data: Path,
+    design_file: Path | None,
+    strata: str | None,
+    psu: str | None,
+    weight: str | None,
+    fpc: str | None,
+    nest: bool,
+) -> SurveyDesign:
+    """The design of a command line (``--design`` or ``--strata/--psu/--weight/--fpc/--nest``);
+    errors in the data's values name the data file."""
+    if design_file is not None:
+        return load_design(design_file, frame, data_file=data)
+    try:
+        design = design_from_options(
+            frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
+        )
+    except SurvmigError as err:  # problems are in the data file: say which one
+        if err.file is not None:
+            raise
+        raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
+    names = None if data.is_dir() else table_columns(data)  # the file's, not only those read
+    ignored = ignored_replicate_columns(
+        frame if names is None else pd.DataFrame(columns=names), weight
+    )
+    if ignored:
+        click.echo(f"warning: {data}: {ignored}", err=True)
+    return design
 
 
 @click.command("estimate")
@@ -208,7 +276,34 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(path_type=Path),
     help="With --indicators: also write the publication report (Excel, CSV, charts, HTML) here.",
 )
-@click.option("--by", help="Domain variables, comma separated (estimates for every combination).")
+@click.option(
+    "--by",
+    multiple=True,
+    help="Domain variables: comma separated for their crossing (region,sex); repeat for separate "
+    "breakdowns (--by region --by sex), which come with the national row.",
+)
+@click.option(
+    "--compare",
+    "compare_var",
+    help="Compare the groups of this variable: estimates for each group, and each group's "
+    "difference and ratio to the reference group with SE, CI and t test (within each --by domain).",
+)
+@click.option(
+    "--reference",
+    help="With --compare: the reference group (default: the first value).",
+)
+@click.option(
+    "--contrast",
+    type=click.Choice(["difference", "ratio", "both"]),
+    default="both",
+    show_default=True,
+    help="With --compare: differences, ratios or both.",
+)
+@click.option(
+    "--national/--no-national",
+    default=None,
+    help="Add (or leave out) the whole-population rows; default: with repeated --by only.",
+)
 @click.option(
     "--ci",
     type=click.Choice(CI_METHODS),
@@ -247,6 +342,12 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     help="Output .csv, .xlsx, .json or .md (default: a table on screen).",
 )
 @click.option(
+    "--spreadsheet-safe",
+    is_flag=True,
+    help="CSV for spreadsheets: text starting with = + - @ gets a leading ' (OWASP), so it cannot "
+    "run as a formula in Excel/LibreOffice (Excel output is always safe: text stays text).",
+)
+@click.option(
     "--engine",
     type=click.Choice(ENGINES),
     default="auto",
@@ -277,7 +378,11 @@ def estimate_command(
     params: tuple[str, ...],
     design_data_file: Path | None,
     report_dir: Path | None,
-    by: str | None,
+    by: tuple[str, ...],
+    compare_var: str | None,
+    reference: str | None,
+    contrast: str,
+    national: bool | None,
     ci: str,
     level: float,
     na: str,
@@ -286,6 +391,7 @@ def estimate_command(
     keep_empty: bool,
     no_deff: bool,
     output: Path | None,
+    spreadsheet_safe: bool,
     engine: str,
     spark_master: str | None,
 ) -> None:
@@ -301,25 +407,21 @@ def estimate_command(
           --prop sex --by region,urban --na drop -o estimates.xlsx
       survmig estimate survey.csv --strata region --psu ea --weight wt --nest \\
           --ratio remit_amount/hhsize --quantile remit_amount:0.5,0.9 --ci logit
+      survmig estimate weighted.csv --design weighted.design.yaml --mean migrant \\
+          --by region --by sex          # national, by region and by sex
+      survmig estimate weighted.csv --design weighted.design.yaml --mean income \\
+          --compare migrant --by region # migrants vs others, difference with SE and test
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
           --rates rates.csv --param convert_to=EUR --report report/
       survmig estimate 'census/*.parquet' --engine duckdb --design design.yaml \\
-          --mean migrant,age --by region
+          --mean migrant,age --by region   # out of core: the rows never reach Python
     """
+    inputs = tuple(p for p in (data, design_file, design_data_file, rates) if p is not None)
     if output is not None:
-        check_output_path(output)
-    one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
-    if design_file is not None and one_liner:
-        raise SurvmigError(
-            "give the design either as --design or as --strata/--psu/--weight/--fpc, not both",
-            where="design",
-        )
-    if design_file is None and not one_liner:
-        raise SurvmigError(
-            "no design given",
-            where="design",
-            hint="use --design design.yaml or --strata/--psu/--weight",
-        )
+        check_output_path(output, inputs)
+    if report_dir is not None:
+        check_output_dir(report_dir, inputs)
+    check_design_options(design_file, strata, psu, weight, fpc, nest)
     if (rates or params or report_dir) and not indicators:
         raise SurvmigError(
             "--rates, --param and --report go with --indicators",
@@ -332,40 +434,32 @@ def estimate_command(
     if params:
         extras["parameters"] = parse_parameters(params)
     if report_dir is not None:
-        if report_dir.exists() and not report_dir.is_dir():
-            raise SurvmigError("the report folder is a file", file=report_dir)
         extras["report_dir"] = report_dir
-    if one_liner and weight is None:
-        raise SurvmigError("the one-line design needs --weight", where="--weight")
-    spec: Path | dict[str, Any] = design_file or one_line_spec(strata, psu, weight, fpc, nest)
     request = dict(
-        mean=_split(means),
-        total=_split(totals),
-        prop=_split(props),
-        ratio=parse_ratios(ratios),
-        quantile=parse_quantiles(quantiles),
-        count=count,
-        by=_split(by),
-        ci=ci,
-        level=level,
-        na=na,
-        deff=not no_deff,
-        empty_domains="keep" if keep_empty else "fail",
+        mean=_split(means), total=_split(totals), prop=_split(props), ratio=parse_ratios(ratios),
+        quantile=parse_quantiles(quantiles), count=count, ci=ci, level=level, na=na,
+        deff=not no_deff, empty_domains="keep" if keep_empty else "fail",
+    )  # fmt: skip
+    spec = design_file or one_line_spec(strata, psu, weight, fpc, nest)
+    groups = [c for b in breakdowns_of(list(by)) for c in b] + (
+        [compare_var] if compare_var else []
     )
     chosen = choose_engine(data, engine)
     if chosen != "memory":
-        if indicators or design_data_file is not None:
-            raise SurvmigError(
-                "--indicators and --design-data run in memory",
-                where="--engine",
-                hint="use --engine memory (or estimate the variables with --mean/--prop…)",
-            )
         table = run_out_of_core(
-            data, spec, chosen, spark_master, lonely_psu, lonely_psu_domain, request
-        )
-        _write(table, output, data, f"{chosen} engine over {data}", level)
+            data, spec, chosen, spark_master, lonely_psu, lonely_psu_domain, request,
+            by=list(by), others=(indicators, design_data_file, compare_var),
+        )  # fmt: skip
+        if output is None:
+            print_table(table)
+        else:
+            meta = {"data": str(data), "design": f"{chosen} engine", "level": level}
+            write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)
+            click.echo(f"wrote {len(table)} estimates to {output}")
         return
-    frame = _read(data, None if indicators else needed_columns(data, spec, request))
+    frame = _read(
+        data, None if indicators else needed_columns(data, spec, {**request, "by": groups})
+    )
     if design_data_file is not None:
         if not data.is_dir():
             raise SurvmigError(
@@ -380,23 +474,7 @@ def estimate_command(
         joined = with_design_data(Dataset.read(data), design_data)
         frame = joined.table(joined.root)
         extras["design_data"] = design_data
-    if design_file is not None:
-        design = load_design(design_file, frame, data_file=data)
-    else:
-        try:
-            design = design_from_options(
-                frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
-            )
-        except SurvmigError as err:  # problems are in the data file: say which one
-            if err.file is not None:
-                raise
-            raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
-        names = None if data.is_dir() else table_columns(data)  # the file's, not only those read
-        ignored = ignored_replicate_columns(
-            frame if names is None else pd.DataFrame(columns=names), weight
-        )
-        if ignored:
-            click.echo(f"warning: {data}: {ignored}", err=True)
+    design = cli_design(frame, data, design_file, strata, psu, weight, fpc, nest)
     options: dict[str, Any] = {}
     if lonely_psu:
         options["lonely_psu"] = lonely_psu
@@ -417,17 +495,50 @@ def estimate_command(
             where="estimate",
             hint="ask for --mean, --total, --prop, --ratio, --quantile or --indicators",
         )
+    breakdowns = breakdowns_of(list(by))
+    if compare_var is None and reference is not None:
+        raise SurvmigError("--reference goes with --compare", where="--reference")
+    if compare_var is not None:
+        return _compare_command(
+            design, compare_var, breakdowns, reference, contrast, indicators,
+            dict(mean=_split(means), total=_split(totals), prop=_split(props),
+                 ratio=parse_ratios(ratios), count=count, level=level, na=na, ci=ci,
+                 deff=not no_deff, empty_domains="keep" if keep_empty else "fail",
+                 quantile=parse_quantiles(quantiles)),
+            output, {"data": str(data), "design": design.describe(), "level": level},
+        )  # fmt: skip
+    todo = with_national(breakdowns, national)
+    margins = len(todo) > 1
+    single = breakdowns[0] if breakdowns and not margins else []
+    by_option: dict[str, Any] = {"by": todo} if margins else {"by": single}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvmigWarning)
         tables = []
         if requested:
-            tables.append(run_estimate(design, **request))
+            tables.append(
+                (estimate_margins if margins else run_estimate)(
+                    design,
+                    **({"national": False} if margins else {}),
+                    mean=_split(means),
+                    total=_split(totals),
+                    prop=_split(props),
+                    ratio=parse_ratios(ratios),
+                    quantile=parse_quantiles(quantiles),
+                    count=count,
+                    **by_option,
+                    ci=ci,
+                    level=level,
+                    na=na,
+                    deff=not no_deff,
+                    empty_domains="keep" if keep_empty else "fail",
+                )
+            )
         if indicators:
             tables.append(
                 run_indicators(
                     design,
                     indicators,
-                    by=_split(by),
+                    **({"margins": todo} if margins else {"by": single}),
                     ci=ci,
                     level=level,
                     na=na,
@@ -437,17 +548,68 @@ def estimate_command(
                     **extras,
                 )
             )
-    echo_warnings(caught)
+    for w in caught:
+        if issubclass(w.category, SurvmigWarning):
+            click.echo(f"warning: {w.message}", err=True)
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
-    _write(table, output, data, design.describe(), level)
-
-
-def _write(table: pd.DataFrame, output: Path | None, data: Path, design: str, level: float) -> None:
+    beside = None if design.calibration else written_design_beside(design_data_file, data)
+    if beside is not None and design_file is not None and beside.resolve() == design_file.resolve():
+        beside = None
+    basis = variance_basis(design, calibrated_file=beside)
     if output is None:
         print_table(table)
-        return
-    write_table(table, output, meta={"data": str(data), "design": design, "level": level})
-    click.echo(f"wrote {len(table)} estimates to {output}")
+    else:
+        meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
+        write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)
+        click.echo(f"wrote {len(table)} estimates to {output}")
+    if basis["weights_note"]:
+        click.echo(f"note: {basis['weights_note']}")
+
+
+def _compare_command(
+    design: SurveyDesign,
+    var: str,
+    breakdowns: list[list[str]],
+    reference: str | None,
+    contrast: str,
+    indicators: str | None,
+    options: dict[str, Any],
+    output: Path | None,
+    meta: dict[str, Any],
+) -> None:
+    """``--compare VAR``: group estimates and comparisons in one table."""
+    from survmig.estimation.contrasts import compare, stack_comparison
+
+    if indicators:
+        raise SurvmigError(
+            "--compare works on --mean/--prop/--total/--ratio/--count, not on --indicators yet",
+            where="--compare",
+            hint="estimate the indicator's variables directly, or use --by VAR for the groups",
+        )
+    if len(breakdowns) > 1:
+        raise SurvmigError(
+            "--compare compares within one set of domains: give one --by (a,b for a crossing)",
+            where="--compare",
+        )
+    kinds = ["difference", "ratio"] if contrast == "both" else [contrast]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurvmigWarning)
+        groups, comparisons = compare(
+            design, var, by=breakdowns[0] if breakdowns else [], reference=reference,
+            contrast=kinds, **options,
+        )  # fmt: skip
+    for w in caught:
+        if issubclass(w.category, SurvmigWarning):
+            click.echo(f"warning: {w.message}", err=True)
+    table = stack_comparison(groups, comparisons, var)
+    basis = variance_basis(design)
+    if output is None:
+        print_table(table)
+    else:
+        write_table(table, output, meta={**meta, **basis})
+        click.echo(f"wrote {len(groups)} estimates and {len(comparisons)} comparisons to {output}")
+    if basis["weights_note"]:
+        click.echo(f"note: {basis['weights_note']}")
 
 
 estimate = estimate_command  # the attribute survmig.cli maps ``survmig estimate`` to

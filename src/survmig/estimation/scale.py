@@ -48,16 +48,16 @@ def needed_columns(
     data: Path, spec: Path | dict[str, Any], request: dict[str, Any]
 ) -> list[str] | None:
     """Every column the design and the request use (``None``: read them all — a design file that
-    does not parse, or a replicate pattern over a file whose columns are not cheaply known; the
-    design checks then report the problem as usual)."""
+    does not parse, a calibrated design, or a replicate pattern over a file whose columns are not
+    cheaply known; the design checks then report the problem as usual)."""
     fields: Any = spec
     if isinstance(spec, Path):
         try:
             fields = yaml.safe_load(spec.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             return None
-    if not isinstance(fields, dict):
-        return None
+    if not isinstance(fields, dict) or "calibration" in fields or "fixed_adjustments" in fields:
+        return None  # a calibrated design names its own columns (auxiliaries, weights before)
     cols: list[str] = []
     for key in ("ids", "strata", "fpc", "probs", "weights"):
         cols += _names(fields.get(key))
@@ -95,10 +95,24 @@ def run_out_of_core(
     lonely_psu: str | None,
     lonely_psu_domain: bool,
     request: dict[str, Any],
+    *,
+    by: list[str],
+    others: tuple[Any, ...] = (),
 ) -> pd.DataFrame:
-    """``survmig estimate --engine duckdb|spark``: the design file (or one-liner) over the file."""
+    """``survmig estimate --engine duckdb|spark``: the design file (or one-liner) over the file.
+
+    One breakdown (``--by a`` or ``--by a,b``); ``others`` are the options that run in memory only
+    (``--indicators``, ``--design-data``, ``--compare``), refused when given.
+    """
+    from survmig.errors import SurvmigError
     from survmig.estimation.sql import estimate_sql
 
+    if any(o is not None and o != () for o in others) or len(by) > 1:
+        raise SurvmigError(
+            "--indicators, --design-data, --compare and several --by run in memory",
+            where="--engine",
+            hint="use --engine memory, or one --by (a,b for a crossing) with --mean/--prop/…",
+        )
     options: dict[str, Any] = {}
     if lonely_psu:
         options["lonely_psu"] = lonely_psu
@@ -107,7 +121,13 @@ def run_out_of_core(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvmigWarning)
         table = estimate_sql(
-            data, spec, engine=engine, spark_master=spark_master, options=options or None, **request
+            data,
+            spec,
+            engine=engine,
+            spark_master=spark_master,
+            options=options or None,
+            by=[c.strip() for c in by[0].split(",") if c.strip()] if by else [],
+            **request,
         )
     echo_warnings(caught)
     return table

@@ -92,6 +92,12 @@ class _ReducedDesign:
         q = b.quote
         cols = b.frame_of_columns()
         self.replicate = "repweights" in spec
+        if spec.get("calibration"):
+            raise SurvmigError(
+                "calibrated designs are estimated in memory",
+                where="calibration",
+                hint="use --engine memory (the calibration residuals need the rows' model matrix)",
+            )
         self.ids = _as_list(spec.get("ids"))
         self.strata = _as_list(spec.get("strata"))
         self.fpc = _as_list(spec.get("fpc"))
