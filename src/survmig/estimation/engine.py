@@ -433,6 +433,56 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
+def request_options(
+    *,
+    mean: str | Sequence[str],
+    total: str | Sequence[str],
+    prop: str | Sequence[str],
+    ratio: Sequence[tuple[str, str]] | Mapping[str, str],
+    quantile: Mapping[str, Sequence[float]] | None,
+    count: bool,
+    by: str | Sequence[str],
+    ci: str,
+    level: float,
+    na: str,
+    missing_codes: Sequence[float],
+    empty_domains: str,
+) -> dict[str, Any]:
+    """Checked, normalised keyword arguments of a request (shared by every engine)."""
+    if ci not in cimod.CI_METHODS:
+        raise SurvmigError(
+            f"unknown confidence interval method {show(ci)}",
+            where="ci",
+            hint=f"use {', '.join(cimod.CI_METHODS)}",
+        )
+    if na not in NA_RULES:
+        raise SurvmigError(f"unknown na rule {show(na)}", where="na", hint="use fail or drop")
+    if empty_domains not in EMPTY_RULES:
+        raise SurvmigError(
+            f"unknown empty_domains rule {show(empty_domains)}", where="empty_domains"
+        )
+    if not 0 < level < 1:
+        raise SurvmigError(f"level must be between 0 and 1, got {level}", where="level")
+    ratio_pairs = list(ratio.items()) if isinstance(ratio, Mapping) else [tuple(p) for p in ratio]
+    for pair in ratio_pairs:
+        if len(pair) != 2:
+            raise SurvmigError(
+                f"a ratio needs a numerator and a denominator, got {show(pair)}", where="ratio"
+            )
+    return dict(
+        mean=_listify(mean),
+        total=_listify(total),
+        prop=_listify(prop),
+        ratio=[(str(a), str(b)) for a, b in ratio_pairs],
+        quantile={str(k): list(v) for k, v in (quantile or {}).items()},
+        count=count,
+        by=_listify(by),
+        na=na,
+        missing_codes=missing_codes,
+        empty_domains=empty_domains,
+    )
+
+
 def estimate(
     design: SurveyDesign,
     *,
@@ -468,39 +518,21 @@ def estimate(
     """
     if df not in DF_RULES:
         raise SurvmigError(f"unknown df rule {show(df)}", where="df", hint="design or domain")
-    if ci not in cimod.CI_METHODS:
-        raise SurvmigError(
-            f"unknown confidence interval method {show(ci)}",
-            where="ci",
-            hint=f"use {', '.join(cimod.CI_METHODS)}",
-        )
-    if na not in NA_RULES:
-        raise SurvmigError(f"unknown na rule {show(na)}", where="na", hint="use fail or drop")
-    if empty_domains not in EMPTY_RULES:
-        raise SurvmigError(
-            f"unknown empty_domains rule {show(empty_domains)}", where="empty_domains"
-        )
-    if not 0 < level < 1:
-        raise SurvmigError(f"level must be between 0 and 1, got {level}", where="level")
-    ratio_pairs = list(ratio.items()) if isinstance(ratio, Mapping) else [tuple(p) for p in ratio]
-    for pair in ratio_pairs:
-        if len(pair) != 2:
-            raise SurvmigError(
-                f"a ratio needs a numerator and a denominator, got {show(pair)}", where="ratio"
-            )
-    req = _Request(
-        design,
-        mean=_listify(mean),
-        total=_listify(total),
-        prop=_listify(prop),
-        ratio=[(str(a), str(b)) for a, b in ratio_pairs],
-        quantile={str(k): list(v) for k, v in (quantile or {}).items()},
+    spec = request_options(
+        mean=mean,
+        total=total,
+        prop=prop,
+        ratio=ratio,
+        quantile=quantile,
         count=count,
-        by=_listify(by),
+        by=by,
+        ci=ci,
+        level=level,
         na=na,
         missing_codes=missing_codes,
         empty_domains=empty_domains,
     )
+    req = _Request(design, **spec)
     engine = _Engine(req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains)
     engine.df_rule = df
     table = engine.run()
@@ -530,34 +562,13 @@ class _Engine:
     def run(self) -> pd.DataFrame:
         req = self.req
         design = req.design
-        D = req.n_domains
-        w = req.weights
-        domain = req.domain
         self._quantile_pass()
         K = len(req.feat.cols)
-        A = req.feat.weighted_matrix(w)  # [w·F | OK]
+        T = self._reduce()
         outs = req.outputs
         num = np.array([o.num for o in outs])
         den = np.array([o.den for o in outs])
         okc = np.array([o.ok for o in outs])
-
-        # the one pass: sums by (unit, domain) cells; domain totals follow from the cells
-        rep = design.replicate_weights
-        if rep is None:
-            base_units, n_units = design.stages[0].units, design.stages[0].n_units_total
-        elif rep.factors is not None:
-            base_units, n_units = rep.index, rep.factors.shape[0]
-        else:
-            base_units, n_units = None, 0
-        if base_units is not None:
-            groups, sums = self.reducer(
-                np.where(domain >= 0, base_units * D + domain, -1), n_units * D, A
-            )
-            cell_dom = groups % D
-            self._base = (groups // D, cell_dom, sums)
-            T = group_sum(cell_dom, D, sums)
-        else:
-            T = dense_group_sums(domain, D, A, self.reducer)
         counts = T[:, K:]
         T = T[:, :K]
         theta = self._point(T, num, den)  # (D, P)
@@ -582,7 +593,7 @@ class _Engine:
         if design.is_replicate:
             var = self._replicate_variance(T, theta, num, den, n_out == 0)
         else:
-            var = self._linearization_variance(A, K, kidx, coef, okc)
+            var = self._linearization_variance(K, kidx, coef, okc)
         var = np.where(n_out == 0, np.nan, var)  # an empty domain (empty_domains="keep") has no SE
         se = np.sqrt(var)
         df = self._df()
@@ -590,10 +601,38 @@ class _Engine:
         emit(self.warn)
         return table
 
+    def _reduce(self) -> np.ndarray:
+        """The one pass: sums of ``[w·F | OK]`` by (unit, domain) cells, kept in ``self._base``;
+        returns the domain totals (D × (K + J)). Other engines (SQL, Spark) replace this step."""
+        req = self.req
+        design = req.design
+        D = req.n_domains
+        domain = req.domain
+        self._A = A = req.feat.weighted_matrix(req.weights)  # [w·F | OK]
+        rep = design.replicate_weights
+        if rep is None:
+            base_units, n_units = design.stages[0].units, design.stages[0].n_units_total
+        elif rep.factors is not None:
+            base_units, n_units = rep.index, rep.factors.shape[0]
+        else:
+            return dense_group_sums(domain, D, A, self.reducer)
+        groups, sums = self.reducer(
+            np.where(domain >= 0, base_units * D + domain, -1), n_units * D, A
+        )
+        cell_dom = groups % D
+        self._base = (groups // D, cell_dom, sums)
+        return group_sum(cell_dom, D, sums)
+
     def _df(self) -> float | np.ndarray:
-        """The whole design's df, or (``df="domain"``) per domain (D, 1): PSUs with cases minus
-        strata with cases (replicate designs keep theirs)."""
+        """The whole design's df; by survey of a pooled design, each survey's own; or
+        (``df="domain"``) per domain (D, 1): PSUs with cases minus strata with cases (replicate
+        designs keep theirs)."""
         design = self.req.design
+        survey = design.survey
+        if self.df_rule == "design" and survey is not None and survey in self.req.by:
+            per = design.df_by_survey()
+            values = self.req.domain_table[survey].to_numpy()
+            return np.array([per[v] for v in values], dtype=float)[:, None]
         if self.df_rule == "design" or design.is_replicate:
             return float(design.df)
         D = self.req.n_domains
@@ -708,41 +747,46 @@ class _Engine:
 
     # -- linearization ------------------------------------------------------------------------------
 
-    def _stage_cells(
-        self,
-        stage_units: np.ndarray | None,
-        n_units: int,
-        A: np.ndarray,
-        K: int,
-        kidx: np.ndarray,
-        coef: np.ndarray,
-        okc: np.ndarray,
-    ) -> Cells:
-        """Linearized scores summed to (unit, domain) cells (``stage_units=None``: the first pass)."""
+    def _stage_sums(self, stage: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(unit, domain, sums of ``[w·F | OK]``) of the cells of a later sampling stage."""
         D = self.req.n_domains
-        if stage_units is None:
-            unit, dom, sums = self._base
-        else:
-            codes = np.where(self.req.domain >= 0, stage_units * D + self.req.domain, -1)
-            groups, sums = self.reducer(codes, n_units * D, A)
-            unit, dom = groups // D, groups % D
+        st = self.req.design.stages[stage]
+        codes = np.where(self.req.domain >= 0, st.units * D + self.req.domain, -1)
+        groups, sums = self.reducer(codes, st.n_units_total * D, self._A)
+        return groups // D, groups % D, sums
+
+    def _stage_cells(
+        self, stage: int, K: int, kidx: np.ndarray, coef: np.ndarray, okc: np.ndarray
+    ) -> Cells:
+        """Linearized scores summed to (unit, domain) cells of a stage (0: the first pass)."""
+        unit, dom, sums = self._base if stage == 0 else self._stage_sums(stage)
         G = sums[:, :K]
         scores = np.einsum("cpt,cpt->cp", G[:, kidx], coef[dom])
         present = sums[:, K:][:, okc] > 0
         return Cells(unit, dom, scores, present)
 
-    def _linearization_variance(self, A, K, kidx, coef, okc) -> np.ndarray:
+    def _calibrated(self, stages, cells, K, kidx, coef) -> list[Cells]:
+        """Unit scores after the calibration residuals (rows in memory)."""
+        req = self.req
+        return calibrated_unit_scores(
+            req.design,
+            stages,
+            cells,
+            req.n_domains,
+            self._A[:, :K],
+            req.domain,
+            kidx,
+            coef,
+            self.reducer,
+        )
+
+    def _linearization_variance(self, K, kidx, coef, okc) -> np.ndarray:
         req = self.req
         design = req.design
         stages = list(design.stages if design.variance == "multistage" else design.stages[:1])
-        cells = [
-            self._stage_cells(None if s == 0 else st.units, st.n_units_total, A, K, kidx, coef, okc)
-            for s, st in enumerate(stages)
-        ]
+        cells = [self._stage_cells(s, K, kidx, coef, okc) for s in range(len(stages))]
         if design.calibration:
-            cells = calibrated_unit_scores(
-                design, stages, cells, req.n_domains, A[:, :K], req.domain, kidx, coef, self.reducer
-            )
+            cells = self._calibrated(stages, cells, K, kidx, coef)
         self.joint = ("linearization", stages, cells)
         total = np.zeros_like(coef[:, :, 0])
         for s, (st, c) in enumerate(zip(stages, cells, strict=True)):
@@ -770,9 +814,14 @@ class _Engine:
                 Gs = sp.csr_matrix((sums[:, :K].ravel(), (rows, cols)), shape=(U, D * K))
                 Tr = np.asarray((Gs.T @ rep.factors).T)
         else:
-            X = expand_by_domain(req.domain, D, req.feat.matrix())
-            Tr = np.asarray((X.T @ rep.matrix).T)
+            Tr = self._supplied_replicate_totals()
         return Tr.reshape(-1, D, K)
+
+    def _supplied_replicate_totals(self) -> np.ndarray:
+        """``Σ_i repw_ir F_ik`` by domain (R × D·K) for supplied replicate weights."""
+        req = self.req
+        X = expand_by_domain(req.domain, req.n_domains, req.feat.matrix())
+        return np.asarray((X.T @ req.design.replicate_weights.matrix).T)
 
     def _replicate_variance(self, T, theta, num, den, empty) -> np.ndarray:
         rep = self.req.design.replicate_weights
@@ -809,10 +858,9 @@ class _Engine:
         # defined (R prints Inf); it is left blank rather than shown as an infinite deff
         return np.where(np.isinf(res), np.nan, res)
 
-    def _ratio_vsrs(self, theta, n_out, wn, T, ratios) -> np.ndarray:
-        """SRS variance of a ratio: R's ``deff(svytotal(r))`` with ``r = (y - R x) / X``."""
+    def _residual_sums(self, theta: np.ndarray, ratios: list[int]) -> np.ndarray:
+        """``[Σ w e, Σ w e²]`` by domain for each ratio's residual ``e = y - θ_d x`` (D × 2·len)."""
         req = self.req
-        D = req.n_domains
         dom = np.maximum(req.domain, 0)
         cols = []
         for j in ratios:  # the residual features of each requested ratio (a per-statistic list)
@@ -821,9 +869,14 @@ class _Engine:
             x = req.feat.column(o.den)
             e = np.where(req.domain >= 0, y - theta[dom, j] * x, 0.0)
             cols += [e, e * e]
-        E = dense_group_sums(
-            req.domain, D, np.column_stack(cols) * req.weights[:, None], self.reducer
+        return dense_group_sums(
+            req.domain, req.n_domains, np.column_stack(cols) * req.weights[:, None], self.reducer
         )
+
+    def _ratio_vsrs(self, theta, n_out, wn, T, ratios) -> np.ndarray:
+        """SRS variance of a ratio: R's ``deff(svytotal(r))`` with ``r = (y - R x) / X``."""
+        req = self.req
+        E = self._residual_sums(theta, ratios)
         s1, s2 = E[:, 0::2], E[:, 1::2]
         N = wn[:, ratios]
         n = n_out[:, ratios]
@@ -894,7 +947,7 @@ class _Engine:
             deft=np.sqrt(order(deff)),
             n=order(n_out).astype(np.int64),
             weighted_n=order(wn),
-            df=np.broadcast_to(np.asarray(df, dtype=float), (D, P)).T.ravel(),
+            df=order(np.broadcast_to(np.asarray(df, dtype=float), (D, P))),
         )
         out = pd.DataFrame(frame)
         out["category"] = out["category"].astype(object)
