@@ -15,6 +15,7 @@ import click
 
 from survmig import __version__
 from survmig.errors import SurvmigError
+from survmig.fileio import guard_inputs
 
 #: command name -> ("module:attribute", one-line help shown by ``survmig --help``), in workflow order
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -48,9 +49,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.estimation.commands:estimate",
         "Design-based estimates with standard errors.",
     ),
+    "model": (
+        "survmig.models.commands:model",
+        "Design-based regression (linear, logistic, Poisson) with Wald tests.",
+    ),
     "indicators": (
         "survmig.indicators.commands:indicators",
         "List and describe the migration indicators (ids for --indicators).",
+    ),
+    "small-area": (
+        "survmig.smallarea.commands:small_area_command",
+        "Small-area (Fay-Herriot) estimates of an indicator by area.",
     ),
     "sample-size": (
         "survmig.sampling.commands:sample_size",
@@ -133,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         # Without standalone mode click *returns* the status of ``ctx.exit(n)`` instead of exiting.
-        status = cli.main(args=argv, prog_name="survmig", standalone_mode=False)
+        with guard_inputs():  # no output may replace, contain or enter a file the command read
+            status = cli.main(args=argv, prog_name="survmig", standalone_mode=False)
         if isinstance(status, int) and status != 0:
             sys.exit(status)
     except SurvmigError as err:

@@ -232,6 +232,7 @@ def _choice_lists(raw: LDict, *, origin: str, file: Path) -> dict[str, ChoiceLis
             origin=origin,
             file=file,
             line=line,
+            supplied_by_spec=bool(entry.get("supplied_by_spec", False)),
         )
     return lists
 

@@ -133,7 +133,17 @@ def plot_indicator(
         raise SurvmigError(
             f"unknown chart format {path.suffix!r}", file=path, hint="use .png or .svg"
         )
-    fig = figure(results, indicator_id, thresholds)
+    return save_figure(figure(results, indicator_id, thresholds), path)
+
+
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Write a figure as PNG or SVG (by the extension), atomically and reproducibly, and close it."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        plt.close(fig)
+        raise SurvmigError(
+            f"unknown chart format {path.suffix!r}", file=path, hint="use .png or .svg"
+        )
     try:
         with atomic_path(path) as tmp, matplotlib.rc_context(_RC):
             fig.savefig(tmp, format=path.suffix[1:].lower(), metadata=_META[path.suffix.lower()])

@@ -16,7 +16,7 @@ import pandas as pd
 
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_path
-from survmig.sampling.results import Result, _fmt
+from survmig.sampling.results import Result, _fmt, check_seed, check_unique
 from survmig.tableio import check_table_path, read_table, write_table
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -502,6 +502,7 @@ def select(
     from survmig.sampling import selection as sel
 
     _check_output(output, TABLE_SUFFIXES)
+    check_seed(seed)
     data = read_table(frame, TABLE_SUFFIXES)
     sizes: object = n
     if method in ("srs", "systematic", "pps", "cps", "poisson", "pps-wr", "two-stage"):
@@ -509,6 +510,13 @@ def select(
             raise SurvmigError("give exactly one of --n or --allocation", where="--n")
         if allocation is not None:
             sizes = read_table(allocation, TABLE_SUFFIXES)
+            if "stratum" in sizes.columns:
+                try:
+                    check_unique(sizes["stratum"].astype(str), "stratum")
+                except SurvmigError as err:
+                    raise SurvmigError(
+                        err.message, file=allocation, where=err.where, hint=err.hint
+                    ) from None
             if strata is None:
                 raise SurvmigError("an allocation needs --strata", where="--strata")
     try:
@@ -743,6 +751,8 @@ def simulate(
 
     _check_output(output, (".csv", ".md"))
     _check_output(plot, (".png",))
+    check_seed(seed)
+    check_seed(population_seed, "--population-seed")
     costs = sim.CostModel(cost_psu, cost_listing, cost_screen, cost_interview)
     designs = [
         sim.SrsHouseholds(n=srs_n),

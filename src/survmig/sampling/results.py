@@ -180,6 +180,40 @@ def check_array(
     return arr
 
 
+def check_seed(seed: Any, name: str = "--seed") -> int:
+    """A random seed: a whole number ≥ 0 (numpy refuses negative seeds)."""
+    if isinstance(seed, np.random.SeedSequence | np.random.Generator):
+        return seed  # type: ignore[return-value]
+    try:
+        as_int = int(seed)
+    except (TypeError, ValueError):
+        raise SurvmigError(f"a seed is a whole number, got {seed!r}", where=name) from None
+    if as_int != seed or as_int < 0:
+        raise SurvmigError(
+            f"a seed is a whole number ≥ 0, got {seed!r}", where=name, hint="e.g. --seed 7"
+        )
+    return as_int
+
+
+def generator(seed: Any, name: str = "--seed") -> np.random.Generator:
+    """The random generator of ``seed`` (checked by :func:`check_seed`)."""
+    return np.random.default_rng(check_seed(seed, name))
+
+
+def check_unique(values: Iterable[Any], name: str, what: str = "stratum") -> None:
+    """Each label once: a stratum given twice would silently take one of its two sizes."""
+    labels = pd.Series(list(values), dtype=object)
+    dup = labels.duplicated()
+    if dup.any():
+        first = labels[dup].iloc[0]
+        rows = (np.flatnonzero((labels == first).to_numpy()) + 1).tolist()
+        raise SurvmigError(
+            f"{what} {str(first)!r} is given twice (rows {rows[0]} and {rows[1]})",
+            where=name,
+            hint=f"give each {what} once (merge or rename the rows)",
+        )
+
+
 def _number(value: Any, name: str) -> float:
     try:
         return float(value)
