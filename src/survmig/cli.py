@@ -75,7 +75,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Select a sample from a frame, with inclusion probabilities.",
     ),
     "simulate": (
-        "survmig.sampling.commands:simulate",
+        "survmig.sampling.simulate_command:simulate",
         "Compare sample designs for a rare population by simulation.",
     ),
 }
