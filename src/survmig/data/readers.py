@@ -1,6 +1,6 @@
 """Readers: collected data in any of the accepted shapes -> a typed, linked :class:`Dataset`.
 
-Accepted shapes (see the README, section *data*, for the full description):
+Accepted shapes (see docs/data.md for the full description):
 
 - **ODK Central** ``.zip`` (``submissions.csv.zip``): ``<formId>.csv`` for the root and one
   ``<formId>-<repeat>.csv`` per repeat (Central may prefix group names or add ``~N``; the repeat is

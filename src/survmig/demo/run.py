@@ -151,7 +151,7 @@ def run_demo(
             weighting, design_data = weight_households(data, sample, census)
             write_reports(weighting, tmp / "weights" / "households_weighted.csv")
             design_data.to_csv(tmp / "weights" / "households_weighted.csv", index=False)
-        with step("Writing example inputs for the README's commands (inputs/)"):
+        with step("Writing example inputs for the documentation's commands (inputs/)"):
             age = data.column_for("age", level=level_map(data)["person"])
             write_inputs(tmp / "inputs", country, sample, census, age)
         with step("Estimating every computable indicator (national, by region, by sex)"):
@@ -512,7 +512,7 @@ def _write_yaml(data: dict[str, Any], path: Path, header: str) -> None:
 def write_inputs(
     folder: Path, country: Country, sample: pd.DataFrame, census: pd.DataFrame, age: str
 ) -> None:
-    """Example input files for every README command, made from the demo's own country and sample."""
+    """Example input files for every command of the README and docs/, made from the demo's own country and sample."""
     folder.mkdir(parents=True)
     _write_yaml(
         DESIGN,
@@ -674,8 +674,8 @@ small_area/
     estimates.csv (direct, synthetic, model, MSE, CV, interval, true_value), coefficients.csv,
     diagnostics.csv, estimates.png (direct vs model by sample size), diagnostics.png.
 inputs/
-    Example input files for the commands of survmig's README, made from this country and sample
-    (the README's commands use them as demo-output/inputs/...):
+    Example input files for the commands of survmig's README and docs/ pages, made from this country and sample
+    (the examples use them as demo-output/inputs/...):
 inputs/design.yaml
     The household design of weights/households_weighted.csv (and of `survmig weight`'s output):
     ids ea, strata stratum, weights weight, lonely_psu adjust.
