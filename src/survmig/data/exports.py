@@ -19,6 +19,7 @@ from survmig.data.coerce import raw_table
 from survmig.data.dataset import Dataset
 from survmig.data.form import KEY, PARENT_KEY, PLATFORM_COLUMNS, FormMetadata
 from survmig.fileio import atomic_path
+from survmig.tableio import excel_writer
 
 CENTRAL_TAIL = [
     "KEY",
@@ -216,7 +217,7 @@ def write_kobo_export(
                 cols[f"_submission_{col}"] = pd.Series(src.to_numpy(), index=raw.index)
         frame = pd.DataFrame(cols)
         sheets[_sheet_name(form.title if lv.parent is None else level, taken)] = frame
-    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+    with excel_writer(path) as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)
     return path

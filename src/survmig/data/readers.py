@@ -47,6 +47,7 @@ from survmig.data.form import (
     FormMetadata,
     Variable,
 )
+from survmig.data.ziplimits import read_member
 from survmig.errors import SurvmigError
 
 CENTRAL_META = {v[1]: k for k, v in PLATFORM_COLUMNS.items() if v[1]}
@@ -418,7 +419,8 @@ def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, Ra
                 hint="download the CSV export (submissions.csv.zip)",
             )
         frames = {
-            n: _read_csv_bytes(zf.read(n), file=f"{path}:{n}", encoding=encoding) for n in members
+            n: _read_csv_bytes(read_member(zf, n, path), file=f"{path}:{n}", encoding=encoding)
+            for n in members
         }
     root_name = f"{meta.form_id}.csv"
     roots = [n for n, df in frames.items() if PARENT_KEY not in df.columns]

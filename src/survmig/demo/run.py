@@ -33,9 +33,11 @@ from survmig.demo.responses import form_responses
 from survmig.design import SurveyDesign
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_dir, atomic_path, check_output_dir
-from survmig.indicators import IndicatorResults, compute, level_map
+from survmig.indicators import IndicatorResults, level_map
+from survmig.indicators.margins import compute_margins
 from survmig.report import Thresholds, flag_reliability, write_report
 from survmig.sampling.population import ea_frame
+from survmig.sampling.results import generator
 from survmig.tableio import write_table
 from survmig.weighting import BaseWeights, Calibrate, ControlTable, Nonresponse, Stage
 from survmig.weighting.pipeline import WeightingResult, run_steps
@@ -118,7 +120,7 @@ def run_demo(
     directory = Path(directory)
     check_output_dir(directory)  # a file, a path below a file or a foreign folder: refused
     t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     seeds = [int(s) for s in rng.integers(0, 2**31, size=4)]
     with atomic_dir(directory) as tmp:
         for sub in ("fieldwork", "weights", "truth"):
@@ -393,37 +395,15 @@ def estimate_indicators(
     with warnings.catch_warnings():
         # design effects of degenerate domains (zero SRS variance) are NaN; the table says so
         warnings.simplefilter("ignore", RuntimeWarning)
-        parts = [
-            compute(
-                data,
-                design,
-                indicators,
-                by=list(by),
-                rates=RATES,
-                parameters=PARAMETERS,
-                design_data=design_data,
-            )
-            for by in BREAKDOWNS
-        ]
-    first = parts[0]
-    by_all = sorted({b for by in BREAKDOWNS for b in by}, key=["region", "sex"].index)
-    tables = []
-    for part, by in zip(parts, BREAKDOWNS, strict=True):
-        t = part.table.copy()
-        if by:  # an indicator that cannot be broken down this way would repeat its national rows
-            used = [iid for iid, info in part.info.items() if info.by]
-            t = t[t["indicator"].isin(used)]
-        for b in by_all:
-            if b not in t.columns:
-                t[b] = None
-        tables.append(t)
-    lead = [c for c in first.table.columns if c not in by_all]
-    order = lead[:4] + by_all + lead[4:]
-    table = pd.concat(tables, ignore_index=True)[order]
-    labels: dict[str, dict[str, str]] = {}
-    for part in parts:
-        labels.update(part.labels)
-    return dataclasses.replace(first, table=table, by=by_all, labels=labels)
+        return compute_margins(
+            data,
+            design,
+            indicators,
+            BREAKDOWNS,
+            rates=RATES,
+            parameters=PARAMETERS,
+            design_data=design_data,
+        )
 
 
 def coverage_table(
@@ -719,8 +699,8 @@ Try the same steps yourself (from this folder):
     survmig data export survey_dataset/ --public-use inputs/public.yaml --format sav -o public/
     survmig weight fieldwork/sample.csv --design inputs/design.yaml --steps inputs/weighting.yaml \
         -o weighted.parquet
-    survmig estimate survey_dataset/ --design inputs/design.yaml --design-data weighted.parquet \
-        --indicators all --by region,sex --rates inputs/rates.csv --param convert_to=EUR \
+    survmig estimate survey_dataset/ --design weighted.design.yaml --design-data weighted.parquet \
+        --indicators all --by region --by sex --rates inputs/rates.csv --param convert_to=EUR \
         --report my_report/
     survmig small-area survey_dataset/ --design inputs/design.yaml \
         --design-data weights/households_weighted.csv --indicator foreign_born_share \

@@ -1,4 +1,8 @@
-"""Charts of indicator estimates with confidence bars by domain (matplotlib, Agg backend)."""
+"""Charts of indicator estimates with confidence bars by domain (matplotlib).
+
+The backend is the caller's: a library never switches it (a notebook's inline backend must keep
+showing figures); the ``survmig`` command picks Agg for itself.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,14 @@ import io
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from survmig.errors import SurvmigError  # noqa: E402
-from survmig.fileio import atomic_path  # noqa: E402
-from survmig.indicators import IndicatorResults  # noqa: E402
-from survmig.report.tables import (  # noqa: E402
+from survmig.errors import SurvmigError
+from survmig.fileio import atomic_path
+from survmig.indicators import IndicatorResults
+from survmig.report.tables import (
     FLAG_CAUTION,
     Thresholds,
     flag_reliability,
