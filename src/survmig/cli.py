@@ -86,7 +86,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1. Design the questionnaire", ("modules", "build", "validate", "test-form", "render")),
     ("2. Collected data", ("data",)),
     ("3. Weight", ("weight",)),
-    ("4. Estimate", ("estimate", "indicators")),
+    ("4. Estimate", ("estimate", "indicators", "small-area")),
     (
         "5. Sampling (plan the next survey, teach)",
         ("sample-size", "allocate", "plan", "select", "simulate"),

@@ -447,6 +447,17 @@ def coverage_table(
 
 # ----------------------------------------------------------------------------------------- inputs
 
+#: the disclosure-risk section of inputs/public.yaml (weights: the weighted households, relative
+#: to inputs/); household size is not a key: the member rows would give a suppressed one back
+PUBLIC_RISK = {
+    "keys": ["sex", "age", "cc_country_birth"],
+    "k": 3,
+    "weight": "weight",
+    "weight_file": "../weights/households_weighted.csv",
+    "importance": ["sex", "age", "cc_country_birth"],
+    "sensitive": ["cc_citizenship"],
+}
+
 #: the cost of a phase-2 interview in the two-phase allocation example (classes.csv)
 INTERVIEW_COST = 20.0
 
@@ -521,9 +532,10 @@ def write_inputs(
         folder / "rates.csv",
     )
     _write_yaml(
-        {"age_groups": {age: {"breaks": [0, 15, 25, 40, 65]}}},
+        {"age_groups": {age: {"breaks": [0, 15, 25, 40, 65]}}, "risk": PUBLIC_RISK},
         folder / "public.yaml",
-        "# public-use file: PII, GPS and identifying metadata are always dropped; age grouped\n",
+        "# public-use file: PII, GPS and identifying metadata are always dropped; age grouped;\n"
+        "# disclosure risk measured on the key variables, local suppression to 3-anonymity\n",
     )
     hh = country.households
     frame = ea_frame(hh)
@@ -657,7 +669,8 @@ country/district_census.csv
     share an earlier census measured (with error): the covariates of the small-area model.
 small_area/
     Fay-Herriot estimates of the foreign-born share by district (`survmig small-area`, REML,
-    arcsine scale, GVF-smoothed variances, benchmarked to the national direct estimate):
+    arcsine scale, variances deff/(4n) from the national design effect, benchmarked to the
+    national direct estimate):
     estimates.csv (direct, synthetic, model, MSE, CV, interval, true_value), coefficients.csv,
     diagnostics.csv, estimates.png (direct vs model by sample size), diagnostics.png.
 inputs/
@@ -679,7 +692,10 @@ inputs/rates.csv
     `survmig estimate --rates` (with --param convert_to=EUR for the converted remittance totals).
 inputs/public.yaml
     The public-use configuration for `survmig data export --public-use`: PII questions, GPS and
-    identifying metadata are always removed, keys replaced; ages are grouped (0, 15, 25, 40, 65).
+    identifying metadata are always removed, keys replaced; ages are grouped (0, 15, 25, 40, 65);
+    the disclosure risk on sex, age group and country of birth is measured with the survey weights
+    and key values are suppressed until every record is 3-anonymous (before/after in the log and
+    in export_notes.csv).
 inputs/strata.csv
     One row per census-prevalence stratum: N (EAs in the frame), households, prevalence (mean
     census migrant prevalence of its EAs), for `survmig allocate` (the allocation is in EAs).
@@ -705,7 +721,7 @@ Try the same steps yourself (from this folder):
     survmig small-area survey_dataset/ --design inputs/design.yaml \
         --design-data weights/households_weighted.csv --indicator foreign_born_share \
         --area district --covariates country/district_census.csv --x census_foreign_share \
-        --population persons --variance gvf -o districts/
+        --population persons --variance deff -o districts/
     survmig allocate inputs/strata.csv --method rare --n 30 --screen-cost 2 --interview-cost 20 \
         -o alloc.csv
     survmig select inputs/frame.csv --method pps --strata stratum --size households \
