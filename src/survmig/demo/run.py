@@ -32,6 +32,7 @@ from survmig.demo.fieldwork import Fieldwork, draw_sample
 from survmig.demo.responses import form_responses
 from survmig.design import SurveyDesign
 from survmig.errors import SurvmigError
+from survmig.exchange import write_sdmx
 from survmig.fileio import atomic_dir, atomic_path, check_output_dir
 from survmig.indicators import IndicatorResults, level_map
 from survmig.indicators.margins import compute_margins
@@ -44,6 +45,8 @@ from survmig.weighting.pipeline import WeightingResult, run_steps
 from survmig.weighting.report import write_reports
 
 SPEC_NAME = "household.yaml"
+#: the UN M49 code the demo's SDMX files carry as REF_AREA (its currency is the dirham: Morocco)
+REF_AREA = "504"
 #: exchange rates (dirham per unit) for the remittance indicators; the total is also given in euro
 RATES = {"MAD": 1.0, "EUR": 10.8}
 PARAMETERS = {"convert_to": "EUR"}
@@ -177,6 +180,10 @@ def run_demo(
         with step("Writing the report (HTML, Excel, CSV, charts)"):
             write_report(results, tmp / "report", title="survmig demo: migration indicators")
             _add_coverage_to_html(tmp / "report" / "report.html", coverage, joined)
+            published = pd.read_csv(tmp / "report" / "indicators.csv")
+            write_sdmx(
+                published, tmp / "sdmx", ref_area=REF_AREA, time_period=str(country.survey_year)
+            )
             _write_readme(tmp, form.form_id, fw, coverage, weighting.reports[-1].name)
     files = {
         "readme": directory / "README.txt",
@@ -193,6 +200,7 @@ def run_demo(
         "inputs": directory / "inputs",
         "truth": directory / "truth" / "estimates_vs_truth.csv",
         "small_area": directory / "small_area" / "estimates.csv",
+        "sdmx": directory / "sdmx" / "data.xml",
     }
     return DemoResult(
         directory=directory,
@@ -660,6 +668,10 @@ report/indicators.csv
     All estimates in one table (national, by region, by sex).
 report/charts/
     One chart per indicator (estimates with 95 % confidence bars).
+sdmx/
+    The indicators of report/indicators.csv as SDMX for data exchange (`survmig sdmx`): data.csv
+    (SDMX-CSV), data.xml (SDMX-ML), structure.xml (the data structure) and mapping.csv (indicator ->
+    SDG or survmig series); REF_AREA 504, SDG codes where they exist, suppressed values left out.
 truth/estimates_vs_truth.csv
     Every estimate beside the true value: covered, error in standard errors, reliability flag.
 truth/coverage.csv
