@@ -361,15 +361,19 @@ def apply_risk(
     household = pd.factorize(root_key)[0]
     k = int(cfg.get("k", 3))
     l_target = int(cfg.get("l", 2))
-    before = measure_risk(
-        flat,
-        keys,
-        weights=weights,
-        household=household,
-        sensitive=sensitive,
-        k=k,
-        l_target=l_target,
-    )
+
+    def measure(frame: pd.DataFrame) -> RiskReport:
+        return measure_risk(
+            frame,
+            keys,
+            weights=weights,
+            household=household,
+            sensitive=sensitive,
+            k=k,
+            l_target=l_target,
+        )
+
+    before = measure(flat)
     log = before.lines("disclosure risk before suppression")
     notes = [{"level": level, "column": ", ".join(keys), "note": line} for line in log]
     if not cfg.get("suppress", True):
@@ -397,15 +401,7 @@ def apply_risk(
             log.append(f"{lv}.{key}: {text}")
             notes.append({"level": lv, "column": key, "note": text})
     flat_after = flat.assign(**{key: safe[key].to_numpy() for key in keys})
-    after = measure_risk(
-        flat_after,
-        keys,
-        weights=weights,
-        household=household,
-        sensitive=sensitive,
-        k=k,
-        l_target=l_target,
-    )
+    after = measure(flat_after)
     lines = after.lines("disclosure risk after suppression")
     log.extend(lines)
     notes.extend({"level": level, "column": ", ".join(keys), "note": line} for line in lines)
