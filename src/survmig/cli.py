@@ -61,6 +61,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.smallarea.commands:small_area_command",
         "Small-area (Fay-Herriot) estimates of an indicator by area.",
     ),
+    "sdmx": (
+        "survmig.exchange.commands:sdmx_command",
+        "Write an indicator table as SDMX-CSV and SDMX-ML (SDG codes).",
+    ),
     "sample-size": (
         "survmig.sampling.commands:sample_size",
         "Sample size for a proportion or mean, rare groups included.",
