@@ -90,7 +90,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1. Design the questionnaire", ("modules", "build", "validate", "test-form", "render")),
     ("2. Collected data", ("data",)),
     ("3. Weight", ("weight",)),
-    ("4. Estimate", ("estimate", "model", "indicators", "small-area")),
+    ("4. Estimate and publish", ("estimate", "model", "indicators", "small-area", "sdmx")),
     (
         "5. Sampling (plan the next survey, teach)",
         ("sample-size", "allocate", "plan", "select", "simulate"),
