@@ -14,9 +14,8 @@ from typing import Any
 
 import click
 import pandas as pd
-import yaml
 
-from survmig.errors import SurvmigWarning
+from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.sources import table_columns
 
 
@@ -52,10 +51,12 @@ def needed_columns(
     cheaply known; the design checks then report the problem as usual)."""
     fields: Any = spec
     if isinstance(spec, Path):
+        from survmig.modules.yamlio import load_yaml
+
         try:
-            fields = yaml.safe_load(spec.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            return None
+            fields = load_yaml(spec)
+        except SurvmigError:
+            return None  # the design checks report the problem
     if not isinstance(fields, dict) or "calibration" in fields or "fixed_adjustments" in fields:
         return None  # a calibrated design names its own columns (auxiliaries, weights before)
     cols: list[str] = []

@@ -304,9 +304,19 @@ def read_columns(path: Path, columns: Iterable[str] | None, allowed: Sequence[st
         except (OSError, ValueError) as err:
             raise SurvmigError(f"cannot read this Parquet file: {err}", file=path) from None
         return table.to_pandas(self_destruct=True, split_blocks=True)
+    import io
+
+    from survmig.fileio import note_input
+    from survmig.tableio import check_header, csv_parser_error, decode_text
+
+    note_input(path)
+    text = decode_text(path.read_bytes(), "utf-8", path, hint="save the file as UTF-8 CSV")
+    check_header(text, path)  # a repeated column, under its real name
     try:
-        return pd.read_csv(path, usecols=wanted)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        return pd.read_csv(io.StringIO(text))[wanted]  # usecols would let a ragged row pass
+    except pd.errors.ParserError as err:
+        raise csv_parser_error(err, path) from None
+    except ValueError as err:
         raise SurvmigError(f"cannot read this CSV file: {err}", file=path) from None
 
 

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from survmig.conventions import SPECIAL_CODES
 from survmig.design.core import require_columns, show
@@ -655,10 +654,9 @@ def _spec_of(design: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
     path = Path(design)
     if not path.is_file():
         raise SurvmigError("design file not found", file=path, hint="give the path to design.yaml")
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        spec = None
+    from survmig.modules.yamlio import load_yaml
+
+    spec = load_yaml(path)  # the shared loader: duplicate keys and alias bombs are errors
     return spec if isinstance(spec, dict) else {}
 
 
