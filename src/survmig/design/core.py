@@ -27,7 +27,11 @@ import numpy as np
 import pandas as pd
 
 from survmig.design.calibration import Calibration, GregCalibration, PostStratification, Raking
-from survmig.errors import SurvmigError, SurvmigWarning
+from survmig.errors import (
+    SurvmigError,
+    SurvmigWarning,
+    show,  # noqa: F401 - re-exported for the stages
+)
 
 LONELY_PSU_RULES = ("fail", "remove", "certainty", "adjust", "average")
 REPLICATE_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "successive-difference", "other")
@@ -66,16 +70,6 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
     if isinstance(value, str):
         return [] if value.strip() in ("", "1") else [value]
     return [str(v) for v in value]
-
-
-def show(value: Any) -> str:
-    """A value for a user message: plain numbers (``-2``, ``99.5``, not ``np.float64(-2.0)``),
-    quoted text."""
-    if hasattr(value, "item") and np.ndim(value) == 0:
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _row_label(data: pd.DataFrame, pos: int) -> str:
@@ -998,7 +992,19 @@ def _build_stages(
             )
             codes = combine_codes(base, units[s - 1])
             stage_strata.append(codes)
-            stage_strata_labels.append(np.arange(int(codes.max()) + 1).astype(object))
+            # a later-stage stratum is an enclosing unit (within its stratum): name it by the data
+            first = np.empty(int(codes.max()) + 1, dtype=np.int64)
+            first[codes[::-1]] = np.arange(n)[::-1]
+            prev = id_cols[s - 1] if s - 1 < len(id_cols) else "row"
+            labels = [f"{prev} {show(v)}" for v in id_labels[s - 1][id_codes[s - 1][first]]]
+            if has_strata:
+                k = min(s, len(strata_codes) - 1)
+                stratum = strata_labels[k][strata_codes[k][first]]
+                labels = [
+                    f"{lab} of {strata_cols[k]} {show(h)}"
+                    for lab, h in zip(labels, stratum, strict=True)
+                ]
+            stage_strata_labels.append(np.array(labels, dtype=object))
 
     # fpc per stage: all population sizes (>= 1, some > 1) or all fractions (<= 1)
     fpc_values = [numeric_column(data, col, "fpc") for col in fpc_cols]

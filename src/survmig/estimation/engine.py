@@ -42,6 +42,7 @@ from survmig.estimation.variance import (
 STATISTICS = ("mean", "total", "prop", "ratio", "quantile", "count")
 NA_RULES = ("fail", "drop")
 EMPTY_RULES = ("fail", "keep")
+DF_RULES = ("design", "domain")
 COLUMNS = (
     "statistic",
     "variable",
@@ -74,6 +75,7 @@ class _Output:
     quantile: tuple[int, float] | None = None  # (segment variable index, probability)
     shift: float = 0.0  # a mean is computed on y - shift (numerical safety); added back at the end
     ratio_pair: tuple[str, str] | None = None
+    raw: int = -1  # Σ w y uncentred (a mean's point estimate: exact, e.g. 0 for a domain of zeros)
 
 
 class _Features:
@@ -262,8 +264,11 @@ class _Request:
             yc = f.add(("yc", var), cfn)
             sq = f.add(("yc2", var), squared(cfn))
             den = f.add(("okw", self.ok_key[var]), ok)
+            raw = f.add(("y", var), masked(values_of(var, "mean"), ok))
             self.outputs.append(
-                _Output("mean", var, None, yc, den, k_ok, lin=yc, sq=sq, shift=self.centre[var])
+                _Output(
+                    "mean", var, None, yc, den, k_ok, lin=yc, sq=sq, shift=self.centre[var], raw=raw
+                )
             )
         for var in total:
             ok = ok_of(var)
@@ -501,6 +506,7 @@ def estimate(
     missing_codes: Sequence[float] = tuple(SPECIAL_CODES),
     empty_domains: str = "fail",
     reducer: str | Reducer | None = None,
+    df: str = "design",
     _keep_engine: bool = False,
 ) -> pd.DataFrame:
     """Design-based estimates with standard errors, as a tidy table (one row per statistic,
@@ -512,7 +518,12 @@ def estimate(
     missing rows form no part of the domain); values in ``missing_codes`` (-8 don't know, -9 refused)
     are missing. ``empty_domains="keep"`` returns NaN rows for a domain without cases instead of
     failing. ``deff`` adds design effects against SRS without replacement (R ``deff=TRUE``).
+    ``df="domain"`` gives each domain its own degrees of freedom (its PSUs minus its strata, as
+    ``degf`` of the domain's subset design, R ``svyby``'s per-domain design) for intervals; the
+    default is the whole design's df.
     """
+    if df not in DF_RULES:
+        raise SurvmigError(f"unknown df rule {show(df)}", where="df", hint="design or domain")
     spec = request_options(
         mean=mean,
         total=total,
@@ -529,6 +540,7 @@ def estimate(
     )
     req = _Request(design, **spec)
     engine = _Engine(req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains)
+    engine.df_rule = df
     table = engine.run()
     if _keep_engine:
         return table, engine
@@ -546,6 +558,7 @@ class _Engine:
         self.want_deff = deff
         self.empty = empty
         self.warn: list[str] = []
+        self.df_rule = "design"
         #: what the joint (cross-domain) covariance needs, kept after run(): linearization
         #: ``("linearization", stages, cells)`` or ``("replicate", theta, theta_r)``
         self.joint: tuple[Any, ...] | None = None
@@ -617,21 +630,43 @@ class _Engine:
         return group_sum(cell_dom, D, sums)
 
     def _df(self) -> float | np.ndarray:
-        """Design df; by survey of a pooled design, each survey's own (D × 1)."""
+        """The whole design's df; by survey of a pooled design, each survey's own; or
+        (``df="domain"``) per domain (D, 1): PSUs with cases minus strata with cases (replicate
+        designs keep theirs)."""
         design = self.req.design
         survey = design.survey
-        if survey is None or survey not in self.req.by:
+        if self.df_rule == "design" and survey is not None and survey in self.req.by:
+            per = design.df_by_survey()
+            values = self.req.domain_table[survey].to_numpy()
+            return np.array([per[v] for v in values], dtype=float)[:, None]
+        if self.df_rule == "design" or design.is_replicate:
             return float(design.df)
-        per = design.df_by_survey()
-        values = self.req.domain_table[survey].to_numpy()
-        return np.array([per[v] for v in values], dtype=float)[:, None]
+        D = self.req.n_domains
+        unit, dom, sums = self._base
+        K = len(self.req.feat.cols)
+        live = sums[:, K:].max(axis=1) > 0
+        stage = design.stages[0]
+        psus = np.bincount(dom[live], minlength=D)
+        pairs = np.unique(stage.unit_stratum[unit[live]] * D + dom[live])
+        strata = np.bincount(pairs % D, minlength=D)
+        return (psus - strata).astype(float)[:, None]
+
+    def _domain_rows(self) -> np.ndarray:
+        """Rows of each domain's subset design (R ``nrow(subset(design, domain))``: every row of a
+        calibrated design, whose subset keeps all rows), for Korn-Graubard intervals (D, 1)."""
+        req = self.req
+        if req.design.calibration:
+            return np.full((req.n_domains, 1), float(req.design.n))
+        dom = req.domain[req.domain >= 0]
+        return np.bincount(dom, minlength=req.n_domains).astype(float)[:, None]
 
     def _point(self, T: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
         """θ = T[num] / T[den] (or T[num]); quantile placeholders get NaN."""
         with np.errstate(divide="ignore", invalid="ignore"):
             top = np.take(T, np.maximum(num, 0), axis=-1)
             bottom = np.where(den >= 0, np.take(T, np.maximum(den, 0), axis=-1), 1.0)
-            out = top / bottom
+            # a zero denominator (a replicate's, the full sample's is an error) has no value
+            out = np.where(bottom == 0, np.nan, top / bottom)
         return np.where(num >= 0, out, np.nan)
 
     def _weighted_n(self, T: np.ndarray, outs: list[_Output], keys: dict[Any, int]) -> np.ndarray:
@@ -821,7 +856,7 @@ class _Engine:
                         vsrs = svyvar * N * N * (N - n) / (N * n)
                     else:
                         vsrs = np.where(n > N, np.nan, svyvar * (N - n) / (N * n))
-                    res[:, j] = var[:, j] / vsrs
+                    res[:, j] = np.where(n > 1, var[:, j] / vsrs, np.nan)  # R: one case, NaN
             ratios = [j for j, o in enumerate(outs) if o.statistic == "ratio"]
             if ratios:
                 res[:, ratios] = var[:, ratios] / self._ratio_vsrs(theta, n_out, wn, T, ratios)
@@ -861,6 +896,11 @@ class _Engine:
         D = req.n_domains
         P = len(outs)
         estimate = theta + np.array([o.shift for o in outs])[None, :]
+        raw = [j for j, o in enumerate(outs) if o.raw >= 0]
+        if raw:  # Σwy / Σw as R computes it: exact for constant domains (0, not -3e-16)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                exact = T[:, [outs[j].raw for j in raw]] / T[:, [outs[j].den for j in raw]]
+            estimate[:, raw] = np.where(np.isfinite(exact), exact, estimate[:, raw])
         lo, hi = cimod.ci_t(estimate, se, df, self.level)
         stat = np.array([o.statistic for o in outs])
         is_prop = stat == "prop"
@@ -869,7 +909,7 @@ class _Engine:
             if self.ci == "logit":
                 l2, h2 = cimod.ci_logit(p, s, df, self.level)
             elif self.ci == "beta":
-                l2, h2 = cimod.ci_beta(p, s, n_out[:, is_prop], df, self.level)
+                l2, h2 = cimod.ci_beta(p, s, self._domain_rows(), df, self.level)
             else:
                 l2, h2 = cimod.ci_wilson(p, s, df, self.level)
             lo[:, is_prop], hi[:, is_prop] = l2, h2
@@ -913,7 +953,7 @@ class _Engine:
             deft=np.sqrt(order(deff)),
             n=order(n_out).astype(np.int64),
             weighted_n=order(wn),
-            df=order(np.broadcast_to(df, (D, P))),
+            df=order(np.broadcast_to(np.asarray(df, dtype=float), (D, P))),
         )
         out = pd.DataFrame(frame)
         out["category"] = out["category"].astype(object)
