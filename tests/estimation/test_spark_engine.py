@@ -6,16 +6,10 @@ pyspark is a dev dependency (``bash .ci/setup`` installs it and Java 17): no ski
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
-from survmig.errors import SurvmigWarning
-from survmig.estimation import estimate
-from survmig.estimation.sql import estimate_sql
-
-from .conftest import build_design, dataset, fixtures, request_kwargs
-from .engines import assert_same, sql_case
+from .conftest import fixtures
+from .engines import compare_case
 
 # two-stage nested strata with domains and proportions; lonely PSUs averaged; supplied Fay replicates
 NAMES = ["mig_weights_only", "mig_lonely_average", "rep_fay_mig"]
@@ -45,12 +39,4 @@ def test_all_cases_found():
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_spark_matches_memory(case, spark):
-    kw = request_kwargs(case["request"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SurvmigWarning)
-        expected = estimate(build_design(case["design"]), **kw)
-        spec = case["design"]
-        base = spec["base"] if spec["kind"] == "to_replicate" else spec
-        data, fields = sql_case(case, dataset(base["data"]))
-        got = estimate_sql(spark.createDataFrame(data), fields, engine="spark", **kw)
-    assert_same(got, expected)
+    compare_case(case, spark.createDataFrame, engine="spark")

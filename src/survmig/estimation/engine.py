@@ -330,12 +330,7 @@ class _Request:
         for var, probs in quantile.items():
             ok = ok_of(var)
             values_of(var, "quantile")
-            probs = [float(p) for p in probs]
-            if not probs or any(not 0 <= p <= 1 for p in probs):
-                raise SurvmigError(
-                    f"quantile probabilities for {show(var)} must be between 0 and 1, got {probs}",
-                    where="quantile",
-                )
+            probs = quantile_probabilities(var, probs)
             k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
             f.add(("okw", self.ok_key[var]), ok)
             qi = len(self.quantile_vars)
@@ -425,6 +420,17 @@ class _Request:
         first[dom_codes[::-1]] = rows[::-1]
         table = pd.DataFrame({col: data[col].to_numpy()[first] for col in by})
         return domain, table
+
+
+def quantile_probabilities(var: str, probs: Sequence[float]) -> list[float]:
+    """The probabilities of a quantile request, checked (0 ≤ p ≤ 1, at least one)."""
+    out = [float(p) for p in probs]
+    if not out or any(not 0 <= p <= 1 for p in out):
+        raise SurvmigError(
+            f"quantile probabilities for {show(var)} must be between 0 and 1, got {out}",
+            where="quantile",
+        )
+    return out
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -39,7 +39,13 @@ from survmig.design.core import require_columns, show
 from survmig.design.replicates import gram_rank
 from survmig.design.spec import load_design
 from survmig.errors import SurvmigError
-from survmig.estimation.engine import _Engine, _Output, _sort_key, request_options
+from survmig.estimation.engine import (
+    _Engine,
+    _Output,
+    _sort_key,
+    quantile_probabilities,
+    request_options,
+)
 from survmig.estimation.quantiles import qrule_math, sort_segments
 from survmig.estimation.reduce import numpy_group_sums
 from survmig.estimation.sources import Backend, backend_for, sql_literal
@@ -221,21 +227,11 @@ class _ReducedDesign:
 class _SqlRequest:
     """The request of :class:`survmig.estimation.engine._Request`, with SQL features."""
 
-    def __init__(
-        self,
-        rd: _ReducedDesign,
-        *,
-        mean: list[str],
-        total: list[str],
-        prop: list[str],
-        ratio: list[tuple[str, str]],
-        quantile: dict[str, list[float]],
-        count: bool,
-        by: list[str],
-        na: str,
-        missing_codes: Sequence[float],
-        empty_domains: str = "fail",
-    ) -> None:
+    def __init__(self, rd: _ReducedDesign, spec: dict[str, Any]) -> None:
+        """``spec``: the checked request of :func:`survmig.estimation.engine.request_options`."""
+        mean, total, prop = spec["mean"], spec["total"], spec["prop"]
+        ratio, quantile, count = spec["ratio"], spec["quantile"], spec["count"]
+        by, na, missing_codes = spec["by"], spec["na"], spec["missing_codes"]
         b = self.b = rd.b
         q = b.quote
         self.rd = rd
@@ -353,12 +349,7 @@ class _SqlRequest:
         for var, probs in quantile.items():
             ok = ok_of(var)
             value(var, "quantile")
-            probs = [float(p) for p in probs]
-            if not probs or any(not 0 <= p <= 1 for p in probs):
-                raise SurvmigError(
-                    f"quantile probabilities for {show(var)} must be between 0 and 1, got {probs}",
-                    where="quantile",
-                )
+            probs = quantile_probabilities(var, probs)
             k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
             f.add(("okw", self.ok_key[var]), _indicator(ok))
             qi = len(self.quantile_vars)
@@ -709,7 +700,7 @@ def estimate_sql(
     if options:
         fields.update(options)
     rd = _ReducedDesign(b, fields, source, data_file=b.label)
-    req = _SqlRequest(rd, **spec)
+    req = _SqlRequest(rd, spec)
     if rd.replicate and rd.design.replicate_weights.df is None:
         _set_replicate_df(req)
     return _SqlEngine(
