@@ -29,52 +29,32 @@ def chromium() -> str:
     raise SystemExit("headless Chromium is needed: apt-get install -y chromium")
 
 
+def headless(profile: str, *args: str) -> None:
+    """Run headless Chromium with a throwaway profile and no network side traffic."""
+    subprocess.run(
+        [
+            chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", *args,
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+
+
 def shoot(page: Path, out: Path, width: int = 1100, height: int = 1400) -> None:
     """A PNG of ``page`` at the given window size."""
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                "--hide-scrollbars",
-                f"--screenshot={out}",
-                f"--window-size={width},{height}",
-                page.resolve().as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        headless(profile, "--hide-scrollbars", f"--screenshot={out}",
+                 f"--window-size={width},{height}", page.resolve().as_uri())  # fmt: skip
     print("wrote", out)
 
 
 def print_pdf(page: Path, out: Path) -> int:
     """Print ``page`` to PDF as a browser would (A4 from the page's @page rule); pages printed."""
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                "--no-pdf-header-footer",
-                f"--print-to-pdf={out}",
-                page.resolve().as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        headless(profile, "--no-pdf-header-footer", f"--print-to-pdf={out}",
+                 page.resolve().as_uri())  # fmt: skip
     return pdf_pages(out)
 
 
