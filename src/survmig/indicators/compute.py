@@ -789,14 +789,13 @@ def _from_survey_design(
 
 def _carries_calibration(design: str | Path | Mapping[str, Any]) -> bool:
     """Whether a design spec (dict or design.yaml) has a ``calibration`` section."""
-    import yaml
+    from survmig.modules.yamlio import load_yaml
 
     if isinstance(design, Mapping):
         return "calibration" in design
-    path = Path(design)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc = load_yaml(Path(design))
+    except SurvmigError:
         return False  # load_design reports the problem
     return isinstance(doc, dict) and "calibration" in doc
 
@@ -812,9 +811,9 @@ def _design_spec(design: str | Path | Mapping[str, Any]) -> dict[str, Any] | Pat
 
 def _spec_columns(spec: dict[str, Any] | Path) -> set[str]:
     """Column names a design spec mentions (to detect clashes between a table and its ancestors)."""
-    import yaml
+    from survmig.modules.yamlio import load_yaml
 
-    doc = spec if isinstance(spec, dict) else yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+    doc = spec if isinstance(spec, dict) else load_yaml(Path(spec))
     out: set[str] = set()
     for key in ("ids", "strata", "weights", "probs", "fpc", "repweights"):
         value = (doc or {}).get(key)
