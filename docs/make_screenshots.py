@@ -29,36 +29,32 @@ def chromium() -> str:
     raise SystemExit("headless Chromium is needed: apt-get install -y chromium")
 
 
+def headless(profile: str, *args: str) -> None:
+    """Run headless Chromium with a throwaway profile and no network side traffic."""
+    subprocess.run(
+        [
+            chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", *args,
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+
+
 def shoot(page: Path, out: Path, width: int = 1100, height: int = 1400) -> None:
     """A PNG of ``page`` at the given window size."""
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-                "--hide-scrollbars", f"--screenshot={out}", f"--window-size={width},{height}",
-                page.resolve().as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        headless(profile, "--hide-scrollbars", f"--screenshot={out}",
+                 f"--window-size={width},{height}", page.resolve().as_uri())  # fmt: skip
     print("wrote", out)
 
 
 def print_pdf(page: Path, out: Path) -> int:
     """Print ``page`` to PDF as a browser would (A4 from the page's @page rule); pages printed."""
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-                "--no-pdf-header-footer", f"--print-to-pdf={out}", page.resolve().as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        headless(profile, "--no-pdf-header-footer", f"--print-to-pdf={out}",
+                 page.resolve().as_uri())  # fmt: skip
     return pdf_pages(out)
 
 
@@ -74,11 +70,17 @@ def excerpt(report: Path, keep: str, out: Path) -> Path:
     cover = re.search(r'<header class="cover">.*?</header>', text, re.S)
     if keep == "headline":
         part = text[text.index('<h2 id="headline">') : text.index('<h2 id="methodology">')]
-        part += text[text.index('<h2 id="methodology">') : text.index("<h2>", text.index('<h2 id="methodology">'))]
+        part += text[
+            text.index('<h2 id="methodology">') : text.index(
+                "<h2>", text.index('<h2 id="methodology">')
+            )
+        ]
     else:
         start = text.index(f'<h2 id="{keep}">')
         part = text[start : text.index("</section>", start)]
-    out.write_text(head + (cover.group(0) if cover else "") + part + "</body></html>", encoding="utf-8")
+    out.write_text(
+        head + (cover.group(0) if cover else "") + part + "</body></html>", encoding="utf-8"
+    )
     return out
 
 
@@ -115,10 +117,8 @@ def workbook_page(xlsx: Path, sheet: str, out: Path, rows: int = 40) -> Path:
                 text = html.escape(text)
             tds.append(f'<td style="{style}">{text}</td>')
         cells.append("<tr>" + "".join(tds) + "</tr>")
-    widths = "".join(
-        f'<col style="width:{(ws.column_dimensions[chr(65 + j)].width or 9) * 7}px">'
-        for j in range(min(ws.max_column, 12))
-    )
+    px = [(ws.column_dimensions[chr(65 + j)].width or 9) * 7 for j in range(min(ws.max_column, 12))]
+    widths = "".join(f'<col style="width:{w}px">' for w in px)
     tabs = " ".join(
         f'<span class="tab{" on" if n == sheet else ""}">{html.escape(n)}</span>'
         for n in openpyxl.load_workbook(xlsx, read_only=True).sheetnames[:8]
@@ -129,7 +129,7 @@ def workbook_page(xlsx: Path, sheet: str, out: Path, rows: int = 40) -> Path:
         "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;height:17px}"
         ".tab{display:inline-block;padding:2px 10px;border:1px solid #bbb;margin-top:6px;background:#eee}"
         ".tab.on{background:#fff;font-weight:bold}</style>"
-        f"<table><colgroup>{widths}</colgroup>{''.join(cells)}</table><div>{tabs}</div>",
+        f"<table style='width:{sum(px)}px'><colgroup>{widths}</colgroup>{''.join(cells)}</table><div>{tabs}</div>",
         encoding="utf-8",
     )
     return out
@@ -146,42 +146,105 @@ def main(demo: Path) -> None:
     # the report in English is the demo's; the Arabic one is written by `survmig estimate`
     en = demo / "report" / "report.html"
     dataset = work / "dataset"
-    run("data", "import", str(demo / "fieldwork" / "survmig_demo.zip"),
-        "--form", str(demo / "questionnaire" / "survmig_demo.xlsx"), "-o", str(dataset))
+    run(
+        "data",
+        "import",
+        str(demo / "fieldwork" / "survmig_demo.zip"),
+        "--form",
+        str(demo / "questionnaire" / "survmig_demo.xlsx"),
+        "-o",
+        str(dataset),
+    )
     ar = work / "report_ar"
-    run("estimate", str(dataset), "--design", str(demo / "inputs" / "design.yaml"),
-        "--design-data", str(demo / "weights" / "households_weighted.csv"),
-        "--indicators", "foreign_born_count,foreign_born_share,emigrants_count,emigrants_by_sex,"
+    run(
+        "estimate",
+        str(dataset),
+        "--design",
+        str(demo / "inputs" / "design.yaml"),
+        "--design-data",
+        str(demo / "weights" / "households_weighted.csv"),
+        "--indicators",
+        "foreign_born_count,foreign_born_share,emigrants_count,emigrants_by_sex,"
         "households_with_emigrant_share,remittance_receiving_households_share,"
         "remittances_total_lcu,intention_to_migrate_share",
-        "--rates", str(demo / "inputs" / "rates.csv"), "--report", str(ar),
-        "--lang", "ar", "--agency", "المندوبية السامية للتخطيط", "--date", "2026-12-02",
-        "-o", str(work / "estimates.csv"))
-    shoot(excerpt(en, "headline", work / "en_headline.html"), IMAGES / "report_en_headline.png",
-          1100, 1500)
-    shoot(excerpt(en, "emigrants_by_sex", work / "en_section.html"),
-          IMAGES / "report_en_indicator.png", 1100, 1300)
-    shoot(excerpt(ar / "report.html", "headline", work / "ar_headline.html"),
-          IMAGES / "report_ar_headline.png", 1100, 1100)
-    shoot(excerpt(ar / "report.html", "emigrants_by_sex", work / "ar_section.html"),
-          IMAGES / "report_ar_indicator.png", 1100, 1000)
+        "--rates",
+        str(demo / "inputs" / "rates.csv"),
+        "--report",
+        str(ar),
+        "--lang",
+        "ar",
+        "--agency",
+        "المندوبية السامية للتخطيط",
+        "--date",
+        "2026-12-02",
+        "-o",
+        str(work / "estimates.csv"),
+    )
+    shoot(
+        excerpt(en, "headline", work / "en_headline.html"),
+        IMAGES / "report_en_headline.png",
+        1100,
+        1500,
+    )
+    shoot(
+        excerpt(en, "emigrants_by_sex", work / "en_section.html"),
+        IMAGES / "report_en_indicator.png",
+        1100,
+        1300,
+    )
+    shoot(
+        excerpt(ar / "report.html", "headline", work / "ar_headline.html"),
+        IMAGES / "report_ar_headline.png",
+        1100,
+        1100,
+    )
+    shoot(
+        excerpt(ar / "report.html", "emigrants_by_sex", work / "ar_section.html"),
+        IMAGES / "report_ar_indicator.png",
+        1100,
+        1000,
+    )
     # the printable questionnaire in French, and its page count when printed to A4
     fr = work / "questionnaire_fr.html"
-    run("render", str(demo / "questionnaire" / "survmig_demo.xlsx"), "--lang", "fr",
-        "--spec", str(demo / "questionnaire" / "household.yaml"), "-o", str(fr))
+    run(
+        "render",
+        str(demo / "questionnaire" / "survmig_demo.xlsx"),
+        "--lang",
+        "fr",
+        "--spec",
+        str(demo / "questionnaire" / "household.yaml"),
+        "-o",
+        str(fr),
+    )
     shoot(fr, IMAGES / "questionnaire_fr.png", 900, 1400)
     for lang in ("en", "fr", "ar"):
         page = work / f"questionnaire_{lang}.html"
         if lang != "fr":
-            run("render", str(demo / "questionnaire" / "survmig_demo.xlsx"), "--lang", lang,
-                "--spec", str(demo / "questionnaire" / "household.yaml"), "-o", str(page))
+            run(
+                "render",
+                str(demo / "questionnaire" / "survmig_demo.xlsx"),
+                "--lang",
+                lang,
+                "--spec",
+                str(demo / "questionnaire" / "household.yaml"),
+                "-o",
+                str(page),
+            )
         print(f"questionnaire ({lang}): {print_pdf(page, work / f'q_{lang}.pdf')} A4 pages")
     # the workbook: the contents sheet and one indicator sheet
     xlsx = demo / "report" / "indicators.xlsx"
-    shoot(workbook_page(xlsx, "Contents", work / "wb_contents.html"), IMAGES / "workbook_contents.png",
-          1100, 700)
-    shoot(workbook_page(xlsx, "emigrants_by_sex", work / "wb_sheet.html"),
-          IMAGES / "workbook_indicator.png", 1100, 600)
+    shoot(
+        workbook_page(xlsx, "Contents", work / "wb_contents.html"),
+        IMAGES / "workbook_contents.png",
+        1100,
+        700,
+    )
+    shoot(
+        workbook_page(xlsx, "emigrants_by_sex", work / "wb_sheet.html"),
+        IMAGES / "workbook_indicator.png",
+        1100,
+        600,
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -149,7 +149,7 @@ def write_excel(
         suppress=f"{th.cv_suppress:.1%}",
         min_n=th.min_n,
     )
-    heads = [tx.t("indicator"), "sheet", tx.t("identifier"), tx.t("standard")]
+    heads = [tx.t("indicator"), tx.t("sheet"), tx.t("identifier"), tx.t("standard")]
     for j, h in enumerate(heads, start=1):
         _put(ws, 4, j, h)
     for i, (iid, info) in enumerate(results.info.items(), start=5):
@@ -215,8 +215,10 @@ def write_excel(
         for j, h in enumerate(heads, start=1):
             _put(ws, top, j, h)
         values = rows[cols].copy()
-        for b in domains:
-            values[b] = values[b].where(values[b].notna(), tx.t("national"))
+        national = values[domains].isna().all(axis=1) if domains else None
+        for b in domains:  # a blank domain: the national row, or every value of that variable
+            fill = np.where(national, tx.t("national"), tx.t("all"))
+            values[b] = values[b].where(values[b].notna(), pd.Series(fill, index=values.index))
         values["flag"] = values["flag"].fillna("").map(tx.flag)
         for i, rec in enumerate(values.itertuples(index=False), start=top + 1):
             for j, v in enumerate(rec, start=1):
