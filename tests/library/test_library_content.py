@@ -102,7 +102,7 @@ def test_every_arabic_text_is_in_arabic_script(library):
         if not ARABIC.search(c.label["ar"])
     ]
     assert not latin_only, latin_only
-    for generated in (country_list(LANGUAGES), currency_list(LANGUAGES)):
+    for generated in (country_list(("en", "fr", "ar")), currency_list(("en", "fr", "ar"))):
         latin = [c.name for c in generated.options if not ARABIC.search(c.label["ar"])]
         assert not latin, (generated.name, latin)
 

@@ -231,3 +231,15 @@ def test_untranslated_title_is_marked_with_its_own_language(run_cli, trilingual_
     assert (h1.get("lang"), h1.get("dir")) == ("en", "auto")
     en = render(run_cli, trilingual_form, "en", tmp_path / "en.html")
     assert en.xpath("//h1")[0].get("lang") is None  # same language as the page: nothing to mark
+
+
+def test_a_guarded_repeat_count_says_its_question_and_condition(run_cli, tmp_path):
+    """``repeat_count: if(screen = 1, n, 0)`` becomes a hidden calculation in pyxform; the sentence
+    names the count question and the screen, not the hidden name."""
+    form = Path(__file__).resolve().parents[2] / "xlsform" / "medhims_household.xlsx"
+    doc = render(run_cli, form, "en", tmp_path / "en.html")
+    banners = [b.text_content() for b in by_class(doc, "repeat-banner")]
+    emigrants = next(b for b in banners if "Former household members now living abroad" in b)
+    assert "emigrant_roster_count" not in emigrants
+    assert "How many such people are there?" in emigrants and ", when Q" in emigrants
+    assert "is “Yes” (1)" in emigrants

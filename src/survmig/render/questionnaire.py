@@ -199,6 +199,10 @@ def read_form(form: str | Path) -> dict[str, Any]:
         ) from err
 
 
+#: ``if(condition, ${n}, 0)``: a repeat count that is 0 unless its screen holds
+_GUARDED_COUNT = re.compile(r"if\((.+),\s*(\$\{[^}]+\})\s*,\s*0\s*\)")
+
+
 class _Builder:
     def __init__(self, survey: dict[str, Any], language: str, phrases: dict[str, str]) -> None:
         self.survey = survey
@@ -208,11 +212,14 @@ class _Builder:
         self.element_numbers: dict[int, int] = {}  # id(element) -> number
         self.labels: dict[str, str] = {}
         self.choices: dict[str, dict[str, str]] = {}
+        self.calculations: dict[str, str] = {}  # calculate name -> its expression
         self.annex: dict[str, CodeList] = {}  # list name -> its annex entry
         number = 0
         labels: dict[str, str] = {}
         for element in _walk(survey.get("children", [])):
             name = element.get("name", "")
+            if element.get("type") == "calculate":
+                self.calculations[name] = str((element.get("bind") or {}).get("calculate", ""))
             if _is_question(element):
                 number += 1
                 self.numbers.setdefault(name, number)
@@ -345,15 +352,35 @@ class _Builder:
         if element.get("type") == "repeat":
             count = (element.get("control") or {}).get("jr:count")
             how = (
-                Markup(escape(self.phrases["repeat_count"])).format(
-                    q=self.writer.sentence(str(count))
-                )
+                self.repeat_how(str(count))
                 if count
                 else Markup(escape(self.phrases["repeat_open"]))
             )
             label = self.plain(element.get("label")) or element.get("name", "")
             item.repeat = Markup(escape(self.phrases["repeat"])).format(label=label, how=how)
         return item
+
+    def repeat_how(self, count: str) -> Markup:
+        """How many times a repeat runs. An expression count (``if(screen, n, 0)``) is a hidden
+        ``<repeat>_count`` calculation made by pyxform: say the question and the condition."""
+        guarded = None
+        generated = _REF.fullmatch(count.strip())
+        if (
+            generated
+            and generated.group(1) in self.calculations
+            and generated.group(1) not in self.numbers
+        ):
+            guarded = _GUARDED_COUNT.fullmatch(self.calculations[generated.group(1)].strip())
+        if guarded is None:
+            return Markup(escape(self.phrases["repeat_count"])).format(
+                q=self.writer.sentence(count)
+            )
+        how = Markup(escape(self.phrases["repeat_count"])).format(
+            q=self.writer.sentence(guarded.group(2))
+        )
+        return Markup(escape(self.phrases["repeat_if"])).format(
+            how=how, c=self.writer.sentence(guarded.group(1))
+        )
 
     def long_list(self, element: dict[str, Any], item: Item) -> Markup | None:
         """Move a long code list to the annex (once per list) and say where to find it."""
