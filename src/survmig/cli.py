@@ -79,7 +79,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Select a sample from a frame, with inclusion probabilities.",
     ),
     "simulate": (
-        "survmig.sampling.commands:simulate",
+        "survmig.sampling.simulate_command:simulate",
         "Compare sample designs for a rare population by simulation.",
     ),
 }
@@ -90,7 +90,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1. Design the questionnaire", ("modules", "build", "validate", "test-form", "render")),
     ("2. Collected data", ("data",)),
     ("3. Weight", ("weight",)),
-    ("4. Estimate", ("estimate", "indicators", "small-area")),
+    ("4. Estimate and publish", ("estimate", "model", "indicators", "small-area", "sdmx")),
     (
         "5. Sampling (plan the next survey, teach)",
         ("sample-size", "allocate", "plan", "select", "simulate"),

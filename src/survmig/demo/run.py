@@ -36,7 +36,7 @@ from survmig.exchange import write_sdmx
 from survmig.fileio import atomic_dir, atomic_path, check_output_dir
 from survmig.indicators import IndicatorResults, level_map
 from survmig.indicators.margins import compute_margins
-from survmig.report import Thresholds, flag_reliability, write_report
+from survmig.report import Thresholds, flag_reliability, from_design, write_report
 from survmig.sampling.population import ea_frame
 from survmig.sampling.results import generator
 from survmig.tableio import write_table
@@ -154,11 +154,12 @@ def run_demo(
             weighting, design_data = weight_households(data, sample, census)
             write_reports(weighting, tmp / "weights" / "households_weighted.csv")
             design_data.to_csv(tmp / "weights" / "households_weighted.csv", index=False)
-        with step("Writing example inputs for the README's commands (inputs/)"):
+        with step("Writing example inputs for the documentation's commands (inputs/)"):
             age = data.column_for("age", level=level_map(data)["person"])
             write_inputs(tmp / "inputs", country, sample, census, age)
         with step("Estimating every computable indicator (national, by region, by sex)"):
-            results = estimate_indicators(data, calibrated_design(design_data, weighting))
+            design = calibrated_design(design_data, weighting)
+            results = estimate_indicators(data, design)
         with step("Computing the true values on the whole population"):
             truth_data = pd.DataFrame(
                 {
@@ -178,7 +179,19 @@ def run_demo(
             write_table(districts, tmp / "country" / "district_census.csv")
             small = district_small_area(tmp / "small_area", data, design_data, country, districts)
         with step("Writing the report (HTML, Excel, CSV, charts)"):
-            write_report(results, tmp / "report", title="survmig demo: migration indicators")
+            methodology = from_design(
+                design,
+                persons=len(data.table(level_map(data)["person"])),
+                response_rate=float(sample["responded"].mean()),
+                weighting=[r.name for r in weighting.reports],
+            )
+            write_report(
+                results,
+                tmp / "report",
+                title="survmig demo: migration indicators",
+                agency="survmig demo (synthetic country)",
+                methodology=methodology,
+            )
             _add_coverage_to_html(tmp / "report" / "report.html", coverage, joined)
             published = pd.read_csv(tmp / "report" / "indicators.csv")
             write_sdmx(
@@ -518,7 +531,7 @@ def _write_yaml(data: dict[str, Any], path: Path, header: str) -> None:
 def write_inputs(
     folder: Path, country: Country, sample: pd.DataFrame, census: pd.DataFrame, age: str
 ) -> None:
-    """Example input files for every README command, made from the demo's own country and sample."""
+    """Example input files for every command of the README and docs/, made from the demo's own country and sample."""
     folder.mkdir(parents=True)
     _write_yaml(
         DESIGN,
@@ -686,8 +699,8 @@ small_area/
     estimates.csv (direct, synthetic, model, MSE, CV, interval, true_value), coefficients.csv,
     diagnostics.csv, estimates.png (direct vs model by sample size), diagnostics.png.
 inputs/
-    Example input files for the commands of survmig's README, made from this country and sample
-    (the README's commands use them as demo-output/inputs/...):
+    Example input files for the commands of survmig's README and docs/ pages, made from this country and sample
+    (the examples use them as demo-output/inputs/...):
 inputs/design.yaml
     The household design of weights/households_weighted.csv (and of `survmig weight`'s output):
     ids ea, strata stratum, weights weight, lonely_psu adjust.
