@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from survmig.errors import SurvmigError
+
 #: blocks per side of a region: 3 × 3 districts per region
 BLOCKS = 3
 #: the chance of being foreign-born by region code (1 = North, the big cities)
@@ -69,26 +71,32 @@ def district_census(households: pd.DataFrame, persons: pd.DataFrame, seed: int) 
 def district_small_area(
     folder: Path, data: Any, design_data: pd.DataFrame, country: Any, census: pd.DataFrame
 ) -> pd.DataFrame:
-    """The demo's small-area step: Fay-Herriot (REML, arcsine scale, sampling variances from the
-    national design effect — a small sample leaves too few districts with a design variance for a
-    GVF — benchmarked to the national direct estimate) estimates of the foreign-born share of every
+    """The demo's small-area step: Fay-Herriot (REML, arcsine scale, GVF-smoothed sampling
+    variances, or ``deff/(4n)`` from the national design effect when a small sample leaves too few
+    districts with a design variance for a GVF; benchmarked to the national direct estimate) estimates of the foreign-born share of every
     district, written to ``folder`` with the true district shares beside them."""
     from survmig.smallarea import small_area, write_small_area
 
     persons = country.persons.merge(country.households[["hh_id", "district"]], on="hh_id")
     truth = (persons["born_here"] == 0).groupby(persons["district"]).mean()
     design = {"ids": "ea", "strata": "stratum", "weights": "weight", "lonely_psu": "adjust"}
-    result = small_area(
-        data,
-        design,
-        "foreign_born_share",
-        "district",
-        census,
-        x=["census_foreign_share"],
-        design_data=design_data,
-        population="persons",
-        variance="deff",
-    )
+    def fit(variance: str) -> Any:
+        return small_area(
+            data,
+            design,
+            "foreign_born_share",
+            "district",
+            census,
+            x=["census_foreign_share"],
+            design_data=design_data,
+            population="persons",
+            variance=variance,
+        )
+
+    try:
+        result = fit("gvf")
+    except SurvmigError:  # too few districts with a design variance for the GVF (small samples)
+        result = fit("deff")
     write_small_area(result, "district", folder, truth=truth)
     return result.table.assign(true_value=result.table["district"].map(truth).to_numpy())
 

@@ -694,8 +694,8 @@ country/district_census.csv
     share an earlier census measured (with error): the covariates of the small-area model.
 small_area/
     Fay-Herriot estimates of the foreign-born share by district (`survmig small-area`, REML,
-    arcsine scale, variances deff/(4n) from the national design effect, benchmarked to the
-    national direct estimate):
+    arcsine scale, GVF-smoothed variances (deff/(4n) from the national design effect when too few
+    districts have a design variance), benchmarked to the national direct estimate):
     estimates.csv (direct, synthetic, model, MSE, CV, interval, true_value), coefficients.csv,
     diagnostics.csv, estimates.png (direct vs model by sample size), diagnostics.png.
 inputs/
