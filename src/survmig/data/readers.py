@@ -114,7 +114,7 @@ def read_export(
             shape = "odk-central"
             detected = _central_detected(raw, meta, audit)
         elif kind == "kobotoolbox":
-            from survmig.data.kobo import read_kobo, with_url_variables
+            from survmig.data.kobo_import import read_kobo, with_url_variables
 
             kr = read_kobo(
                 path, meta, timezone=timezone, encoding=encoding, csv_export=suffix == ".csv"
@@ -195,8 +195,14 @@ def _central_detected(raw: dict[str, RawLevel], meta: FormMetadata, audit) -> di
 
 # ---------------------------------------------------------------------------------------- ODK Central
 def _read_central(
-    path: Path, meta: FormMetadata, encoding: str
+    path: Path,
+    meta: FormMetadata,
+    encoding: str,
+    *,
+    platform: dict[str, str] | None = None,
+    ignored: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, RawLevel], pd.DataFrame | None]:
+    """Central's CSV zip (and SurveyCTO's long zip, the same layout with its own metadata)."""
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as err:
@@ -240,8 +246,8 @@ def _read_central(
         meta,
         meta.root,
         file=f"{path}:{root_member}",
-        platform=CENTRAL_META,
-        ignored=set(),
+        platform=CENTRAL_META if platform is None else platform,
+        ignored=set(ignored),
     )
     repeats = {lv.name for lv in meta.levels.values() if lv.parent is not None}
     for member, frame in frames.items():
@@ -259,7 +265,7 @@ def _read_central(
             )
         if level in out:
             raise SurvmigError(f"two tables in the archive hold repeat '{level}'", file=where)
-        out[level] = map_columns(frame, meta, level, file=where, platform={}, ignored=set())
+        out[level] = map_columns(frame, meta, level, file=where, platform={}, ignored=set(ignored))
     return out, audit
 
 
@@ -427,10 +433,10 @@ def _check_version(
     problems = []
     for level, rl in raw.items():
         if rl.extra:
-            problems.append(f"{level}: columns not in the form: {', '.join(rl.extra)}")
+            problems.append(f"{level}: columns not in the form: {_first_few(rl.extra)}")
         if rl.missing:
             problems.append(
-                f"{level}: form questions missing from the file: {', '.join(rl.missing)}"
+                f"{level}: form questions missing from the file: {_first_few(rl.missing)}"
             )
     if not problems and not other_versions:
         return
@@ -471,6 +477,12 @@ def _check_version(
                 version,
             )
         )
+
+
+def _first_few(names: list[str], n: int = 5) -> str:
+    """``a, b, c, d, e (+12 more)``: a message names columns without running to pages."""
+    more = f" (+{len(names) - n} more)" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
 
 
 def _link(

@@ -30,7 +30,7 @@ from survmig.data.rawtext import read_csv_bytes
 from survmig.errors import SurvmigError
 
 SCTO_META = {**CENTRAL_META, "formdef_version": "FormVersion", "review_status": "ReviewState"}
-SCTO_IGNORED = {"instanceID", "CompletionDate", "review_comments", "review_corrections"}
+SCTO_IGNORED = {"CompletionDate", "review_comments", "review_corrections"}
 DATETIME_FORMAT = "%b %d, %Y %I:%M:%S %p"
 DATE_FORMAT = "%b %d, %Y"
 _DATETIME = frozenset({"datetime", "start", "end"})
@@ -78,7 +78,8 @@ def read_surveycto(
     if path.suffix.lower() == ".zip":
         from survmig.data.readers import _read_central
 
-        raw, _ = _read_central(path, meta, encoding)
+        ignored = frozenset(SCTO_IGNORED).union(*(_option_columns(meta, lv) for lv in meta.levels))
+        raw, _ = _read_central(path, meta, encoding, platform=SCTO_META, ignored=ignored)
         fmt = "long format (one file per repeat, KEY / PARENT_KEY)"
     else:
         frame = read_csv_bytes(path.read_bytes(), file=str(path), encoding=encoding)
@@ -175,7 +176,10 @@ def _split_wide(frame: pd.DataFrame, meta: FormMetadata, *, file: str) -> dict[s
         )
         if len(table):
             order = np.lexsort(
-                (table["_pos"].to_numpy(), pd.Index(parent_rows[KEY]).get_indexer(table[PARENT_KEY]))
+                (
+                    table["_pos"].to_numpy(),
+                    pd.Index(parent_rows[KEY]).get_indexer(table[PARENT_KEY]),
+                )
             )
             table = table.iloc[order].reset_index(drop=True)
         rows[level.name] = table.drop(columns=["_pos"], errors="ignore")
