@@ -154,6 +154,50 @@ print(f"optimal take without screening: {plain.value:.1f}; with screening at P =
     ),
     md(
         """
+## Measure δ on a frame, then plan the clusters
+
+The ICC is rarely known; a census frame gives it. `variance_components` (PracTools `BW2stagePPS`)
+splits the relvariance into between-EA (B²) and within-EA (W²) parts: δ = B²/(B² + W²). The optimum
+of a two-stage design (`clusOpt2`) then gives the take per EA, the number of EAs and the CV a budget
+buys. Same on the command line: `survmig plan components` and `survmig plan cluster`.
+"""
+    ),
+    code(
+        """
+from survmig.sampling import clusters
+
+frame = pop.assign(ea_households=pop.groupby("ea")["hh_id"].transform("size"))
+comp = clusters.variance_components(frame, "is_migrant", "ea", size="ea_households")
+print({k: round(v, 4) for k, v in comp.steps.items()})
+opt = clusters.cluster_optimum(psu_cost=400, unit_cost=20, delta=comp.steps["delta"],
+                               unit_relvar=comp.steps["unit_relvar"], k=comp.steps["k"], budget=60_000)
+print(opt.table.round(4).to_string(index=False))
+plt.figure(figsize=(6, 3.5))
+plt.plot(opt.table["take_per_psu"], opt.table["cv"], "o-")
+plt.xlabel("households per EA"); plt.ylabel("CV of the migrant-household total")
+plt.title("One budget, several takes: the optimum is flat"); plt.grid(alpha=0.3)
+"""
+    ),
+    md(
+        """
+## Sizes for a rare domain, a small prevalence and a difference
+
+- the *number* of migrant households needs more sample than their *mean* (the count is random);
+- for P = 3 % the Wald margin fails near 0: size the Wilson or log-odds interval instead;
+- "are migrant households poorer?" is a difference with power.
+"""
+    ),
+    code(
+        """
+from survmig.sampling import precision
+
+print(precision.domain_size(0.05, 0.1).steps)                              # count of migrant households
+print(precision.proportion_size_interval(0.03, 0.01, method="log-odds").value)
+print(precision.difference_size_proportions(0.30, 0.22, deff=1.8).value)  # poverty, migrant vs other
+"""
+    ),
+    md(
+        """
 ## Exercises
 
 1. With P = 0.02, a screener response of 0.9 and an interview response of 0.85, how many households
@@ -271,6 +315,43 @@ plt.figure(figsize=(6, 3.5))
 plt.plot(costs, ratios); plt.axhline(1, color="grey", linestyle="--")
 plt.xlabel("phase-1 cost per unit c′ (phase-2 cost 20)"); plt.ylabel("V(two-phase)/V(single phase)")
 plt.title("Two-phase loses when screening is expensive"); plt.grid(alpha=0.3)
+"""
+    ),
+    md(
+        """
+`V1` (between classes) and `V2` (within, the phase-2 part) are PracTools' `dub` components:
+V = V1/n′ + V2/n2. When phase 2 is cheap, the optimum asks to interview *more* than all of a class:
+the rate is capped at 1 and `cap_variance_ratio` says what the cap costs in variance.
+"""
+    ),
+    code(
+        """
+cheap = al.two_phase_optimum(phase1_cost=1.0, **(classes | {"phase2_costs": [1.5, 1.5]}))
+print({k: round(cheap.steps[k], 6) for k in ("V1", "V2", "classes_capped", "cap_variance_ratio")})
+"""
+    ),
+    md(
+        """
+## Joint inclusion probabilities: why PPS systematic has no unbiased variance
+
+PPS systematic never selects two EAs closer than one interval in the frame order together (π_kl = 0).
+Conditional Poisson (maximum entropy) is fixed-size with every π_kl > 0, so the Horvitz-Thompson and
+Sen-Yates-Grundy variances are unbiased (`survmig select --method cps`, `survmig plan joint`).
+"""
+    ),
+    code(
+        """
+from survmig.sampling import unequal
+from survmig.sampling.selection import pps_probabilities
+
+x = np.array([120, 300, 450, 70, 220, 600, 150, 90, 330, 180.0])
+pik, _ = pps_probabilities(x, np.zeros(10, dtype=int), np.array([4]))
+sys_j, cps_j = unequal.systematic_joint_inclusion(pik), unequal.cps_joint_inclusion(pik)
+fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+for ax, m, name in zip(axes, (sys_j, cps_j), ("PPS systematic", "conditional Poisson")):
+    im = ax.imshow(np.where(np.eye(10, dtype=bool), np.nan, m), cmap="viridis", vmin=0)
+    ax.set_title(f"{name}: {int((m == 0).sum() // 2)} zero pairs"); plt.colorbar(im, ax=ax)
+plt.tight_layout()
 """
     ),
     md(
@@ -448,6 +529,24 @@ axes[1].imshow(np.where(chosen, 1.0, np.nan), cmap="autumn", alpha=0.8)
 axes[1].scatter(c, r, marker="x", color="blue", label="initial sample")
 axes[1].set_title(f"final sample: {chosen.sum()} EAs from 15 initial"); axes[1].legend(loc="lower right")
 plt.tight_layout()
+"""
+    ),
+    md(
+        """
+## An initial sample with replacement, and the Rao-Blackwell improvement
+
+With replacement, α_k = 1 − (1 − x_k/N)^n1 and the HH variance has no finite-population factor
+(Thompson 1990). The usual estimators do not use all the final sample tells us: averaging them over
+the initial samples that give the same final sample (Rao-Blackwell) is unbiased and never worse.
+"""
+    ),
+    code(
+        """
+wr = acs.summarise_enumeration(y, nets, 2, replacement=True)
+wor = acs.summarise_enumeration(y, nets, 2)
+print(f"with replacement: Var(HH) {wr.steps['var_hh']:,.1f}  Var(HT) {wr.steps['var_ht']:,.1f}")
+print(f"without: Var(HH) {wor.steps['var_hh']:,.1f} -> RB {wor.steps['var_rb_hh']:,.1f};"
+      f"  Var(HT) {wor.steps['var_ht']:,.1f} -> RB {wor.steps['var_rb_ht']:,.1f}")
 """
     ),
     md(

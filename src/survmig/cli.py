@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Sample size for a proportion or mean, rare groups included.",
     ),
     "allocate": ("survmig.sampling.commands:allocate", "Allocate a sample across strata."),
+    "plan": (
+        "survmig.sampling.plan_commands:plan",
+        "Plan a design: cluster optima, variance components, domain and power sizes, joint π.",
+    ),
     "select": (
         "survmig.sampling.commands:select",
         "Select a sample from a frame, with inclusion probabilities.",

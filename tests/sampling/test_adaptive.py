@@ -86,3 +86,54 @@ def test_errors(nets):
     assert err.value.where == "n1"
     with pytest.raises(SurvmigError):
         acs.networks(np.ones(3, bool), acs.line_adjacency(4))
+
+
+def test_with_replacement_initial_sample(nets):
+    """Initial sample of n1 = 2 draws with replacement (Thompson 1990 §4): the 25 ordered samples.
+
+    By hand: network means w = (1, 0, 2, 505, 505), so Var(μ̂_HH) = Σ(w_i − μ)²/(N n1)
+    = 304,821.2/10 = 30,482.12; α_k = 1 − (1 − x_k/N)^n1 = 0.36 for single units, 0.64 for {4, 5}.
+    """
+    res = acs.summarise_enumeration(Y, nets, 2, replacement=True)
+    assert res["samples"] == 25
+    assert res["mean_hh"] == pytest.approx(202.6)
+    assert res["mean_ht"] == pytest.approx(202.6)
+    assert res["var_hh"] == pytest.approx(30_482.12)
+    assert res["mean_hh_var_estimate"] == pytest.approx(res["var_hh"])
+    assert res["mean_ht_var_estimate"] == pytest.approx(res["var_ht"])
+    alpha = nets.inclusion(2, replacement=True)[nets.label]
+    assert alpha == pytest.approx([0.36, 0.36, 0.36, 0.64, 0.64])
+    # the HT variance from its definition, written out pair by pair
+    totals = {0: 1.0, 1: 0.0, 2: 2.0, 3: 1010.0}
+    size = {0: 1, 1: 1, 2: 1, 3: 2}
+    miss = {k: (1 - x / 5) ** 2 for k, x in size.items()}
+    var = 0.0
+    for k in totals:
+        for h in totals:
+            a_k, a_h = 1 - miss[k], 1 - miss[h]
+            a_kh = a_k if k == h else 1 - miss[k] - miss[h] + (1 - (size[k] + size[h]) / 5) ** 2
+            var += totals[k] * totals[h] * (a_kh - a_k * a_h) / (a_k * a_h)
+    assert res["var_ht"] == pytest.approx(var / 25)
+    assert res["expected_final_size"] == pytest.approx(res["expected_final_size_formula"])
+
+
+def test_rao_blackwell_is_the_conditional_mean_and_never_worse(nets):
+    samples = acs.all_initial_samples(5, 2)
+    plain = acs.acs_estimates(Y, nets, samples)
+    rb = acs.rao_blackwell(Y, nets, samples)
+    finals = [tuple(row) for row in acs.final_sample(samples, nets)]
+    # E(μ̂ | final sample) computed by grouping the enumeration, independently of rao_blackwell
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(finals):
+        groups.setdefault(key, []).append(i)
+    for rows in groups.values():
+        assert rb.hh[rows] == pytest.approx(np.full(len(rows), plain.hh[rows].mean()))
+        assert rb.ht[rows] == pytest.approx(np.full(len(rows), plain.ht[rows].mean()))
+    assert rb.hh.mean() == pytest.approx(202.6) and rb.ht.mean() == pytest.approx(202.6)
+    assert rb.hh.var() < plain.hh.var()  # 18,644.8 against 22,861.6
+    assert rb.ht.var() <= plain.ht.var() + 1e-9
+    # the RB variance estimator stays unbiased for the RB estimator's variance
+    assert rb.hh_var.mean() == pytest.approx(rb.hh.var())
+    assert rb.ht_var.mean() == pytest.approx(rb.ht.var())
+    res = acs.summarise_enumeration(Y, nets, 2)
+    assert round(res["var_rb_hh"], 1) == round(float(rb.hh.var()), 1)

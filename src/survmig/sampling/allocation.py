@@ -328,6 +328,16 @@ def two_phase_optimum(
         var = between / n1 + float(np.sum(np.where(nu > 0, w * s**2 / (n1 * nu), 0.0)))
     n_single = (budget - fixed_cost) / float(np.sum(w * c))
     var_single = total_var / n_single
+    # PracTools ``dub`` reads V = V1/n′ + V2/n2: V1 the between-class variance, V2 the phase-2
+    # coefficient ((Σ W_h S_h)² when costs are equal and ν_h ∝ S_h)
+    share2 = float(np.sum(w * nu))
+    v2 = share2 * float(np.sum(np.where(nu > 0, w * s**2 / np.where(nu > 0, nu, 1.0), 0.0)))
+    free = s * np.sqrt(c1 / (c * between))  # the rates the cap at 1 did not allow
+    n1_free = (budget - fixed_cost) / (c1 + float(np.sum(c * w * free)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_free = between / n1_free + float(
+            np.sum(np.where(free > 0, w * s**2 / (n1_free * free), 0.0))
+        )
     table = pd.DataFrame(
         {
             "stratum": list(labels) if labels is not None else np.arange(1, len(w) + 1),
@@ -345,7 +355,10 @@ def two_phase_optimum(
         value=nu,
         formula=(
             "ν_h = S_h √(c′/(c_h (S² − Σ W_h S_h²))) (capped at 1, then re-optimised); "
-            "n′ = (C − c0)/(c′ + Σ c_h W_h ν_h); V = (S² − Σ W_h S_h²)/n′ + Σ W_h S_h²/(n′ ν_h)"
+            "n′ = (C − c0)/(c′ + Σ c_h W_h ν_h); V = (S² − Σ W_h S_h²)/n′ + Σ W_h S_h²/(n′ ν_h) "
+            "= V1/n′ + V2/n2 with V1 = Σ W_h (Ȳ_h − Ȳ)², n2 = n′ Σ W_h ν_h; when a rate is capped "
+            "at 1, cap_variance_ratio is V over the variance the uncapped rates (ν_h > 1, "
+            "impossible) would give at the same cost: the precision the cap costs"
         ),
         assumptions=(
             "phase 1 classifies units without error into classes with shares W_h; "
@@ -359,9 +372,14 @@ def two_phase_optimum(
             "variance_single_phase": var_single,
             "ratio_to_single_phase": var / var_single,
             "S2": total_var,
+            "V1": between,
+            "V2": v2,
+            "classes_capped": float(capped.sum()),
+            "variance_uncapped": var_free,
+            "cap_variance_ratio": var / var_free,
         },
         table=table,
-        references="Cochran (1977) §12.3; Neyman (1938); Kalton (2009)",
+        references="Cochran (1977) §12.3; Neyman (1938); Kalton (2009); Valliant, Dever & Kreuter (2018) (PracTools dub)",
     )
 
 

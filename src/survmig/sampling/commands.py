@@ -313,8 +313,24 @@ def _parse_rates(rates: tuple[str, ...]) -> dict[str, float]:
 @click.argument("frame", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--method",
-    type=click.Choice(["srs", "systematic", "pps", "two-stage", "households", "two-phase"]),
+    type=click.Choice(
+        [
+            "srs",
+            "systematic",
+            "pps",
+            "cps",
+            "poisson",
+            "pps-wr",
+            "two-stage",
+            "households",
+            "two-phase",
+        ]
+    ),
     required=True,
+    help=(
+        "pps: PPS systematic; cps: conditional Poisson (fixed size, every joint probability "
+        "positive); poisson: random size; pps-wr: with replacement (one row per hit)."
+    ),
 )
 @click.option("--n", "n", type=int, help="Sample size (per stratum when --strata is given).")
 @click.option(
@@ -323,7 +339,7 @@ def _parse_rates(rates: tuple[str, ...]) -> dict[str, float]:
     help="Table with columns stratum, n (e.g. from `survmig allocate`).",
 )
 @click.option("--strata", help="Stratum column of the frame.")
-@click.option("--size", help="Measure-of-size column (pps, two-stage).")
+@click.option("--size", help="Measure-of-size column (pps, cps, poisson, pps-wr, two-stage).")
 @click.option(
     "--random-order", is_flag=True, help="Randomize the frame order before PPS systematic."
 )
@@ -390,7 +406,7 @@ def select(
     _check_output(output, TABLE_SUFFIXES)
     data = read_table(frame, TABLE_SUFFIXES)
     sizes: object = n
-    if method in ("srs", "systematic", "pps", "two-stage"):
+    if method in ("srs", "systematic", "pps", "cps", "poisson", "pps-wr", "two-stage"):
         if (n is None) == (allocation is None):
             raise SurvmigError("give exactly one of --n or --allocation", where="--n")
         if allocation is not None:
@@ -410,6 +426,12 @@ def select(
                 strata=strata,
                 seed=seed,
                 random_order=random_order,
+            )
+        elif method in ("cps", "poisson", "pps-wr"):
+            from survmig.sampling.unequal import select_unequal
+
+            sample = select_unequal(
+                data, sizes, _need(size, "--size"), method, strata=strata, seed=seed
             )
         elif method == "two-stage":
             sample = sel.select_two_stage(
