@@ -15,9 +15,15 @@ import click
 
 from survmig import __version__
 from survmig.errors import SurvmigError
+from survmig.fileio import guard_inputs
 
-#: command name -> ("module:attribute", one-line help shown by ``survmig --help``)
+#: command name -> ("module:attribute", one-line help shown by ``survmig --help``), in workflow order
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "survmig.demo:demo",
+        "Run the whole pipeline on a synthetic country: modules to estimates.",
+    ),
+    "modules": ("survmig.modules.commands:modules", "List and show the question modules."),
     "build": (
         "survmig.xlsform.commands:build",
         "Compile a questionnaire spec into a validated XLSForm.",
@@ -26,14 +32,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.xlsform.commands:validate",
         "Validate any XLSForm with pyxform and ODK Validate.",
     ),
-    "modules": ("survmig.modules.commands:modules", "List and show the question modules."),
-    "render": (
-        "survmig.render.commands:render",
-        "Render a form as a printable questionnaire (HTML).",
-    ),
     "test-form": (
         "survmig.formtest.commands:test_form",
         "Fill a form in the ODK engine following scripted scenarios.",
+    ),
+    "render": (
+        "survmig.render.commands:render",
+        "Render a form as a printable questionnaire (HTML).",
     ),
     "data": ("survmig.data.commands:data", "Import, check, export and document collected data."),
     "weight": (
@@ -44,9 +49,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.estimation.commands:estimate",
         "Design-based estimates with standard errors.",
     ),
+    "model": (
+        "survmig.models.commands:model",
+        "Design-based regression (linear, logistic, Poisson) with Wald tests.",
+    ),
     "indicators": (
         "survmig.indicators.commands:indicators",
         "List and describe the migration indicators (ids for --indicators).",
+    ),
+    "small-area": (
+        "survmig.smallarea.commands:small_area_command",
+        "Small-area (Fay-Herriot) estimates of an indicator by area.",
     ),
     "sample-size": (
         "survmig.sampling.commands:sample_size",
@@ -65,18 +78,28 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.sampling.commands:simulate",
         "Compare sample designs for a rare population by simulation.",
     ),
-    "demo": (
-        "survmig.demo:demo",
-        "Run the whole pipeline on a synthetic country: modules to estimates.",
-    ),
 }
+
+#: ``survmig --help`` sections, in the order of the work (a command in no section is listed last)
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Start here", ("demo",)),
+    ("1. Design the questionnaire", ("modules", "build", "validate", "test-form", "render")),
+    ("2. Collected data", ("data",)),
+    ("3. Weight", ("weight",)),
+    ("4. Estimate", ("estimate", "indicators")),
+    (
+        "5. Sampling (plan the next survey, teach)",
+        ("sample-size", "allocate", "plan", "select", "simulate"),
+    ),
+)
 
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        staged = [name for _, names in STAGES for name in names if name in COMMANDS]
+        return staged + [name for name in COMMANDS if name not in staged]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
@@ -87,9 +110,16 @@ class LazyGroup(click.Group):
         return getattr(module, attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        placed: set[str] = set()
+        for title, names in STAGES:
+            rows = [(name, COMMANDS[name][1]) for name in names if name in COMMANDS]
+            placed.update(names)
+            with formatter.section(title):
+                formatter.write_dl(rows)
+        rest = [(name, COMMANDS[name][1]) for name in COMMANDS if name not in placed]
+        if rest:
+            with formatter.section("More"):
+                formatter.write_dl(rest)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,21 +129,26 @@ def cli() -> None:
 
     \b
     Example:
-      survmig demo out/            # the whole pipeline on a synthetic country
+      survmig demo demo-output     # the whole pipeline on a synthetic country
       survmig build xlsform/medhims_household.yaml -o form.xlsx
+      survmig COMMAND --help       # every command's options, with an example
     """
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    # The command writes chart files and never shows a window: a non-interactive backend unless the
+    # user chose one. (Set here, in the application, never in library modules.)
+    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         # Without standalone mode click *returns* the status of ``ctx.exit(n)`` instead of exiting.
-        status = cli.main(args=argv, prog_name="survmig", standalone_mode=False)
+        with guard_inputs():  # no output may replace, contain or enter a file the command read
+            status = cli.main(args=argv, prog_name="survmig", standalone_mode=False)
         if isinstance(status, int) and status != 0:
             sys.exit(status)
     except SurvmigError as err:
         click.echo(f"error: {err.format()}", err=True)
-        sys.exit(2)
+        sys.exit(getattr(err, "exit_code", 2))
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

@@ -1,7 +1,7 @@
 """One exception type for problems a user can fix.
 
 Every stage raises :class:`SurvmigError` for bad input. The CLI turns it into a one-line message on
-stderr and exit status 2, without a traceback. The message must say *where* (file, line, row, column,
+stderr and exit status 2 (1 for :class:`NothingComputed`), without a traceback. The message must say *where* (file, line, row, column,
 module, question) and *what to do*.
 """
 
@@ -39,6 +39,14 @@ class SurvmigError(Exception):
         if self.hint:
             text += f" — {self.hint}"
         return text
+
+
+class NothingComputed(SurvmigError):
+    """The input was valid but nothing asked for can be computed from it (e.g. every requested
+    indicator needs a concept the data lacks). The CLI prints the reasons and exits with status 1,
+    like a check that found problems, and writes nothing."""
+
+    exit_code = 1
 
 
 class SurvmigWarning(UserWarning):

@@ -6,12 +6,16 @@ for flat tables: frames, sample selections, weighted data, estimates.
 
 from __future__ import annotations
 
+import contextlib
+import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_path
+from survmig.fileio import atomic_path, check_output_file, note_input
 
 #: extension -> format name, for messages
 TABLE_FORMATS: dict[str, str] = {
@@ -35,7 +39,9 @@ def _check_suffix(path: Path, allowed: tuple[str, ...], verb: str) -> str:
 
 
 def check_table_path(path: Path | str, allowed: tuple[str, ...] = tuple(TABLE_FORMATS)) -> None:
-    """Refuse an output extension we cannot write, before any work is done."""
+    """Refuse, before any work is done, an output extension we cannot write or a path we cannot
+    write to (a folder, a path below a file, an unwritable folder, one of the inputs)."""
+    check_output_file(path)
     _check_suffix(Path(path), allowed, "write")
 
 
@@ -45,6 +51,7 @@ def read_table(path: Path | str, allowed: tuple[str, ...] = tuple(TABLE_FORMATS)
     suffix = _check_suffix(path, allowed, "read")
     if not path.exists():
         raise SurvmigError("file not found", file=path)
+    note_input(path)
     try:
         if suffix == ".csv":
             return pd.read_csv(path)
@@ -71,19 +78,95 @@ def read_table(path: Path | str, allowed: tuple[str, ...] = tuple(TABLE_FORMATS)
         raise
 
 
+# --------------------------------------------------------------------------- spreadsheet safety
+
+#: OWASP "CSV injection": a cell starting with one of these is run as a formula by spreadsheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cells_as_text(workbook: Any) -> None:
+    """Store every text cell of an openpyxl workbook as text, never as a live formula.
+
+    openpyxl turns any string that starts with ``=`` into a formula (``=HYPERLINK(…)`` in an answer
+    would run when the file is opened); survmig writes no formulas, so every such cell is text.
+    """
+    for sheet in workbook.worksheets:
+        for cell in sheet._cells.values():  # only the cells that exist, not the whole rectangle
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
+def save_workbook(workbook: Any, path: Path | str) -> Path:
+    """Save an openpyxl workbook atomically with text kept as text (:func:`text_cells_as_text`)."""
+    path = Path(path)
+    text_cells_as_text(workbook)
+    with atomic_path(path) as tmp:
+        workbook.save(tmp)
+    return path
+
+
+@contextlib.contextmanager
+def excel_writer(path: Path | str) -> Iterator[pd.ExcelWriter]:
+    """A pandas ``ExcelWriter`` (openpyxl) whose workbook lands at ``path`` only if the block
+    succeeds, with every text cell stored as text. The one way survmig writes an ``.xlsx``."""
+    buffer = io.BytesIO()
+    writer = pd.ExcelWriter(buffer, engine="openpyxl")
+    yield writer  # an error inside leaves nothing (and is not masked by saving an empty book)
+    text_cells_as_text(writer.book)
+    writer.close()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy where every text cell that a spreadsheet would run as a formula starts with ``'``.
+
+    The OWASP rule for CSV meant to be opened in Excel/LibreOffice: cells starting with ``=``,
+    ``+``, ``-``, ``@``, tab or carriage return get a leading apostrophe. Numbers are untouched.
+    It changes values, so data exports (which must round-trip exactly) never use it.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype.kind != "O" and not isinstance(s.dtype, pd.StringDtype):
+            continue
+        try:
+            risky = s.str.startswith(FORMULA_START, na=False).astype(bool)  # non-text: False
+        except AttributeError:  # no text in the column at all
+            continue
+        if risky.any():
+            out[col] = s.where(~risky, "'" + s[risky].astype(str))
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: Path | str, *, safe: bool = False) -> Path:
+    """UTF-8 CSV, atomically; ``safe`` applies :func:`spreadsheet_safe` (for people, not programs)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        (spreadsheet_safe(frame) if safe else frame).to_csv(tmp, index=False, encoding="utf-8")
+    return path
+
+
 def write_table(
-    frame: pd.DataFrame, path: Path | str, allowed: tuple[str, ...] = tuple(TABLE_FORMATS)
+    frame: pd.DataFrame,
+    path: Path | str,
+    allowed: tuple[str, ...] = tuple(TABLE_FORMATS),
+    *,
+    spreadsheet_safe_csv: bool = False,
 ) -> None:
-    """Write by extension, atomically: a failed write leaves no partial file."""
+    """Write by extension, atomically: a failed write leaves no partial file; Excel text stays text."""
     path = Path(path)
     suffix = _check_suffix(path, allowed, "write")
+    if suffix == ".csv":
+        write_csv(frame, path, safe=spreadsheet_safe_csv)
+        return
+    if suffix == ".xlsx":
+        with excel_writer(path) as writer:
+            frame.to_excel(writer, index=False)
+        return
     with atomic_path(path) as tmp:
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        elif suffix == ".parquet":
+        if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
-        elif suffix == ".xlsx":
-            frame.to_excel(tmp, index=False)
         else:
             import pyreadstat
 

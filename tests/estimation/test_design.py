@@ -59,7 +59,7 @@ def test_yaml_errors_name_file_line_and_field(tmp_path: Path, rfix) -> None:
     with pytest.raises(SurvmigError, match="replicate design"):
         load_design(path, st)
     path.write_text("strata: [stype\n")
-    with pytest.raises(SurvmigError, match="not valid YAML"):
+    with pytest.raises(SurvmigError, match="design.yaml:2: YAML syntax error"):
         load_design(path, st)
 
 

@@ -165,3 +165,41 @@ def test_person_indicators_are_ratios_of_household_totals_like_r(survey, method)
         assert got["ci_low"] < got["estimate"] < got["ci_high"]
         assert got["cv"] == pytest.approx(got["se"] / got["estimate"], rel=1e-12)
     assert res.info["foreign_born_share"].note is None
+
+
+@pytest.mark.parametrize("method", ["linear", "raking"])
+def test_design_file_written_by_weight_gives_rs_calibrated_ses(survey, method, tmp_path):
+    """The `survmig weight` → OUT.design.yaml route (what `estimate --indicators` gets) equals R."""
+    import yaml
+
+    from survmig.weighting.commands import weight_file
+
+    ds, _, ref = survey
+    frame = household_frame(ds)
+    frame.to_csv(tmp_path / "hh.csv", index=False)
+    (tmp_path / "design.yaml").write_text("ids: psu\nstrata: stratum\nweights: wt\n")
+    strata = frame.groupby("stratum")["wt"].sum() * 1.1
+    step = {
+        "step": "calibrate",
+        "method": method,
+        "margins": [{"by": "stratum", "totals": {str(k): float(v) for k, v in strata.items()}}],
+        "continuous": {"size": 1.02 * float((frame["wt"] * frame["size"]).sum())},
+    }
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump({"steps": [step]}))
+    out = tmp_path / "weighted.csv"
+    weight_file(
+        tmp_path / "hh.csv", tmp_path / "w.yaml", out,
+        design_path=tmp_path / "design.yaml", weight_column="w_final",
+    )  # fmt: skip
+    written = pd.read_csv(out, dtype={KEY: str})
+    root = ds.table(ds.root)
+    design_data = written[[KEY, *[c for c in written.columns if c not in root.columns]]]
+    res = compute(
+        ds, tmp_path / "weighted.design.yaml", [*HOUSEHOLD, "foreign_born_share"],
+        rates=RATES, parameters={"convert_to": "USD"}, design_data=design_data,
+    )  # fmt: skip
+    assert res.variance["weights_treated_as_fixed"] is False
+    rows = res.table.set_index("indicator")
+    for iid, col in {**HOUSEHOLD, "foreign_born_share": "fb"}.items():
+        assert rows.loc[iid, "estimate"] == pytest.approx(ref[method][col]["estimate"][0], rel=REL)
+        assert rows.loc[iid, "se"] == pytest.approx(ref[method][col]["se"][0], rel=REL), iid

@@ -63,3 +63,28 @@ def test_estimate_indicators_with_weights_from_a_weighted_household_file(run_cli
     assert res.exit_code == 2
     assert "1 household(s) have no row in the design data" in res.stderr
     assert KEY in households.columns
+
+
+def test_only_uncomputable_indicators_exit_1_with_the_reasons(run_cli, tmp_path):
+    """Asking only for indicators the data cannot give is not a success with an empty table."""
+    import yaml
+
+    from .survey import build_survey
+
+    ds, design = build_survey()
+    ds.write(tmp_path / "ds")
+    (tmp_path / "design.yaml").write_text(yaml.safe_dump(design))
+    out = tmp_path / "est.csv"
+    report = tmp_path / "report"
+    common = ["estimate", tmp_path / "ds", "--design", tmp_path / "design.yaml", "-o", out]
+    asked = "return_migrants_by_years_since_return,remittances_total_lcu"
+    res = run_cli(*common, "--indicators", asked, "--report", report)
+    assert res.exit_code == 1, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --indicators: none of the requested")
+    assert "return_migrant-level records" in res.stderr and "needs exchange rates" in res.stderr
+    assert not out.exists() and not report.exists()
+    # one computable indicator among them: exit 0, the others are warnings
+    res = run_cli(*common, "--indicators", f"{asked},foreign_born_share")
+    assert res.exit_code == 0, res.stderr
+    assert "remittances_total_lcu not computable" in res.stderr and out.exists()

@@ -88,7 +88,10 @@ def test_the_language_check_catches_a_missing_hint_and_choice_label(tmp_path):
     shutil.copytree(modules_dir(), root, ignore=shutil.ignore_patterns("*.md"))
     path = root / "recruitment_cost.yaml"
     text = path.read_text(encoding="utf-8")
-    hint_ar = "          ar: أدرج من عادوا منذ ذلك الحين. لا تحتسب رحلات العمل القصيرة أو العطلات أو الدراسة.\n"
+    hint_ar = (
+        "          ar: أدرج من عادوا منذ ذلك الحين. لا تحتسب رحلات العمل القصيرة أو العطلات أو الدراسة."
+        " وإذا حدث الأمران، فالانتقال الأحدث.\n"
+    )
     assert text.count(hint_ar) == 1
     text = text.replace(hint_ar, "")
     text = text.replace("{en: Per week, fr: Par semaine, ar:", "{en: Per week, ar:")
@@ -133,10 +136,29 @@ def test_every_module_cites_its_standard(library):
 
 def test_thresholds_are_parameters_with_the_shared_names(library):
     roster = library.modules["household_roster"].parameters
-    for module_id in ("emigrants", "return_migrants"):
+    shared = {
+        "emigrants": ("reference_years", "usual_residence_months", "migrant_min_age"),
+        "return_migrants": ("reference_years", "min_months_abroad", "migrant_min_age"),
+        "intending_migrants": ("migrant_min_age", "min_months_abroad", "forced_min_age"),
+        "forced_migrants": ("forced_min_age", "min_months_abroad"),
+        "labour_migration": ("usual_residence_months", "activity_min_age"),
+        "recruitment_cost": ("usual_residence_months", "activity_min_age"),
+    }
+    for module_id, names in shared.items():
         params = library.modules[module_id].parameters
-        for name in ("reference_years", "min_months_abroad", "migrant_min_age"):
+        for name in names:
             assert params[name].default == roster[name].default, (module_id, name)
+    # one rule for membership and emigration: an emigrant is abroad for more than the
+    # usual-residence rule, so nobody is both a member and an emigrant (UN 2021 framework)
+    assert "min_months_abroad" not in library.modules["emigrants"].parameters
+    assert (
+        "{{usual_residence_months}}" in library.modules["emigrants"].item("em_dep_month").constraint
+    )
+    assert roster["forced_min_age"].default == 15
+    assert library.modules["return_migrants"].parameters["return_definition"].values == (
+        "un_1998",
+        "medhims",
+    )
     assert (
         library.modules["recruitment_cost"].parameters["recruitment_reference_years"].default == 3
     )
@@ -146,15 +168,58 @@ def test_thresholds_are_parameters_with_the_shared_names(library):
     assert "{{reference_years}}" in library.modules["emigrants"].item("em_dep_year").constraint
 
 
-def test_routing_comes_from_the_roster_screens(library):
-    assert library.modules["emigrants"].item("emigrant_roster").repeat_count == "${hh_n_emigrants}"
+def test_routing_comes_from_the_roster_screens_and_repeats_its_conditions(library):
+    """Counts and relevance repeat the conditions they rely on, so an answer kept after it became
+    non-relevant (Enketo's default) cannot route anyone (issue 12, stale answers)."""
+    modules = library.modules
     assert (
-        library.modules["return_migrants"].item("return_roster").repeat_count == "${hh_n_returnees}"
+        modules["emigrants"].item("emigrant_roster").repeat_count
+        == "if(${hh_emigrant_any} = 1, ${hh_n_emigrants}, 0)"
     )
-    assert library.modules["forced_migrants"].item("fm_block").relevant == "${forced_to_leave} = 1"
-    assert (
-        "${returned_migrant} = 0" in library.modules["intending_migrants"].item("im_block").relevant
+    assert modules["return_migrants"].item("return_roster").repeat_count == "${hh_n_returnees}"
+    roster = modules["household_roster"]
+    assert roster.item("hh_n_returnees").calculation == (
+        "count(${members}[age >= {{migrant_min_age}} and returned_migrant = 1])"
     )
+    assert roster.item("hh_n_forced").calculation == (
+        "count(${members}[age >= {{forced_min_age}} and forced_to_leave = 1])"
+    )
+    assert modules["forced_migrants"].item("fm_block").relevant == (
+        "${age} >= {{forced_min_age}} and ${forced_to_leave} = 1"
+    )
+    intending = modules["intending_migrants"].item("im_block").relevant
+    for condition in (
+        "${age} >= {{migrant_min_age}}",
+        "${age} <= {{intending_max_age}}",
+        "${returned_migrant} = 0",
+        "${forced_to_leave} = 0",
+        "${cc_born_here} = 1",
+        "${cc_ever_abroad} = 0",
+    ):
+        assert condition in intending, condition
+    assert "indexed-repeat(${age}, ${members}, .) >= {{migrant_min_age}}" in (
+        modules["return_migrants"].item("ret_member").constraint
+    )
+    remittances = modules["remittances"]
+    assert remittances.item("rem_senders").repeat_count == (
+        "if(${rem_received} = 1, ${rem_n_senders}, 0)"
+    )
+    link = remittances.item("rem_emigrant_line").constraint
+    assert "indexed-repeat(${em_sends}, ${emigrant_roster}, .) = 1" in link
+    assert "count(../../rem_senders[rem_emigrant_line = current()]) = 1" in link
+
+
+def test_year_windows_come_from_the_survey_year_and_the_interview_date(library):
+    """No window is fixed to the survey year at its upper end: fieldwork may run into the next
+    year. The lower end of a reference window is the survey round's (survey_year - N)."""
+    for module in library.modules.values():
+        for item in walk(module.items):
+            for text in (item.constraint or "", item.calculation or ""):
+                assert "<= {{survey_year}}" not in text, (module.id, item.name)
+    roster = library.modules["household_roster"]
+    assert roster.item("int_year").calculation == "int(format-date(today(), '%Y'))"
+    age = roster.item("age").calculation
+    assert "div 365.25" not in age and "format-date(${date_of_birth}, '%m')" in age
 
 
 def test_sdg_10_7_1_items_and_earnings(library):
@@ -182,12 +247,34 @@ def test_sdg_10_7_1_items_and_earnings(library):
         "recruitment_wage_worker",
     } <= top
     target = module.item("rc_target")
-    assert target.relevant == "${rc_moved_for_job} = 1 and ${rc_wage_worker} = 1"
+    assert target.relevant == (
+        "(${rc_moved_for_job} = 1 or ${rc_moved_for_job} = 2) and ${rc_changed_residence} = 1"
+        " and ${rc_wage_worker} = 1"
+    )
+    # destination side: a worker recruited into the survey country names it as the destination
+    assert "name = '{{country}}'" in module.item("rc_destination").choice_filter
+    assert [c.name for c in module.choices["rc_move"].options] == ["1", "2", "0"]
+    assert [c.name for c in module.choices["rc_pay_period"].options] == ["1", "2", "3", "4", "5"]
+    assert module.item("rc_earn_hours").relevant == "${rc_earn_period} = 5"
 
 
 def test_answer_categories_of_the_spec(library):
     channel = library.modules["remittances"].choices["rem_channel"]
     assert len(channel.options) == 17  # the World Bank 17-code channel frame
+    assert [c.name for c in channel.options] == [str(k) for k in range(1, 18)]  # 17 = other
+    assert channel.options[-1].label["en"] == "Other"
+    frequency = library.modules["remittances"].choices["rem_frequency"]
+    assert [c.label["en"] for c in frequency.options] == [
+        "Every week",
+        "Every two weeks",
+        "Every month",
+        "Every two months",
+        "Every three months (quarterly)",
+        "Every four months",
+        "Every six months (twice a year)",
+        "Once a year",
+        "Irregularly",
+    ]
     reasons = library.modules["return_migrants"].choices["ret_reason"]
     assert [c.name for c in reasons.options] == ["1", "2", "3", "4", "5", "6", "7", "96"]
     jobs = library.shared_choices["job_search_channel"]

@@ -69,12 +69,27 @@ def test_every_variable_has_a_concept_and_three_languages(built):
 def test_medhims_routing_and_pii_in_the_compiled_form():
     data = (ROOT / "xlsform" / "medhims_household.xlsx").read_bytes()
     rows = {r["name"]: r for r in survey_rows(data) if r["name"]}
-    assert rows["emigrant_roster"]["repeat_count"] == "${hh_n_emigrants}"
+    assert rows["emigrant_roster"]["repeat_count"] == (
+        "if(${hh_emigrant_any} = 1, ${hh_n_emigrants}, 0)"
+    )
     assert rows["emigrant_roster"]["relevant"] == "${hh_emigrant_any} = 1"
     assert rows["return_roster"]["repeat_count"] == "${hh_n_returnees}"
-    assert rows["fm_block"]["relevant"] == "${forced_to_leave} = 1"
-    assert rows["im_block"]["relevant"] == "${returned_migrant} = 0 and ${age} <= 59"
-    assert rows["em_dep_year"]["constraint"] == "(. >= 2025 - 5 and . <= 2025) or . = -8"
+    assert rows["hh_n_returnees"]["calculation"] == (
+        "count(${members}[age >= 15 and returned_migrant = 1])"
+    )
+    assert rows["fm_block"]["relevant"] == "${age} >= 15 and ${forced_to_leave} = 1"
+    assert rows["im_block"]["relevant"] == (
+        "${age} >= 15 and ${age} <= 59 and ${returned_migrant} = 0 and (${age} < 15 or"
+        " ${forced_to_leave} = 0) and ${cc_born_here} = 1 and ${cc_ever_abroad} = 0"
+    )
+    assert rows["em_dep_year"]["constraint"] == (
+        "(. >= 2025 - 5 and . <= ${int_year} and (${int_year} - .) * 12 + ${int_month} - 1 >= 6)"
+        " or . = -8"
+    )
+    # the flagship form measures immigrant stock: the UN census core is in it (issue 12)
+    for name in ("cc_country_birth", "cc_citizenship", "cc_arrival_year", "cc_res_1y_area"):
+        assert rows[name]["level"] == "person", name
+    assert rows["ret_returning"]["concept"] == "returning_migrant"
     for name in ("member_name", "em_name", "ret_name", "rem_sender_name", "date_of_birth"):
         assert rows[name]["pii"] == "yes", name
     assert rows["em_country"]["level"] == "emigrant"
@@ -89,7 +104,7 @@ def test_lfs_addon_sdg_items_sit_in_their_repeat():
     for name in ("rc_amount", "rc_currency", "rc_deducted", "rc_reimbursed"):
         assert rows[name]["level"] == "recruitment_cost_item", name
     assert rows["rc_earn_amount"]["level"] == "person"
-    assert rows["rc_year"]["constraint"] == ". >= 2025 - 3 and . <= 2025"
+    assert rows["rc_year"]["constraint"] == ". >= 2025 - 3 and . <= ${int_year}"
 
 
 def test_community_form_is_one_submission_per_community():
@@ -143,7 +158,12 @@ def test_every_household_side_module_composes_into_one_valid_form(tmp_path):
         "country: TUN\n"
         "currency: TND\n"
         "survey_year: 2026\n"
-        "modules:\n" + "".join(f"  - id: {m}\n" for m in modules),
+        "modules:\n"
+        + "".join(f"  - id: {m}\n" for m in modules).replace(
+            "  - id: census_core\n",
+            "  - id: census_core\n    add_choices:\n      cc_area:\n"
+            "        - {name: 11, label: {en: Tunis, fr: Tunis, ar: تونس}}\n",
+        ),
         encoding="utf-8",
     )
     q = load_questionnaire(spec)
@@ -151,5 +171,5 @@ def test_every_household_side_module_composes_into_one_valid_form(tmp_path):
     report = validate_xlsform(compile_questionnaire(q))
     assert report.problems == [], [str(p) for p in report.problems]
     rows = {r["name"]: r for r in survey_rows(compile_questionnaire(q)) if r["name"]}
-    assert rows["em_dep_year"]["constraint"] == "(. >= 2026 - 5 and . <= 2026) or . = -8"
+    assert rows["em_dep_year"]["constraint"].startswith("(. >= 2026 - 5 and . <= ${int_year} and")
     assert rows["ep_country"]["level"] == "migration_episode"

@@ -8,6 +8,7 @@ The kernel is a kernelspec written to a temporary directory that runs *this* Pyt
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -30,7 +31,10 @@ def kernel(tmp_path_factory, monkeypatch_module):
                 "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": "survmig (test)",
                 "language": "python",
-                "env": {"MPLBACKEND": "Agg"},
+                # what ipykernel itself selects in Jupyter: figures become outputs (Agg here
+                # would hide every figure, and an Agg inherited from a survmig command run
+                # earlier in this process must not leak in)
+                "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
             }
         )
     )
@@ -63,6 +67,25 @@ def test_notebook_runs(path, kernel, tmp_path):
     client.execute()  # raises CellExecutionError on any error
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    # every cell that draws shows its figure (a library that switched matplotlib's backend would
+    # leave these cells without an image)
+    drawing = [c for c in nb.cells if c.cell_type == "code" and DRAWS.search(c.source)]
+    assert drawing, f"{path.name}: no cell draws a figure"
+    blank = [
+        c.source.splitlines()[0]
+        for c in drawing
+        if not any("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+    ]
+    assert not blank, f"{path.name}: cells that draw but show no figure: {blank}"
+
+
+#: code that makes a figure: pyplot calls, pandas/survmig .plot…(), imshow
+DRAWS = re.compile(r"\bplt\.(figure|subplots|plot|hist|bar|scatter)\(|\.plot(\.\w+)?\(|imshow\(")
+
+
+def test_the_figure_check_finds_drawing_cells():
+    assert DRAWS.search("fig, ax = plt.subplots(1, 2)") and DRAWS.search("sim.plot();")
+    assert DRAWS.search("runs.plot.hist(bins=20)") and not DRAWS.search("print(result)")
 
 
 def test_sampling_notebooks_are_current(tmp_path):

@@ -41,7 +41,7 @@ SURVEY = [
     {
         "type": "begin_repeat",
         "name": "member",
-        **tr("label", "household member", "membre du ménage", "فرد من أفراد الأسرة"),
+        **tr("label", "Household members", "Membres du ménage", "أفراد الأسرة"),
         "repeat_count": "${hh_size}",
     },
     {"type": "text", "name": "name", **tr("label", "Name", "Nom", "الاسم"), "required": "yes"},

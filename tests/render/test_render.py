@@ -87,12 +87,12 @@ def test_direction_language_and_self_contained(run_cli, trilingual_form, tmp_pat
 def test_sections_repeats_choices_and_rules(run_cli, trilingual_form, tmp_path):
     doc = render(run_cli, trilingual_form, "en", tmp_path / "en.html")
     titles = [h.text_content() for h in by_class(doc, "section-title")]
-    assert titles == ["Household roster", "household member"]
+    assert titles == ["Household roster", "Household members"]
     # the repeat is nested in the roster section and says what drives it
     repeat = doc.xpath('//section[@id="s-roster"]//section[@id="s-member"]')[0]
     assert "repeat" in repeat.get("class")
     assert by_class(repeat, "repeat-banner")[0].text_content() == (
-        "↻ For each household member, repeated as many times as the answer to "
+        "↻ The section “Household members” is repeated as many times as the answer to "
         "Q1 “How many people live here?”."
     )
     member_questions = [d.get("id") for d in by_class(repeat, "q")]
@@ -134,9 +134,14 @@ def test_french_and_arabic_rules_and_banners(run_cli, trilingual_form, tmp_path)
         "Réponses acceptées : la réponse est entre 1 et 30.",
         "En cas de refus, l'enquêteur lit : « Entre 1 et 30 »",
     ]
+    # the generated sentence agrees with the section title in every language (issue 12: not
+    # "For each Household members" / "Pour chaque Membres du ménage")
+    assert by_class(fr, "repeat-banner")[0].text_content().startswith(
+        "↻ La section « Membres du ménage » est répétée autant de fois que la réponse à Q1 "
+    )
     ar = render(run_cli, trilingual_form, "ar", tmp_path / "ar.html")
     assert by_class(ar, "repeat-banner")[0].text_content() == (
-        "↻ لكل فرد من أفراد الأسرة، يتكرر بعدد الإجابة على س1 «كم عدد الأشخاص الذين يعيشون هنا؟»."
+        "↻ يتكرر القسم «أفراد الأسرة» بعدد المرات المذكور في الإجابة على س1 «كم عدد الأشخاص الذين يعيشون هنا؟»."
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from survmig.design import load_design
+from survmig.errors import SurvmigError
 from survmig.estimation import estimate
 from survmig.weighting.pipeline import weight_design
 
@@ -81,7 +82,7 @@ def test_replicate_design_file_reproduces_python(run_cli, tmp_path: Path, create
     assert "look like replicate weights" in res.stderr and "--design" in res.stderr
 
 
-def test_linearization_design_file_says_what_it_cannot_carry(run_cli, tmp_path: Path) -> None:
+def test_linearization_design_file_carries_the_calibration(run_cli, tmp_path: Path) -> None:
     data = tmp_path / "api.csv"
     _api().to_csv(data, index=False)
     (tmp_path / "d.yaml").write_text("ids: dnum\nstrata: st\nweights: pw\nnest: true\n")
@@ -91,20 +92,29 @@ def test_linearization_design_file_says_what_it_cannot_carry(run_cli, tmp_path: 
         "weight", data, "--design", tmp_path / "d.yaml", "--steps", tmp_path / "w.yaml", "-o", out
     )
     assert res.exit_code == 0, res.stderr
-    assert "calibration residuals" in res.stdout and "replicate weights" in res.stdout
-    assert "calibration residuals" in (tmp_path / "out.weighting.md").read_text()
     spec = yaml.safe_load((tmp_path / "out.design.yaml").read_text())
     assert spec["ids"] == ["dnum"] and spec["strata"] == "st" and spec["weights"] == "pw"
-    # the file design: the same weights, treated as fixed (R: svydesign on the final weights)
+    assert spec["calibration"]["weights_before"] == "pw_uncalibrated"
+    assert [s["step"] for s in spec["calibration"]["steps"]] == ["rake", "trim"]
+    assert spec["fixed_adjustments"] == ["trimming (trim)"]
     frame = pd.read_parquet(out)
     file_design = load_design(tmp_path / "out.design.yaml", frame)
     design = load_design(tmp_path / "d.yaml", _api())
     weighted = weight_design(design, str(tmp_path / "w.yaml")).design
     np.testing.assert_allclose(file_design.weights, weighted.weights, rtol=1e-12)
+    assert len(file_design.calibration) == len(weighted.calibration) == 1
+    a = estimate(file_design, mean="api00", total="enroll", deff=False)
+    b = estimate(weighted, mean="api00", total="enroll", deff=False)
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-10)
+    # weights treated as fixed (R: svydesign on the final weights) give other SEs
     fixed = load_design({"ids": "dnum", "strata": "st", "weights": "pw", "nest": True}, frame)
-    a = estimate(file_design, mean="api00", deff=False)
-    b = estimate(fixed, mean="api00", deff=False)
-    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-12)
+    c = estimate(fixed, mean="api00", total="enroll", deff=False)
+    assert np.all(np.abs(c["se"].to_numpy() / a["se"].to_numpy() - 1) > 1e-3)
+    assert "trimming" in file_design.weights_note
+    # an edited weight column is caught, not silently used with the wrong residuals
+    frame.loc[3, "pw"] *= 1.01
+    with pytest.raises(SurvmigError, match="does not give the weights"):
+        load_design(tmp_path / "out.design.yaml", frame)
 
 
 def test_negative_weight_names_the_data_file_and_row(run_cli, tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ def test_composition_applies_parameters_overrides_drops_and_added_choices(exampl
     assert rows["cc_born_here"]["label::العربية (ar)"] == "هل وُلد ${member_name} في المغرب؟"
     assert rows["cc_country_birth"]["choice_filter"] == "name != 'MAR'"
     channel = [c.name for c in example.choices["rem_channel"].options]
-    assert channel[-4:] == ["16", "96", "17", "-8"]  # added choice before the special code
+    assert channel[-4:] == ["16", "17", "18", "-8"]  # added choice before the special code
 
 
 def test_special_codes_in_lists_and_numbers(example, sheets):

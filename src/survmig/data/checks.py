@@ -24,7 +24,7 @@ from survmig.data.dataset import Dataset, Problem
 from survmig.data.form import KEY, PARENT_KEY, FormMetadata, Variable
 from survmig.data.logic import form_context, truth
 from survmig.data.xpath import XPathError, XPathUnsupported, evaluate, node_from_series, parse
-from survmig.fileio import atomic_path
+from survmig.tableio import write_csv
 
 #: Import-time findings that the checks recompute (so they are not listed twice).
 _RECOMPUTED = {"duplicate", "orphan"}
@@ -72,14 +72,14 @@ class CheckReport:
             .reset_index(name="n")
         )
 
-    def write(self, path: str | Path) -> Path:
-        """Problems as CSV at ``path``; the not-checked list beside it (``<stem>_not_checked.csv``)."""
+    def write(self, path: str | Path, *, spreadsheet_safe: bool = False) -> Path:
+        """Problems as CSV at ``path``; the not-checked list beside it (``<stem>_not_checked.csv``).
+
+        ``spreadsheet_safe`` escapes text a spreadsheet would run as a formula (OWASP)."""
         path = Path(path)
-        with atomic_path(path) as tmp:
-            self.to_frame().to_csv(tmp, index=False, encoding="utf-8")
+        write_csv(self.to_frame(), path, safe=spreadsheet_safe)
         other = path.with_name(f"{path.stem}_not_checked.csv")
-        with atomic_path(other) as tmp:
-            self.not_checked_frame().to_csv(tmp, index=False, encoding="utf-8")
+        write_csv(self.not_checked_frame(), other, safe=spreadsheet_safe)
         return path
 
 

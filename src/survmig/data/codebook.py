@@ -19,11 +19,64 @@ from survmig.conventions import SPECIAL_CODES
 from survmig.data.dataset import Dataset
 from survmig.data.form import KEY_COLUMNS, PLATFORM_COLUMNS, FormMetadata, Variable
 from survmig.data.labelled import KEY_LABELS
+from survmig.data.public import expression_refs, identifying
 from survmig.data.xpath import to_words
 from survmig.fileio import atomic_dir
 
 DDI_NS = "ddi:codebook:2_5"
 SPECIAL_VALUES = {str(c) for c in SPECIAL_CODES}
+
+
+#: what a codebook says where an expression refers to a question that is not in the files
+NOT_PUBLISHED = "a question not in these files"
+
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+def published_view(ds: Dataset) -> Dataset:
+    """The dataset as its files hold it, and nothing more, for documenting.
+
+    A form question the files do not have (dropped for public use, or missing from the export and
+    filled as empty by ``--keep-going``) is left out entirely: no name, label, question text or
+    DDI entry of a removed identifying variable may reach the codebook of the published files.
+    """
+    missing = {(p.level, p.column) for p in ds.notes if p.check == "missing-column"}
+    meta = ds.metadata
+    tables = {}
+    for level in ds.levels:
+        df = ds.table(level)
+        # an identifying column with no value at all was not published (read back from the
+        # public files with --keep-going): say nothing about it
+        empty = df.columns[df.isna().all().to_numpy()]
+        missing |= {
+            (level, c) for c in empty if c in meta.variables and identifying(meta.variables[c])
+        }
+        tables[level] = df.drop(columns=[c for c in df.columns if (level, c) in missing])
+    present = {c for df in tables.values() for c in df.columns}
+    if present >= set(meta.variables) and not missing:
+        return ds
+    kept = FormMetadata(
+        title=meta.title,
+        form_id=meta.form_id,
+        version=meta.version,
+        default_language=meta.default_language,
+        languages=meta.languages,
+        levels=list(meta.levels.values()),
+        variables=[v for v in meta.variables.values() if v.name in present],
+        choices=dict(meta.choices),
+        source=meta.source,
+        silent=meta.silent,
+    )
+    notes = [p for p in ds.notes if (p.level, p.column) not in missing]
+    return Dataset(tables, kept, source=ds.source, notes=notes)
+
+
+def _published_expression(meta: FormMetadata, expr: str | None) -> str | None:
+    """``expr`` as written, unless it names a question the files do not hold (then a mention)."""
+    if expr and expression_refs(expr) - set(meta.variables):
+        return f"(refers to {NOT_PUBLISHED})"
+    return expr
 
 
 def universe_text(
@@ -38,8 +91,8 @@ def universe_text(
 
     def describe(name: str) -> str:
         v = meta.variables.get(name)
-        if v is None:
-            return name
+        if v is None:  # not in the files (e.g. removed for public use): never its name
+            return NOT_PUBLISHED
         text = meta.label(v, lang)
         return f"{text} ({name})" if text else name
 
@@ -124,7 +177,11 @@ def describe_level(ds: Dataset, level: str, lang: str | None = None) -> list[dic
             if var
             else KEY_LABELS.get(col, PLATFORM_COLUMNS.get(col, (col,))[0]),
             "questions": {
-                lang_: text for lang_, text in (var.labels.items() if var else []) if text
+                lang_: _PLACEHOLDER.sub(
+                    lambda m: m.group(0) if m.group(1) in meta.variables else "${…}", text
+                )
+                for lang_, text in (var.labels.items() if var else [])
+                if text
             },
             "hints": dict(var.hints) if var else {},
             "concept": var.concept if var else None,
@@ -133,8 +190,10 @@ def describe_level(ds: Dataset, level: str, lang: str | None = None) -> list[dic
             "universe": universe_text(meta, var, level, lang)
             if var and var.kind == "question"
             else "",
-            "relevant": " and ".join(var.relevance()) if var else "",
-            "constraint": var.constraint if var else None,
+            "relevant": " and ".join(_published_expression(meta, e) or "" for e in var.relevance())
+            if var
+            else "",
+            "constraint": _published_expression(meta, var.constraint) if var else None,
             "answered": int(series.notna().sum()),
             "missing": int(series.isna().sum()),
             "categories": _frequencies(meta, var, series, lang) if var and var.has_choices else [],
@@ -359,13 +418,21 @@ def _xml_id(text: str) -> str:
 
 def write_codebooks(ds: Dataset, directory: str | Path, lang: str | None = None) -> list[Path]:
     """``codebook-<level>.html`` and ``ddi-<level>.xml`` for every level (all or nothing)."""
-    written = []
     directory = Path(directory)
     with atomic_dir(directory) as tmp:
-        for level in ds.levels:
-            (tmp / f"codebook-{level}.html").write_text(
-                codebook_html(ds, level, lang), encoding="utf-8"
-            )
-            (tmp / f"ddi-{level}.xml").write_bytes(codebook_ddi(ds, level, lang))
-            written += [directory / f"codebook-{level}.html", directory / f"ddi-{level}.xml"]
-    return written
+        names = write_codebook_files(ds, tmp, lang)
+    return [directory / name for name in names]
+
+
+def write_codebook_files(ds: Dataset, folder: Path, lang: str | None = None) -> list[str]:
+    """Write the codebooks of :func:`published_view` into ``folder`` (one being written); the
+    file names written."""
+    ds = published_view(ds)
+    names = []
+    for level in ds.levels:
+        (folder / f"codebook-{level}.html").write_text(
+            codebook_html(ds, level, lang), encoding="utf-8"
+        )
+        (folder / f"ddi-{level}.xml").write_bytes(codebook_ddi(ds, level, lang))
+        names += [f"codebook-{level}.html", f"ddi-{level}.xml"]
+    return names

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from survmig.errors import SurvmigError
+from survmig.fileio import check_output_dir, check_output_file
 
 
 def _load(
@@ -20,7 +21,11 @@ def _load(
     timezone: str | None = None,
 ):
     from survmig.data.readers import read_export
+    from survmig.fileio import note_input
 
+    for source in (export, form):
+        if source is not None:
+            note_input(source)
     return read_export(
         export,
         form,
@@ -50,6 +55,10 @@ def _platform_options(func):
         show_default=True,
         help="Where the export comes from; auto detects it from the file (the summary says what was found).",
     )(func)
+
+
+def _inputs(*paths: str | None) -> list[str]:
+    return [p for p in paths if p is not None]
 
 
 def _input_options(func):
@@ -125,6 +134,7 @@ def import_(
         raise SurvmigError(
             "--form is required to import an export", hint="give the compiled XLSForm (.xlsx)"
         )
+    check_output_dir(output, _inputs(export, form))
     ds = _load(export, form, level, keep_going, encoding, root_level, platform, timezone)
     ds.write(output)
     for key, value in (ds.source.get("detected") or {}).items():
@@ -151,7 +161,15 @@ def import_(
     help="Write every problem to this CSV.",
 )
 @click.option("--show", default=20, show_default=True, help="How many problems to print.")
-def check(export, form, level, keep_going, encoding, root_level, output, show) -> None:
+@click.option(
+    "--spreadsheet-safe",
+    is_flag=True,
+    help="CSV for spreadsheets: text starting with = + - @ gets a leading ' (OWASP), so an answer "
+    "cannot run as a formula in Excel/LibreOffice (values are then no longer exact).",
+)
+def check(
+    export, form, level, keep_going, encoding, root_level, output, show, spreadsheet_safe
+) -> None:
     """Check data against its form; exit status 1 when problems are found.
 
     Reports columns not in the form, values outside the choice lists or constraints, answers where the
@@ -166,10 +184,12 @@ def check(export, form, level, keep_going, encoding, root_level, output, show) -
     """
     from survmig.data.checks import check_dataset
 
+    if output:
+        check_output_file(output, _inputs(export, form))
     ds = _load(export, form, level, True, encoding, root_level)
     report = check_dataset(ds)
     if output:
-        report.write(output)
+        report.write(output, spreadsheet_safe=spreadsheet_safe)
     summary = report.summary()
     click.echo(f"checked {', '.join(f'{lv}: {n} rows' for lv, n in report.rows.items())}")
     click.echo(f"today() evaluated as {report.today} (the date of this check)")
@@ -243,20 +263,40 @@ def export(
       survmig data export data/ --format sav,dta --lang fr -o out/
       survmig data export data/ --public-use public.yaml --format sav,csv -o public/
     """
-    from survmig.data.labelled import write_tables
+    from survmig.data.labelled import NOT_WRITTEN, check_formats, write_tables
     from survmig.data.public import load_config, public_use
 
+    fmts = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    check_formats(fmts)
+    check_output_dir(output, _inputs(export, form, public))
+    config = load_config(public) if public is not None else None
     ds = _load(export, form, level, keep_going, encoding, root_level)
-    if public is not None:
-        ds, log = public_use(ds, load_config(public))
+    if config is not None:
+        ds, log = public_use(ds, config)
         for line in log:
             click.echo(f"public use: {line}")
-    fmts = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
-    notes = write_tables(ds, output, fmts, lang=lang, dta_special=dta_special)
+    notes = write_tables(
+        ds, output, fmts, lang=lang, dta_special=dta_special, codebook=config is not None
+    )
     click.echo(f"wrote {', '.join(f'{lv}.{f}' for lv in ds.levels for f in fmts)} -> {output}")
+    if config is not None:
+        click.echo(
+            "public use: codebook-<level>.html and ddi-<level>.xml describe exactly the published "
+            "files (nothing removed is named)"
+        )
+    lost = sum(n.note.startswith(NOT_WRITTEN) for n in notes)
+    if lost:
+        click.echo(
+            f"warning: {lost} value(s) could not be written as typed and are missing in the files "
+            f"(e.g. {next(n.note for n in notes if n.note.startswith(NOT_WRITTEN))[len(NOT_WRITTEN) + 1 :]}); "
+            f"each is listed in {Path(output) / 'export_notes.csv'}",
+            err=True,
+        )
     if notes:
         click.echo(
-            f"{len(notes)} note(s) on names, labels and codes in {Path(output) / 'export_notes.csv'}"
+            f"{len(notes)} note(s) on names, labels, codes and values in "
+            f"{Path(output) / 'export_notes.csv'}; values are written exactly as stored "
+            "(no spreadsheet escaping)"
         )
 
 
@@ -283,6 +323,7 @@ def codebook(export, form, level, keep_going, encoding, root_level, output, lang
     """
     from survmig.data.codebook import write_codebooks
 
+    check_output_dir(output, _inputs(export, form))
     ds = _load(export, form, level, keep_going, encoding, root_level)
     paths = write_codebooks(ds, output, lang)
     click.echo("wrote " + ", ".join(p.name for p in paths) + f" -> {output}")

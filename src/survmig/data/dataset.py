@@ -23,7 +23,7 @@ import pandas as pd
 from survmig.conventions import SPECIAL_CODES
 from survmig.data.form import KEY, KEY_COLUMNS, PARENT_KEY, ROOT_KEY, ROW_POS, FormMetadata
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_dir
+from survmig.fileio import atomic_dir, note_input
 
 DATASET_FORMAT = "survmig-dataset"
 DATASET_VERSION = 1
@@ -206,6 +206,7 @@ class Dataset:
     def read(cls, directory: str | Path) -> Dataset:
         """Read a directory written by :meth:`write`."""
         directory = Path(directory)
+        note_input(directory)
         meta_path = directory / METADATA_FILE
         if not meta_path.exists():
             raise SurvmigError(
@@ -217,16 +218,36 @@ class Dataset:
             doc = json.loads(meta_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise SurvmigError(f"damaged metadata: {err}", file=meta_path) from None
-        if doc.get("format") != DATASET_FORMAT:
-            raise SurvmigError("not a survmig dataset metadata file", file=meta_path)
-        meta = FormMetadata.from_dict(doc["form"])
+        if not isinstance(doc, dict) or doc.get("format") != DATASET_FORMAT:
+            raise SurvmigError(
+                "not a survmig dataset metadata file",
+                file=meta_path,
+                hint="import the export again with `survmig data import`",
+            )
+        damaged = SurvmigError(
+            "damaged metadata: the form, levels or notes are not what survmig writes",
+            file=meta_path,
+            hint="import the export again with `survmig data import`",
+        )
+        try:
+            meta = FormMetadata.from_dict(doc["form"])
+            levels = [str(lv) for lv in doc["levels"]]
+            notes = [Problem(**p) for p in doc.get("notes", [])]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise damaged from None
         tables = {}
-        for level in doc["levels"]:
+        for level in levels:
             path = directory / f"{level}.parquet"
             if not path.exists():
                 raise SurvmigError(f"missing table for level '{level}'", file=path)
-            tables[level] = pd.read_parquet(path)
-        notes = [Problem(**p) for p in doc.get("notes", [])]
+            try:
+                tables[level] = pd.read_parquet(path)
+            except Exception as err:  # pyarrow raises its own types for truncated files
+                raise SurvmigError(
+                    f"damaged Parquet table: {' '.join(str(err).split())}",
+                    file=path,
+                    hint="import the export again with `survmig data import`",
+                ) from None
         ds = cls(tables, meta, source=doc.get("source"), notes=notes)
         if (directory / AUDIT_FILE).exists():
             ds.audit = pd.read_parquet(directory / AUDIT_FILE)

@@ -45,6 +45,8 @@ from survmig.errors import SurvmigError
 from survmig.fileio import atomic_dir
 
 FORMATS = ("sav", "dta", "csv", "parquet")
+#: how export_notes.csv starts the note of a value that could not be written as its type
+NOT_WRITTEN = "value not written as typed (missing in the files) at"
 STATA_RESERVED = {
     "_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int", "long", "_n", "_N",
     "_pi", "_pred", "_rc", "_skip", "strL", "using", "with",
@@ -159,16 +161,15 @@ def write_tables(
     *,
     lang: str | None = None,
     dta_special: str = "extended",
+    codebook: bool = False,
 ) -> list[ExportNote]:
     """Write every level of ``dataset`` to ``directory`` as ``<level>.<format>`` (all or nothing).
 
-    Also writes ``export_notes.csv`` listing renamed variables, cut labels and code mappings.
+    Also writes ``export_notes.csv`` listing renamed variables, cut labels, code mappings and
+    values that could not be written as typed; ``codebook`` adds the HTML and DDI codebooks of
+    exactly what was written (a public-use release documents itself, never the full form).
     """
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise SurvmigError(
-            f"unknown format(s): {', '.join(bad)}", hint="choose from " + ", ".join(FORMATS)
-        )
+    check_formats(formats)
     if dta_special not in ("extended", "labelled"):
         raise SurvmigError("dta_special must be 'extended' or 'labelled'")
     meta = dataset.metadata
@@ -177,6 +178,13 @@ def write_tables(
     notes: list[ExportNote] = [
         ExportNote(n["level"], n["column"], "all", f"public use: {n['note']}")
         for n in dataset.source.get("public_use_notes") or []
+    ]
+    # a value the import could not type (2.5 in an integer question) is missing in every file:
+    # say so for each one, so nothing is lost without a word
+    notes += [
+        ExportNote(p.level, p.column or "", "all", f"{NOT_WRITTEN} {p.key}: {p.message}")
+        for p in dataset.notes
+        if p.check == "type" and p.level in dataset.levels
     ]
     with atomic_dir(directory) as tmp:
         for level in dataset.levels:
@@ -205,6 +213,10 @@ def write_tables(
         pd.DataFrame(
             [dataclasses.asdict(n) for n in notes], columns=["level", "column", "format", "note"]
         ).to_csv(tmp / "export_notes.csv", index=False, encoding="utf-8")
+        if codebook:
+            from survmig.data.codebook import write_codebook_files
+
+            write_codebook_files(dataset, tmp, lang)
     return notes
 
 
@@ -223,6 +235,21 @@ def labelled_columns(meta: FormMetadata, columns: list[str]) -> set[str]:
         ):
             out.add(col)
     return out
+
+
+def check_formats(formats: tuple[str, ...] | list[str]) -> None:
+    """At least one format, each one we write (checked before any work)."""
+    if not formats:
+        raise SurvmigError(
+            "no format given", where="--format", hint="choose from " + ", ".join(FORMATS)
+        )
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise SurvmigError(
+            f"unknown format(s): {', '.join(bad)}",
+            where="--format",
+            hint="choose from " + ", ".join(FORMATS),
+        )
 
 
 def _numeric_with_specials(var: Variable | None, meta: FormMetadata) -> bool:

@@ -3,7 +3,7 @@
 For the demo and for tests of whole pipelines: a reader tested only on tidy files would hide what
 the platforms really do, so these writers reproduce it. The KoboToolbox writer follows formpack with
 kpi's web-UI defaults (see :mod:`survmig.data.kobo`): bare names, typed cells, date-times in the
-devices' wall time without offset, text starting with ``=`` as a formula, ``_URL`` columns, no
+devices' wall time without offset, ``_URL`` columns, no
 ``<repeat>_count`` calculates, sheet names cut to 31 characters. The SurveyCTO writer follows its
 documented wide and long formats (see :mod:`survmig.data.surveycto`).
 """
@@ -26,6 +26,7 @@ from survmig.data.kobo import HeaderStyle, expected_headers, sheet_name
 from survmig.data.surveycto import DATE_FORMAT, DATETIME_FORMAT, choice_suffix
 from survmig.data.timezones import DATETIME_TYPES, parse_timezone
 from survmig.fileio import atomic_path
+from survmig.tableio import excel_writer
 
 _NUMERIC = frozenset({"integer", "decimal", "range"})
 _DATES = frozenset({"date", "today"})
@@ -157,9 +158,10 @@ def write_kobo_xlsx(
         taken.append(name)
         sheets[name] = pd.DataFrame(cols)
     path = Path(path)
-    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+    # formpack (xlsxwriter) stores text starting with '=' as a formula; survmig's workbooks keep
+    # every text cell as text (the formula quirk is tested on formpack's own files)
+    with excel_writer(path) as writer:
         for name, frame in sheets.items():
-            # openpyxl, like xlsxwriter, stores text starting with '=' as a formula
             frame.to_excel(writer, sheet_name=name, index=False)
     return path
 

@@ -41,7 +41,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from survmig.conventions import SPECIAL_CODES
 from survmig.data.coerce import DATE_TYPES, DATETIME_TYPES, FLOAT_TYPES, INT_TYPES
@@ -58,6 +57,7 @@ from survmig.data.form import (
 )
 from survmig.data.xpath import XPathError, XPathUnsupported, parse, tokenize
 from survmig.errors import SurvmigError
+from survmig.modules.yamlio import load_yaml
 
 IDENTIFYING_PLATFORM = (
     "SubmitterID",
@@ -75,15 +75,12 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise SurvmigError("public-use configuration not found", file=path) from None
-    except yaml.YAMLError as err:
-        line = getattr(getattr(err, "problem_mark", None), "line", None)
-        raise SurvmigError(
-            f"not valid YAML: {err}", file=path, line=None if line is None else line + 1
-        ) from None
+    if not path.is_file():
+        raise SurvmigError("public-use configuration not found", file=path)
+    # the shared loader: a duplicated key (a second `drop:` silently replacing the first list of
+    # identifying variables) is an error, and every message is one line naming file:line
+    data = load_yaml(path)
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise SurvmigError(
             "the configuration must be a mapping (drop:, top_code:, age_groups:)", file=path
@@ -120,7 +117,7 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
                     f"keep: '{var.name}' is flagged as PII in the form and cannot be kept",
                     file=file,
                 )
-        elif (var.type in GEO_TYPES or var.type in IDENTIFYING_META) and var.name not in keep:
+        elif identifying(var) and var.name not in keep:
             drop.add(var.name)
     if config.get("anonymize_keys", True):
         drop.update(n for n in ("instanceID", "deprecatedID", "instanceName") if n in known)
@@ -218,7 +215,12 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
     return Dataset(tables, new_meta, source=source), log
 
 
-def _refs(expr: str | None) -> set[str]:
+def identifying(var: Variable) -> bool:
+    """Whether a public-use file drops ``var`` by default: PII, GPS or identifying metadata."""
+    return bool(var.pii) or var.type in GEO_TYPES or var.type in IDENTIFYING_META
+
+
+def expression_refs(expr: str | None) -> set[str]:
     """Names ``${…}`` in an expression."""
     if not expr:
         return set()
@@ -268,13 +270,13 @@ def _linked(meta: FormMetadata, name: str) -> dict[str, tuple[bool, str]]:
                 (v, True, f"same concept '{current.concept}' as {current.name}")
                 for v in meta.concept_variables(current.concept)
             ]
-        for ref in _refs(current.calculation):
+        for ref in expression_refs(current.calculation):
             source = meta.variables.get(ref)
             if source is not None and _carries_values(source):
                 same = _passes_through(current.calculation or "", ref)
                 candidates.append((source, same, f"{current.name} is calculated from it"))
         for derived in calculated:
-            if current.name in _refs(derived.calculation):
+            if current.name in expression_refs(derived.calculation):
                 same = _passes_through(derived.calculation or "", current.name)
                 candidates.append((derived, same, f"calculated from {current.name}"))
         for var, same, why in candidates:

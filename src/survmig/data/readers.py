@@ -44,6 +44,7 @@ from survmig.data.form import (
 from survmig.data.kobo import KOBO_IGNORED, KOBO_META, is_kobo_csv
 from survmig.data.mapping import CENTRAL_META, RawLevel, map_columns
 from survmig.data.rawtext import read_csv_bytes, sniff
+from survmig.data.ziplimits import read_member
 from survmig.errors import SurvmigError
 
 _REPEAT_KEY = re.compile(r"/([^/\[\]]+)\[(\d+)\]$")
@@ -218,7 +219,8 @@ def _read_central(
                 hint="download the CSV export (submissions.csv.zip)",
             )
         frames = {
-            n: read_csv_bytes(zf.read(n), file=f"{path}:{n}", encoding=encoding) for n in members
+            n: read_csv_bytes(read_member(zf, n, path), file=f"{path}:{n}", encoding=encoding)
+            for n in members
         }
     audit = None
     for name in [n for n in frames if _is_client_audit(n, frames[n])]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from survmig.demo.districts import accuracy
 from survmig.demo.run import DemoResult, run_demo
 
 
@@ -64,6 +65,12 @@ def _summary(console: Console, r: DemoResult) -> None:
     for row in r.coverage.itertuples():
         table.add_row(row.group, str(row.intervals), str(row.covering), f"{row.coverage:.1%}")
     console.print(table)
+    acc = accuracy(r.small_area)
+    console.print(
+        f"Districts ({acc['sampled']} of {acc['districts']} sampled): RMSE of the foreign-born share "
+        f"{acc['rmse_direct']:.4f} direct, {acc['rmse_model']:.4f} Fay-Herriot; model intervals "
+        f"cover {acc['coverage']:.0%} of the true shares (small_area/)."
+    )
     console.print(f"Done in {r.seconds:.0f} s. Results in [bold]{r.directory}[/bold]:")
     for name in ("report", "workbook", "export", "readme"):
         console.print(f"  {name:<14} {r.files[name]}")

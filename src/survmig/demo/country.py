@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from survmig.arrays import positions_in_groups
+from survmig.demo.districts import assign_districts
 from survmig.sampling.population import synthetic_population
 
 #: region code -> name (quadrants of the EA grid)
@@ -113,6 +114,7 @@ def synthetic_country(
     half_r = (hh["row"].max() + 1) / 2
     half_c = (hh["col"].max() + 1) / 2
     hh["region"] = 1 + (hh["row"] >= half_r).astype(int) * 2 + (hh["col"] >= half_c).astype(int)
+    assign_districts(hh, seed)
     n = len(hh)
     klass = hh["migrant_class"].astype(str).to_numpy()
     emig_hh = klass == "current_emigrant"
@@ -216,9 +218,8 @@ def _birth_and_citizenship(
     rng: np.random.Generator, p: pd.DataFrame, hh: pd.DataFrame, year: int
 ) -> None:
     m = len(p)
-    region = hh.set_index("hh_id")["region"].reindex(p["hh_id"]).to_numpy()
-    # immigrants concentrate in the North region (the big cities)
-    rate = np.where(region == 1, 0.06, 0.02)
+    # immigrants concentrate in the North region (the big cities) and in some districts
+    rate = hh.set_index("hh_id")["foreign_rate"].reindex(p["hh_id"]).to_numpy()
     foreign = (rng.random(m) < rate) & (p["returned"].fillna(0).to_numpy() == 0)
     p["born_here"] = np.where(foreign, 0, 1)
     p["country_of_birth"] = np.where(foreign, _choice(rng, ORIGINS, m), None)

@@ -70,7 +70,7 @@ def draw_sample(
     hh = country.households
     frame = ea_frame(hh)
     n_eas = plan_eas(frame, households, country, rate_none)
-    listing = hh[["hh_id", "ea", "region", "migrant_class"]]
+    listing = hh[["hh_id", "ea", "region", "district", "migrant_class"]]
     phase1 = select_two_stage(
         frame,
         listing,

@@ -27,14 +27,17 @@ import pandas as pd
 from survmig.data import KEY, ROOT_KEY, Dataset, FormMetadata, read_export
 from survmig.data.checks import check_dataset
 from survmig.demo.country import REGIONS, Country, calibration_cells, synthetic_country
+from survmig.demo.districts import district_census, district_small_area
 from survmig.demo.fieldwork import Fieldwork, draw_sample
 from survmig.demo.responses import form_responses
 from survmig.design import SurveyDesign
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_dir, atomic_path, check_output_dir
-from survmig.indicators import IndicatorResults, compute, level_map
+from survmig.indicators import IndicatorResults, level_map
+from survmig.indicators.margins import compute_margins
 from survmig.report import Thresholds, flag_reliability, write_report
 from survmig.sampling.population import ea_frame
+from survmig.sampling.results import generator
 from survmig.tableio import write_table
 from survmig.weighting import BaseWeights, Calibrate, ControlTable, Nonresponse, Stage
 from survmig.weighting.pipeline import WeightingResult, run_steps
@@ -69,6 +72,7 @@ class DemoResult:
     estimates: pd.DataFrame  # estimates joined with the truth
     seconds: float
     country: Country  # the synthetic country (the truth before it became answers)
+    small_area: pd.DataFrame  # district estimates (direct, model) with the true shares
 
 
 def spec_path() -> Path:
@@ -124,7 +128,7 @@ def run_demo(
     directory = Path(directory)
     check_output_dir(directory)  # a file, a path below a file or a foreign folder: refused
     t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     seeds = [int(s) for s in rng.integers(0, 2**31, size=4)]
     with atomic_dir(directory) as tmp:
         for sub in ("fieldwork", "weights", "truth"):
@@ -175,6 +179,10 @@ def run_demo(
             joined, coverage = coverage_table(results, truth)
             joined.to_csv(tmp / "truth" / "estimates_vs_truth.csv", index=False)
             coverage.to_csv(tmp / "truth" / "coverage.csv", index=False)
+        with step("Small-area (Fay-Herriot) estimates of the foreign-born share by district"):
+            districts = district_census(country.households, country.persons, seeds[0])
+            write_table(districts, tmp / "country" / "district_census.csv")
+            small = district_small_area(tmp / "small_area", data, design_data, country, districts)
         with step("Writing the report (HTML, Excel, CSV, charts)"):
             write_report(results, tmp / "report", title="survmig demo: migration indicators")
             _add_coverage_to_html(tmp / "report" / "report.html", coverage, joined)
@@ -193,6 +201,7 @@ def run_demo(
         "coverage": directory / "truth" / "coverage.csv",
         "inputs": directory / "inputs",
         "truth": directory / "truth" / "estimates_vs_truth.csv",
+        "small_area": directory / "small_area" / "estimates.csv",
     }
     return DemoResult(
         directory=directory,
@@ -209,6 +218,7 @@ def run_demo(
         estimates=joined,
         seconds=time.perf_counter() - t0,
         country=country,
+        small_area=small,
     )
 
 
@@ -341,6 +351,7 @@ def weight_households(
             "ea": kept["ea"].to_numpy(),
             "stratum": kept["stratum"].to_numpy(),
             "region": kept["region"].to_numpy(),
+            "district": kept["district"].to_numpy(),
             "screen": kept["screen"].to_numpy(),
             "base_weight": 1.0 / kept["prob"].to_numpy(),
             "weight": result.weights,
@@ -393,37 +404,15 @@ def estimate_indicators(
     with warnings.catch_warnings():
         # design effects of degenerate domains (zero SRS variance) are NaN; the table says so
         warnings.simplefilter("ignore", RuntimeWarning)
-        parts = [
-            compute(
-                data,
-                design,
-                indicators,
-                by=list(by),
-                rates=RATES,
-                parameters=PARAMETERS,
-                design_data=design_data,
-            )
-            for by in BREAKDOWNS
-        ]
-    first = parts[0]
-    by_all = sorted({b for by in BREAKDOWNS for b in by}, key=["region", "sex"].index)
-    tables = []
-    for part, by in zip(parts, BREAKDOWNS, strict=True):
-        t = part.table.copy()
-        if by:  # an indicator that cannot be broken down this way would repeat its national rows
-            used = [iid for iid, info in part.info.items() if info.by]
-            t = t[t["indicator"].isin(used)]
-        for b in by_all:
-            if b not in t.columns:
-                t[b] = None
-        tables.append(t)
-    lead = [c for c in first.table.columns if c not in by_all]
-    order = lead[:4] + by_all + lead[4:]
-    table = pd.concat(tables, ignore_index=True)[order]
-    labels: dict[str, dict[str, str]] = {}
-    for part in parts:
-        labels.update(part.labels)
-    return dataclasses.replace(first, table=table, by=by_all, labels=labels)
+        return compute_margins(
+            data,
+            design,
+            indicators,
+            BREAKDOWNS,
+            rates=RATES,
+            parameters=PARAMETERS,
+            design_data=design_data,
+        )
 
 
 def coverage_table(
@@ -672,6 +661,14 @@ truth/estimates_vs_truth.csv
     Every estimate beside the true value: covered, error in standard errors, reliability flag.
 truth/coverage.csv
     How many 95 % intervals cover the truth: {cov.covering} of {cov.intervals} ({cov.coverage:.1%}).
+country/district_census.csv
+    The 36 districts (3 x 3 blocks of EAs in each region): households, persons and the foreign-born
+    share an earlier census measured (with error): the covariates of the small-area model.
+small_area/
+    Fay-Herriot estimates of the foreign-born share by district (`survmig small-area`, REML,
+    arcsine scale, GVF-smoothed variances, benchmarked to the national direct estimate):
+    estimates.csv (direct, synthetic, model, MSE, CV, interval, true_value), coefficients.csv,
+    diagnostics.csv, estimates.png (direct vs model by sample size), diagnostics.png.
 inputs/
     Example input files for the commands of survmig's README, made from this country and sample
     (the README's commands use them as demo-output/inputs/...):
@@ -711,9 +708,13 @@ Try the same steps yourself (from this folder):
     survmig data export survey_dataset/ --public-use inputs/public.yaml --format sav -o public/
     survmig weight fieldwork/sample.csv --design inputs/design.yaml --steps inputs/weighting.yaml \
         -o weighted.parquet
-    survmig estimate survey_dataset/ --design inputs/design.yaml --design-data weighted.parquet \
-        --indicators all --by region,sex --rates inputs/rates.csv --param convert_to=EUR \
+    survmig estimate survey_dataset/ --design weighted.design.yaml --design-data weighted.parquet \
+        --indicators all --by region --by sex --rates inputs/rates.csv --param convert_to=EUR \
         --report my_report/
+    survmig small-area survey_dataset/ --design inputs/design.yaml \
+        --design-data weights/households_weighted.csv --indicator foreign_born_share \
+        --area district --covariates country/district_census.csv --x census_foreign_share \
+        --population persons --variance gvf -o districts/
     survmig allocate inputs/strata.csv --method rare --n 30 --screen-cost 2 --interview-cost 20 \
         -o alloc.csv
     survmig select inputs/frame.csv --method pps --strata stratum --size households \

@@ -246,6 +246,7 @@ class SurveyDesign:
         "_replicates",
         "_calibration",
         "_weights_source",
+        "_weights_note",
         "_cache",
     )
 
@@ -350,6 +351,7 @@ class SurveyDesign:
             replicates=None,
             calibration=(),
             weights_source=source,
+            weights_note=None,
         )
 
     def _init(self, **parts: Any) -> None:
@@ -511,6 +513,7 @@ class SurveyDesign:
             replicates=rep,
             calibration=(),
             weights_source=weights if isinstance(weights, str) else None,
+            weights_note=None,
         )
 
     # -- public properties -----------------------------------------------------------------------
@@ -589,6 +592,18 @@ class SurveyDesign:
     def weights_column(self) -> str | None:
         """The data column the weights came from, if any."""
         return self._weights_source
+
+    @property
+    def weights_note(self) -> str | None:
+        """Why the SEs of this design treat (some of) its weight adjustments as fixed, if known
+        (set by :meth:`with_weights_note`, e.g. from the design file ``survmig weight`` wrote)."""
+        return self._weights_note
+
+    def with_weights_note(self, note: str | None) -> SurveyDesign:
+        """The same design saying which weight adjustments its SEs treat as fixed."""
+        parts = self._parts()
+        parts["weights_note"] = note
+        return SurveyDesign._from_parts(**parts)
 
     @property
     def df(self) -> int:
@@ -689,8 +704,9 @@ class SurveyDesign:
         if not np.all(np.isfinite(w)):
             raise SurvmigError("new weights have missing or infinite values", where="weights")
         parts = self._parts()
+        if not np.array_equal(w, self._weights):  # the same weights keep their column's name
+            parts["weights_source"] = None
         parts["weights"] = _readonly(w)
-        parts["weights_source"] = None
         rep = self._replicates
         if repweights is not None:
             if rep is None:
@@ -745,6 +761,17 @@ class SurveyDesign:
                     hint="replicate designs carry the adjustment in the replicate weights",
                 )
             parts["calibration"] = tuple(fixed)
+        return SurveyDesign._from_parts(**parts)
+
+    def with_columns(self, columns: dict[str, np.ndarray]) -> SurveyDesign:
+        """The same design over its data plus ``columns`` (one value per row): derived analysis
+        variables such as a model's influence functions, without rebuilding the design."""
+        parts = self._parts()
+        extra = pd.DataFrame(columns, index=self._data.index)
+        clash = [c for c in extra.columns if c in self._data.columns]
+        if clash:
+            raise SurvmigError(f"column {show(clash[0])} is already in the data", where="design")
+        parts["data"] = pd.concat([self._data, extra], axis=1)
         return SurveyDesign._from_parts(**parts)
 
     def with_options(self, **options: Any) -> SurveyDesign:

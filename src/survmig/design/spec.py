@@ -43,6 +43,8 @@ import yaml
 
 from survmig.design.core import SurveyDesign
 from survmig.errors import SurvmigError
+from survmig.fileio import note_input
+from survmig.modules.yamlio import LDict, parse_yaml
 
 LINEARIZATION_KEYS = {
     "ids",
@@ -55,6 +57,8 @@ LINEARIZATION_KEYS = {
     "lonely_psu_domain",
     "variance",
     "create_replicates",
+    "calibration",
+    "fixed_adjustments",
 }
 REPLICATE_KEYS = {
     "weights",
@@ -67,6 +71,7 @@ REPLICATE_KEYS = {
     "mse",
     "combined_weights",
     "df",
+    "fixed_adjustments",
 }
 CREATE_KEYS = {"type", "replicates", "seed", "rho", "mse"}
 
@@ -100,19 +105,11 @@ def load_design(
                 file=file,
                 hint="give the design.yaml (strata, ids, weights…), not a data or form file",
             ) from None
-        try:
-            spec = yaml.safe_load(text)
-            node = yaml.compose(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise SurvmigError(
-                f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                file=file,
-                line=mark.line + 1 if mark else None,
-            ) from exc
-        if isinstance(node, yaml.MappingNode):
-            for key_node, _ in node.value:
-                lines[str(key_node.value)] = key_node.start_mark.line + 1
+        note_input(path)
+        # the shared loader: duplicate keys, alias bombs and syntax errors name file:line
+        spec = parse_yaml(text, file)
+        if isinstance(spec, LDict):
+            lines = {str(k): spec.line_of(k) for k in spec}
     if not isinstance(spec, dict):
         raise SurvmigError("a design file must be a mapping of fields", file=file, line=1)
 
@@ -172,7 +169,7 @@ def load_design(
                 replicates=typed("replicates", (int,), "a whole number"),
                 df=typed("df", (int,), "a whole number"),
             )
-            return design
+            return _with_fixed_note(design, spec, fail)
         design = SurveyDesign(
             data,
             ids=typed("ids", (str, list), "a column or a list of columns"),
@@ -186,6 +183,19 @@ def load_design(
             variance=str(spec.get("variance", "ultimate")),
         )
         create = spec.get("create_replicates")
+        if "calibration" in spec:
+            if create is not None:
+                raise fail(
+                    "calibration",
+                    "a design cannot both carry calibration and create replicates",
+                    "replicate designs carry the calibration in their adjusted replicate weights",
+                )
+            from survmig.weighting.designfile import recalibrate  # the weighting stage's steps
+
+            design = recalibrate(
+                design, spec["calibration"], lambda message: fail("calibration", message)
+            )
+        design = _with_fixed_note(design, spec, fail)
         if create is not None:
             if not isinstance(create, dict):
                 raise fail(
@@ -225,6 +235,24 @@ def load_design(
                 hint=err.hint,
             ) from err
         raise
+
+
+def _with_fixed_note(design: SurveyDesign, spec: dict[str, Any], fail: Any) -> SurveyDesign:
+    """The design's ``fixed_adjustments`` (weight adjustments its SEs treat as fixed) as its note."""
+    fixed = spec.get("fixed_adjustments")
+    if fixed is None:
+        return design
+    if not isinstance(fixed, list) or not all(isinstance(v, str) for v in fixed):
+        raise fail("fixed_adjustments", "fixed_adjustments must be a list of step descriptions")
+    return design.with_weights_note(fixed_weights_note(fixed)) if fixed else design
+
+
+def fixed_weights_note(adjustments: Sequence[str]) -> str:
+    """The sentence every output carries when SEs treat weight adjustments as fixed."""
+    return (
+        "SEs treat these weight adjustments as fixed (their own variance is not estimated): "
+        + "; ".join(adjustments)
+    )
 
 
 DATA_ROW = re.compile(r"\bat row \d+|\bfirst at row\b")

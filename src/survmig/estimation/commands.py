@@ -15,7 +15,10 @@ from survmig.design.spec import ignored_replicate_columns
 from survmig.errors import SurvmigError, SurvmigWarning
 from survmig.estimation.ci import CI_METHODS
 from survmig.estimation.engine import estimate as run_estimate
+from survmig.estimation.margins import breakdowns_of, estimate_margins, with_national
+from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
+from survmig.fileio import check_output_dir
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -26,6 +29,8 @@ from survmig.tableio import read_table
 #: like the command's own estimates. Unknown names must raise :class:`~survmig.errors.SurvmigError`.
 #: When the user gives them, the hook also receives ``rates`` (exchange-rate CSV path),
 #: ``parameters`` (dict of catalogue parameters) and ``report_dir`` (publication report folder).
+#: With repeated ``--by`` it receives ``margins`` (a list of breakdowns, ``[]`` = national) instead
+#: of ``by``.
 INDICATORS_HOOK = "survmig.indicators:estimate_indicators"
 
 
@@ -125,6 +130,16 @@ def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
             file=path,
             hint="weight the household table written by `survmig data import` (it has KEY)",
         )
+    dup = table[KEY].duplicated(keep=False) & table[KEY].notna()
+    if dup.any():
+        rows = (dup.to_numpy().nonzero()[0] + 1).tolist()
+        raise SurvmigError(
+            f"household {table[KEY][dup].iloc[0]!s} is on rows {rows[0]} and {rows[1]}: "
+            "which copy's weight applies is unknown",
+            file=path,
+            where=KEY,
+            hint="give each household once (drop the duplicate rows)",
+        )
     new = [c for c in table.columns if c not in households.columns]
     if not new:
         raise SurvmigError(
@@ -153,6 +168,61 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             out[key.strip()] = text
     return out
+
+
+def check_design_options(
+    design_file: Path | None,
+    strata: str | None,
+    psu: str | None,
+    weight: str | None,
+    fpc: str | None,
+    nest: bool,
+) -> bool:
+    """The design is --design or the one-line options, not both, not neither; returns whether it
+    is the one-liner (checked before any data is read)."""
+    one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
+    if design_file is not None and one_liner:
+        raise SurvmigError(
+            "give the design either as --design or as --strata/--psu/--weight/--fpc, not both",
+            where="design",
+        )
+    if design_file is None and not one_liner:
+        raise SurvmigError(
+            "no design given",
+            where="design",
+            hint="use --design design.yaml or --strata/--psu/--weight",
+        )
+    if one_liner and weight is None:
+        raise SurvmigError("the one-line design needs --weight", where="--weight")
+    return one_liner
+
+
+def cli_design(
+    frame: pd.DataFrame,
+    data: Path,
+    design_file: Path | None,
+    strata: str | None,
+    psu: str | None,
+    weight: str | None,
+    fpc: str | None,
+    nest: bool,
+) -> SurveyDesign:
+    """The design of a command line (``--design`` or ``--strata/--psu/--weight/--fpc/--nest``);
+    errors in the data's values name the data file."""
+    if design_file is not None:
+        return load_design(design_file, frame, data_file=data)
+    try:
+        design = design_from_options(
+            frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
+        )
+    except SurvmigError as err:  # problems are in the data file: say which one
+        if err.file is not None:
+            raise
+        raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
+    ignored = ignored_replicate_columns(frame, weight)
+    if ignored:
+        click.echo(f"warning: {data}: {ignored}", err=True)
+    return design
 
 
 @click.command("estimate")
@@ -201,7 +271,34 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(path_type=Path),
     help="With --indicators: also write the publication report (Excel, CSV, charts, HTML) here.",
 )
-@click.option("--by", help="Domain variables, comma separated (estimates for every combination).")
+@click.option(
+    "--by",
+    multiple=True,
+    help="Domain variables: comma separated for their crossing (region,sex); repeat for separate "
+    "breakdowns (--by region --by sex), which come with the national row.",
+)
+@click.option(
+    "--compare",
+    "compare_var",
+    help="Compare the groups of this variable: estimates for each group, and each group's "
+    "difference and ratio to the reference group with SE, CI and t test (within each --by domain).",
+)
+@click.option(
+    "--reference",
+    help="With --compare: the reference group (default: the first value).",
+)
+@click.option(
+    "--contrast",
+    type=click.Choice(["difference", "ratio", "both"]),
+    default="both",
+    show_default=True,
+    help="With --compare: differences, ratios or both.",
+)
+@click.option(
+    "--national/--no-national",
+    default=None,
+    help="Add (or leave out) the whole-population rows; default: with repeated --by only.",
+)
 @click.option(
     "--ci",
     type=click.Choice(CI_METHODS),
@@ -239,6 +336,12 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(path_type=Path),
     help="Output .csv, .xlsx, .json or .md (default: a table on screen).",
 )
+@click.option(
+    "--spreadsheet-safe",
+    is_flag=True,
+    help="CSV for spreadsheets: text starting with = + - @ gets a leading ' (OWASP), so it cannot "
+    "run as a formula in Excel/LibreOffice (Excel output is always safe: text stays text).",
+)
 def estimate_command(
     data: Path,
     design_file: Path | None,
@@ -258,7 +361,11 @@ def estimate_command(
     params: tuple[str, ...],
     design_data_file: Path | None,
     report_dir: Path | None,
-    by: str | None,
+    by: tuple[str, ...],
+    compare_var: str | None,
+    reference: str | None,
+    contrast: str,
+    national: bool | None,
     ci: str,
     level: float,
     na: str,
@@ -267,6 +374,7 @@ def estimate_command(
     keep_empty: bool,
     no_deff: bool,
     output: Path | None,
+    spreadsheet_safe: bool,
 ) -> None:
     """Design-based estimates with standard errors, confidence intervals, CV and design effects.
 
@@ -280,23 +388,19 @@ def estimate_command(
           --prop sex --by region,urban --na drop -o estimates.xlsx
       survmig estimate survey.csv --strata region --psu ea --weight wt --nest \\
           --ratio remit_amount/hhsize --quantile remit_amount:0.5,0.9 --ci logit
+      survmig estimate weighted.csv --design weighted.design.yaml --mean migrant \\
+          --by region --by sex          # national, by region and by sex
+      survmig estimate weighted.csv --design weighted.design.yaml --mean income \\
+          --compare migrant --by region # migrants vs others, difference with SE and test
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
           --rates rates.csv --param convert_to=EUR --report report/
     """
+    inputs = tuple(p for p in (data, design_file, design_data_file, rates) if p is not None)
     if output is not None:
-        check_output_path(output)
-    one_liner = any(v is not None for v in (strata, psu, weight, fpc)) or nest
-    if design_file is not None and one_liner:
-        raise SurvmigError(
-            "give the design either as --design or as --strata/--psu/--weight/--fpc, not both",
-            where="design",
-        )
-    if design_file is None and not one_liner:
-        raise SurvmigError(
-            "no design given",
-            where="design",
-            hint="use --design design.yaml or --strata/--psu/--weight",
-        )
+        check_output_path(output, inputs)
+    if report_dir is not None:
+        check_output_dir(report_dir, inputs)
+    check_design_options(design_file, strata, psu, weight, fpc, nest)
     if (rates or params or report_dir) and not indicators:
         raise SurvmigError(
             "--rates, --param and --report go with --indicators",
@@ -309,11 +413,7 @@ def estimate_command(
     if params:
         extras["parameters"] = parse_parameters(params)
     if report_dir is not None:
-        if report_dir.exists() and not report_dir.is_dir():
-            raise SurvmigError("the report folder is a file", file=report_dir)
         extras["report_dir"] = report_dir
-    if one_liner and weight is None:
-        raise SurvmigError("the one-line design needs --weight", where="--weight")
     frame = _read(data)
     if design_data_file is not None:
         if not data.is_dir():
@@ -329,20 +429,7 @@ def estimate_command(
         joined = with_design_data(Dataset.read(data), design_data)
         frame = joined.table(joined.root)
         extras["design_data"] = design_data
-    if design_file is not None:
-        design = load_design(design_file, frame, data_file=data)
-    else:
-        try:
-            design = design_from_options(
-                frame, strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest
-            )
-        except SurvmigError as err:  # problems are in the data file: say which one
-            if err.file is not None:
-                raise
-            raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
-        ignored = ignored_replicate_columns(frame, weight)
-        if ignored:
-            click.echo(f"warning: {data}: {ignored}", err=True)
+    design = cli_design(frame, data, design_file, strata, psu, weight, fpc, nest)
     options: dict[str, Any] = {}
     if lonely_psu:
         options["lonely_psu"] = lonely_psu
@@ -363,20 +450,37 @@ def estimate_command(
             where="estimate",
             hint="ask for --mean, --total, --prop, --ratio, --quantile or --indicators",
         )
+    breakdowns = breakdowns_of(list(by))
+    if compare_var is None and reference is not None:
+        raise SurvmigError("--reference goes with --compare", where="--reference")
+    if compare_var is not None:
+        return _compare_command(
+            design, compare_var, breakdowns, reference, contrast, indicators,
+            dict(mean=_split(means), total=_split(totals), prop=_split(props),
+                 ratio=parse_ratios(ratios), count=count, level=level, na=na, ci=ci,
+                 deff=not no_deff, empty_domains="keep" if keep_empty else "fail",
+                 quantile=parse_quantiles(quantiles)),
+            output, {"data": str(data), "design": design.describe(), "level": level},
+        )  # fmt: skip
+    todo = with_national(breakdowns, national)
+    margins = len(todo) > 1
+    single = breakdowns[0] if breakdowns and not margins else []
+    by_option: dict[str, Any] = {"by": todo} if margins else {"by": single}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvmigWarning)
         tables = []
         if requested:
             tables.append(
-                run_estimate(
+                (estimate_margins if margins else run_estimate)(
                     design,
+                    **({"national": False} if margins else {}),
                     mean=_split(means),
                     total=_split(totals),
                     prop=_split(props),
                     ratio=parse_ratios(ratios),
                     quantile=parse_quantiles(quantiles),
                     count=count,
-                    by=_split(by),
+                    **by_option,
                     ci=ci,
                     level=level,
                     na=na,
@@ -389,7 +493,7 @@ def estimate_command(
                 run_indicators(
                     design,
                     indicators,
-                    by=_split(by),
+                    **({"margins": todo} if margins else {"by": single}),
                     ci=ci,
                     level=level,
                     na=na,
@@ -403,13 +507,64 @@ def estimate_command(
         if issubclass(w.category, SurvmigWarning):
             click.echo(f"warning: {w.message}", err=True)
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    beside = None if design.calibration else written_design_beside(design_data_file, data)
+    if beside is not None and design_file is not None and beside.resolve() == design_file.resolve():
+        beside = None
+    basis = variance_basis(design, calibrated_file=beside)
     if output is None:
         print_table(table)
-        return
-    write_table(
-        table, output, meta={"data": str(data), "design": design.describe(), "level": level}
-    )
-    click.echo(f"wrote {len(table)} estimates to {output}")
+    else:
+        meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
+        write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)
+        click.echo(f"wrote {len(table)} estimates to {output}")
+    if basis["weights_note"]:
+        click.echo(f"note: {basis['weights_note']}")
+
+
+def _compare_command(
+    design: SurveyDesign,
+    var: str,
+    breakdowns: list[list[str]],
+    reference: str | None,
+    contrast: str,
+    indicators: str | None,
+    options: dict[str, Any],
+    output: Path | None,
+    meta: dict[str, Any],
+) -> None:
+    """``--compare VAR``: group estimates and comparisons in one table."""
+    from survmig.estimation.contrasts import compare, stack_comparison
+
+    if indicators:
+        raise SurvmigError(
+            "--compare works on --mean/--prop/--total/--ratio/--count, not on --indicators yet",
+            where="--compare",
+            hint="estimate the indicator's variables directly, or use --by VAR for the groups",
+        )
+    if len(breakdowns) > 1:
+        raise SurvmigError(
+            "--compare compares within one set of domains: give one --by (a,b for a crossing)",
+            where="--compare",
+        )
+    kinds = ["difference", "ratio"] if contrast == "both" else [contrast]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurvmigWarning)
+        groups, comparisons = compare(
+            design, var, by=breakdowns[0] if breakdowns else [], reference=reference,
+            contrast=kinds, **options,
+        )  # fmt: skip
+    for w in caught:
+        if issubclass(w.category, SurvmigWarning):
+            click.echo(f"warning: {w.message}", err=True)
+    table = stack_comparison(groups, comparisons, var)
+    basis = variance_basis(design)
+    if output is None:
+        print_table(table)
+    else:
+        write_table(table, output, meta={**meta, **basis})
+        click.echo(f"wrote {len(groups)} estimates and {len(comparisons)} comparisons to {output}")
+    if basis["weights_note"]:
+        click.echo(f"note: {basis['weights_note']}")
 
 
 estimate = estimate_command  # the attribute survmig.cli maps ``survmig estimate`` to

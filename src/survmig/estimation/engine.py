@@ -221,7 +221,7 @@ class _Request:
                     f"variable {show(var)} has {int(miss.sum())} missing value(s){extra}, first at row "
                     f"{first + 1}",
                     where="missing values",
-                    hint="use na='drop' (--na drop) to estimate over the non-missing values, as R's na.rm=TRUE",
+                    hint="use --na drop (na='drop' in Python) to estimate over the non-missing values, as R's na.rm=TRUE",
                 )
             # variables without missing values share one "case" column
             self.ok_key[var] = var if miss.any() else None
@@ -363,7 +363,7 @@ class _Request:
                         f"domain variable {show(col)} has {int(miss.sum())} missing value(s) (or -8/-9 codes), first at row "
                         f"{first + 1}",
                         where="by",
-                        hint="recode the missing values as a category, or use na='drop' to leave those rows out of every domain",
+                        hint="recode the missing values as a category, or use --na drop (na='drop' in Python) to leave those rows out of every domain",
                     )
                 drop |= miss
             if isinstance(s.dtype, pd.CategoricalDtype):
@@ -375,7 +375,7 @@ class _Request:
                         f"domain variable {show(col)} has categories without cases: "
                         f"{', '.join(unused[:6])}{' …' if len(unused) > 6 else ''}",
                         where="by",
-                        hint="an empty domain has no estimate; use --keep-empty (empty_domains='keep') "
+                        hint="an empty domain has no estimate; use --keep-empty (empty_domains='keep' in Python) "
                         "to report it as a row with n = 0, or drop the category from the data",
                     )
                 all_levels |= bool(unused)
@@ -445,6 +445,7 @@ def estimate(
     missing_codes: Sequence[float] = tuple(SPECIAL_CODES),
     empty_domains: str = "fail",
     reducer: str | Reducer | None = None,
+    _keep_engine: bool = False,
 ) -> pd.DataFrame:
     """Design-based estimates with standard errors, as a tidy table (one row per statistic,
     variable, category and domain).
@@ -489,9 +490,11 @@ def estimate(
         missing_codes=missing_codes,
         empty_domains=empty_domains,
     )
-    return _Engine(
-        req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains
-    ).run()
+    engine = _Engine(req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains)
+    table = engine.run()
+    if _keep_engine:
+        return table, engine
+    return table
 
 
 class _Engine:
@@ -505,6 +508,9 @@ class _Engine:
         self.want_deff = deff
         self.empty = empty
         self.warn: list[str] = []
+        #: what the joint (cross-domain) covariance needs, kept after run(): linearization
+        #: ``("linearization", stages, cells)`` or ``("replicate", theta, theta_r)``
+        self.joint: tuple[Any, ...] | None = None
 
     # -- the steps ---------------------------------------------------------------------------------
 
@@ -545,6 +551,7 @@ class _Engine:
         n_out = counts[:, okc]  # (D, P)
         wn = self._weighted_n(T, outs, req.feat.keys)
         self._check_empty(n_out, theta)
+        self._check_denominators(T, den, n_out)
 
         # linearization coefficients: S = Σ_t coef · G[kidx]
         kidx = np.stack([num, np.where(den >= 0, den, num)], axis=1)
@@ -598,7 +605,26 @@ class _Engine:
             raise SurvmigError(
                 f"no cases of {show(o.variable)} for {o.statistic}{dom}",
                 where="empty domain",
-                hint="merge small domains, check the filter, or use empty_domains='keep' for NaN rows",
+                hint="merge small domains, check the filter, or keep them as rows without estimates "
+                "(--keep-empty; empty_domains='keep' in Python)",
+            )
+
+    def _check_denominators(self, T: np.ndarray, den: np.ndarray, n_out: np.ndarray) -> None:
+        """A ratio whose denominator totals zero in a domain with cases is undefined: an error,
+        not an infinite or NaN estimate."""
+        ratio = np.array([o.statistic == "ratio" for o in self.req.outputs])
+        if not ratio.any():
+            return
+        bottom = np.take(T, np.maximum(den, 0), axis=-1)
+        zero = ratio[None, :] & (n_out > 0) & (bottom == 0)
+        if zero.any():
+            d, p = (int(x[0]) for x in np.nonzero(zero))
+            num_var, den_var = self.req.outputs[p].ratio_pair or ("?", "?")
+            raise SurvmigError(
+                f"the denominator {show(den_var)} of the ratio {num_var}/{den_var} totals zero"
+                f"{self._domain_label(d)}: the ratio is undefined",
+                where="ratio",
+                hint="choose a denominator that is not zero, or domains where it is not",
             )
 
     def _domain_label(self, d: int) -> str:
@@ -678,6 +704,7 @@ class _Engine:
             cells = calibrated_unit_scores(
                 design, stages, cells, req.n_domains, A[:, :K], req.domain, kidx, coef, self.reducer
             )
+        self.joint = ("linearization", stages, cells)
         total = np.zeros_like(coef[:, :, 0])
         for s, (st, c) in enumerate(zip(stages, cells, strict=True)):
             total = total + stage_variance(st, c, req.n_domains, design, s + 1, self.warn)
@@ -712,6 +739,7 @@ class _Engine:
         rep = self.req.design.replicate_weights
         theta_r = self._point(self._replicate_totals(), num, den)  # (R, D, P)
         theta_r = np.where(empty, 0.0, theta_r)  # kept empty domains: no SE, no replicate warning
+        self.joint = ("replicate", theta, theta_r)
         return replicate_variance(theta, theta_r, rep.scale, rep.rscales, rep.mse, self.warn)
 
     # -- assembling the table -----------------------------------------------------------------------
@@ -738,7 +766,9 @@ class _Engine:
             ratios = [j for j, o in enumerate(outs) if o.statistic == "ratio"]
             if ratios:
                 res[:, ratios] = var[:, ratios] / self._ratio_vsrs(theta, n_out, wn, T, ratios)
-        return res
+        # a variable constant within the domain has no SRS variance: its design effect is not
+        # defined (R prints Inf); it is left blank rather than shown as an infinite deff
+        return np.where(np.isinf(res), np.nan, res)
 
     def _ratio_vsrs(self, theta, n_out, wn, T, ratios) -> np.ndarray:
         """SRS variance of a ratio: R's ``deff(svytotal(r))`` with ``r = (y - R x) / X``."""

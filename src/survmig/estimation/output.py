@@ -11,13 +11,16 @@ import numpy as np
 import pandas as pd
 
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_path
+from survmig.fileio import atomic_path, check_output_file
+from survmig.tableio import excel_writer, write_csv
 
 OUTPUT_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".json": "JSON", ".md": "Markdown"}
 
 
-def check_output_path(path: Path) -> None:
-    """Reject an unknown output extension before any work is done."""
+def check_output_path(path: Path, inputs: tuple[Path, ...] = ()) -> None:
+    """Reject an unknown output extension, or a path that cannot be written or is one of the
+    ``inputs``, before any work is done."""
+    check_output_file(path, inputs)
     if path.suffix.lower() not in OUTPUT_FORMATS:
         raise SurvmigError(
             f"unknown output format {path.suffix or '(no extension)'!r}",
@@ -61,16 +64,28 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(table: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
-    """Write ``table`` to ``path`` in the format its extension names; nothing is half-written."""
+def write_table(
+    table: pd.DataFrame,
+    path: Path,
+    meta: dict[str, Any] | None = None,
+    *,
+    spreadsheet_safe: bool = False,
+) -> None:
+    """Write ``table`` to ``path`` in the format its extension names; nothing is half-written.
+
+    Excel text cells are always text; ``spreadsheet_safe`` makes a CSV safe to open in a
+    spreadsheet (OWASP: a leading ``'`` on text starting with ``= + - @``)."""
     check_output_path(path)
     ext = path.suffix.lower()
+    if ext == ".csv":
+        write_csv(table, path, safe=spreadsheet_safe)
+        return
+    if ext == ".xlsx":
+        with excel_writer(path) as writer:
+            table.to_excel(writer, index=False, sheet_name="estimates")
+        return
     with atomic_path(path) as tmp:
-        if ext == ".csv":
-            table.to_csv(tmp, index=False)
-        elif ext == ".xlsx":
-            table.to_excel(tmp, index=False, sheet_name="estimates")
-        elif ext == ".json":
+        if ext == ".json":
             records = [
                 {k: _json_value(v) for k, v in rec.items()} for rec in table.to_dict("records")
             ]

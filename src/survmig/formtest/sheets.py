@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from survmig.fileio import atomic_path
+from survmig.tableio import save_workbook
 
 
 def _sheet(workbook, title: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -36,7 +36,4 @@ def write_xlsform(
         _sheet(workbook, "choices", choices)
     if settings:
         _sheet(workbook, "settings", [settings])
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        workbook.save(tmp)
-    return path
+    return save_workbook(workbook, path)

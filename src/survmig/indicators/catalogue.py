@@ -107,6 +107,10 @@ class Catalogue:
     parameters: dict[str, Any]
     parameter_help: dict[str, str]
     file: str | None = None
+    #: parameter -> (min, max) from the catalogue (None where open)
+    parameter_bounds: dict[str, tuple[float | None, float | None]] = dataclasses.field(
+        default_factory=dict
+    )
 
     def select(self, names: str | Iterable[str] | None) -> list[Indicator]:
         """Indicators by id (``"all"``, a comma-separated string or a list); unknown ids suggest the closest."""
@@ -145,8 +149,38 @@ class Catalogue:
                     if close
                     else "parameters: " + ", ".join(params),
                 )
-            params[key] = value
+            params[key] = self._checked(key, value)
         return params
+
+    def _checked(self, key: str, value: Any) -> Any:
+        """A parameter value of the default's kind (a number for a number) within its bounds."""
+        default = self.parameters[key]
+        numeric = isinstance(default, int | float) and not isinstance(default, bool)
+        if numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise SurvmigError(
+                f"parameter {key!r} must be a number, got {value!r}",
+                where="--param",
+                hint=f"e.g. --param {key}={default}",
+            )
+        if numeric and isinstance(default, int) and not float(value).is_integer():
+            raise SurvmigError(
+                f"parameter {key!r} must be a whole number, got {value!r}",
+                where="--param",
+                hint=f"e.g. --param {key}={default}",
+            )
+        low, high = self.parameter_bounds.get(key, (None, None))
+        if numeric and (low is not None and value < low or high is not None and value > high):
+            span = (
+                f"between {low:g} and {high:g}"
+                if low is not None and high is not None
+                else (f"at least {low:g}" if low is not None else f"at most {high:g}")
+            )
+            raise SurvmigError(
+                f"parameter {key!r} must be {span}, got {value!r}",
+                where="--param",
+                hint=self.parameter_help.get(key) or None,
+            )
+        return value
 
 
 def load_catalogue(
@@ -176,7 +210,8 @@ def load_catalogue(
                 f"indicator {ind.id!r} is defined twice", file=path, line=lines.get(ind.id)
             )
         indicators[ind.id] = ind
-    return Catalogue(indicators, parameters, parameter_help, str(path))
+    bounds = {str(k): ((v or {}).get("min"), (v or {}).get("max")) for k, v in raw_params.items()}
+    return Catalogue(indicators, parameters, parameter_help, str(path), bounds)
 
 
 def _indicator(

@@ -35,6 +35,7 @@ from survmig.data import KEY, PARENT_KEY, Dataset
 from survmig.design import SurveyDesign, load_design
 from survmig.errors import SurvmigError
 from survmig.estimation import estimate
+from survmig.estimation.notes import variance_basis
 from survmig.indicators import expr as ex
 from survmig.indicators.catalogue import Catalogue, Definition, Indicator, load_catalogue
 from survmig.modules import ConceptRegistry, load_concepts
@@ -93,6 +94,8 @@ class IndicatorResults:
     level: float
     parameters: dict[str, Any]
     labels: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    #: how the SEs were computed (:func:`survmig.estimation.notes.variance_basis`)
+    variance: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def for_indicator(self, indicator_id: str) -> pd.DataFrame:
         """Rows of one indicator, without the domain columns it does not use."""
@@ -594,7 +597,16 @@ def compute(
     by_list = [b for b in by_list if b]
     rate_table = normalize_rates(rates)
     calibration: tuple[Any, ...] = ()
+    basis_design: SurveyDesign | None = None
+    if not isinstance(design, SurveyDesign) and _carries_calibration(design):
+        # calibration is at household level: rebuild it on the household table, then go on as
+        # with a calibrated SurveyDesign (members' estimates lifted to households)
+        if design_data is not None:
+            dataset = with_design_data(dataset, design_data)
+            design_data = None
+        design = _load_design(_design_spec(design), dataset.table(dataset.root), dataset.root)
     if isinstance(design, SurveyDesign):
+        basis_design = design
         if design_data is not None:
             raise SurvmigError(
                 "design_data goes with a design spec, not with a SurveyDesign",
@@ -629,6 +641,8 @@ def compute(
         des = _load_design(spec, frame, table)
         if calibration and table == dataset.root:  # rows in the design's order (checked)
             des = des.with_weights(des.weights, calibration=calibration)
+        if basis_design is None or (table == dataset.root and not calibration):
+            basis_design = des
         lift = None
         if calibration and table != dataset.root:
             lift = _HouseholdLift(ctx, spec, calibration, frame[f"KEY_{dataset.root}"])
@@ -654,6 +668,7 @@ def compute(
         level=level,
         parameters=params,
         labels={k: v for k, v in labels.items() if v},
+        variance=variance_basis(basis_design) if basis_design is not None else {},
     )
 
 
@@ -766,6 +781,20 @@ def _from_survey_design(
     tables[dataset.root] = pd.concat([root, pd.DataFrame(extra)], axis=1)
     out = Dataset(tables, dataset.metadata, source=dataset.source, notes=dataset.notes)
     return out, spec, tuple(design.calibration)
+
+
+def _carries_calibration(design: str | Path | Mapping[str, Any]) -> bool:
+    """Whether a design spec (dict or design.yaml) has a ``calibration`` section."""
+    import yaml
+
+    if isinstance(design, Mapping):
+        return "calibration" in design
+    path = Path(design)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # load_design reports the problem
+    return isinstance(doc, dict) and "calibration" in doc
 
 
 def _design_spec(design: str | Path | Mapping[str, Any]) -> dict[str, Any] | Path:

@@ -131,6 +131,35 @@ def load_concepts(path: str | Path | None = None) -> ConceptRegistry:
     doc = load_yaml(path)
     validate_document(doc, CONCEPTS_SCHEMA, path, "concept registry")
     levels = {str(k): str(v) for k, v in doc["levels"].items()}
+    return ConceptRegistry(levels, _concepts(doc, levels, path), path)
+
+
+def extend_concepts(base: ConceptRegistry, path: str | Path) -> ConceptRegistry:
+    """``base`` plus a country's own concepts (and levels) from ``path``, in the format of
+    ``concepts.yaml`` (``levels:`` optional). National questions get their own concepts without
+    editing the installed library; an id the library already has is an error (use the library's
+    concept, which the indicators know, or choose another id)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SurvmigError("concepts file not found", file=path, hint="a path relative to the spec")
+    doc = load_yaml(path)
+    schema = dict(CONCEPTS_SCHEMA, required=["concepts"])
+    validate_document(doc, schema, path, "concept registry")
+    extra = doc.get("levels") or {}
+    levels = dict(base.levels) | {str(k): str(v) for k, v in extra.items() if k not in base.levels}
+    concepts = _concepts(doc, levels, path)
+    for cid in concepts:
+        if cid in base.concepts:
+            raise SurvmigError(
+                f"concept {cid!r} is already registered in {base.file}",
+                file=path,
+                line=doc["concepts"].line_of(cid),
+                hint="tag the question with the library's concept, or give yours another id",
+            )
+    return ConceptRegistry(levels, base.concepts | concepts, base.file)
+
+
+def _concepts(doc: LDict, levels: dict[str, str], path: Path) -> dict[str, Concept]:
     concepts: dict[str, Concept] = {}
     for cid, entry in doc["concepts"].items():
         line = doc["concepts"].line_of(cid)
@@ -151,7 +180,7 @@ def load_concepts(path: str | Path | None = None) -> ConceptRegistry:
             unit=entry.get("unit"),
             standard=entry.get("standard"),
         )
-    return ConceptRegistry(levels, concepts, path)
+    return concepts
 
 
 # --------------------------------------------------------------------------- choice lists
@@ -203,6 +232,7 @@ def _choice_lists(raw: LDict, *, origin: str, file: Path) -> dict[str, ChoiceLis
             origin=origin,
             file=file,
             line=line,
+            supplied_by_spec=bool(entry.get("supplied_by_spec", False)),
         )
     return lists
 
@@ -380,7 +410,16 @@ def _check_item(
         fail(
             f"concept {item.concept!r} is not registered in concepts.yaml",
             "concept",
-            suggest(item.concept, concepts.concepts) or "add it to modules/concepts.yaml",
+            "; ".join(
+                filter(
+                    None,
+                    [
+                        suggest(item.concept, concepts.concepts),
+                        "a country's own concept goes in a concepts file the spec names "
+                        "(`concepts: national_concepts.yaml`, the format of modules/concepts.yaml)",
+                    ],
+                )
+            ),
         )
     assert concept is not None
     if level not in concept.levels:
@@ -546,6 +585,13 @@ class Library:
     def choice_list(self, name: str, module: Module) -> ChoiceList | None:
         """The list ``name`` as seen from ``module`` (its own lists, then the shared ones)."""
         return module.choices.get(name) or self.shared_choices.get(name)
+
+    def with_concepts(self, path: str | Path) -> Library:
+        """A copy of this library whose registry also holds the concepts of ``path``
+        (:func:`extend_concepts`); this library is left as it is."""
+        return dataclasses.replace(
+            self, modules=dict(self.modules), concepts=extend_concepts(self.concepts, path)
+        )
 
     def add_module(self, path: str | Path) -> Module:
         """Load an extra module file (e.g. a country's own questions) into this library."""

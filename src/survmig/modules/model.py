@@ -74,6 +74,8 @@ class ChoiceList:
     origin: str = "shared"  # a module id, "shared" (modules/choices.yaml) or "generated"
     file: Path | None = None
     line: int | None = None
+    #: the country supplies the real options (e.g. its areas) with ``add_choices`` in the spec
+    supplied_by_spec: bool = False
 
 
 @dataclasses.dataclass

@@ -52,6 +52,7 @@ CHOICE_LIST: dict[str, Any] = {
     "properties": {
         "options": {"type": "array", "items": CHOICE, "minItems": 1},
         "specials": SPECIALS,
+        "supplied_by_spec": {"type": "boolean"},
     },
 }
 CHOICE_LISTS: dict[str, Any] = {

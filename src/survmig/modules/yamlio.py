@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from survmig.errors import SurvmigError
+from survmig.fileio import note_input
 
 
 class LDict(dict):
@@ -102,9 +103,78 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+#: Most values a YAML file may expand to through anchors and aliases (``&a`` / ``*a``). A few
+#: hundred bytes of nested aliases ("billion laughs") otherwise expand to billions of values.
+MAX_EXPANDED_VALUES = 1_000_000
+
+
+def check_expansion(node: yaml.Node | None, file: str | Path | None) -> None:
+    """Refuse a document whose aliases expand past :data:`MAX_EXPANDED_VALUES` values.
+
+    Sizes are counted once per node (aliases share nodes), so the check itself costs no more than
+    the file's own length.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        known = sizes.get(id(n))
+        if known is not None:
+            return known
+        sizes[id(n)] = 1  # a recursive alias counts once
+        if isinstance(n, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in n.value)
+        elif isinstance(n, yaml.SequenceNode):
+            total = 1 + sum(size(v) for v in n.value)
+        else:
+            total = 1
+        sizes[id(n)] = total
+        if total > MAX_EXPANDED_VALUES:
+            raise SurvmigError(
+                f"the YAML aliases (*name) expand to more than {MAX_EXPANDED_VALUES:,} values",
+                file=file,
+                line=n.start_mark.line + 1,
+                hint="write the values out instead of nesting aliases (this looks like an alias bomb)",
+            )
+        return total
+
+    if node is not None:
+        size(node)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def parse_yaml(text: str, file: str | Path | None = None) -> Any:
+    """Parse YAML text into line-aware containers: duplicate keys, alias bombs and syntax errors
+    are one-line errors naming ``file:line``. The one YAML parser behind every survmig file."""
+    loader = _Loader(text)
+    loader.name = str(file) if file is not None else "<text>"
+    try:
+        node = loader.get_single_node()
+        check_expansion(node, file)
+        return loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = _one_line(" ".join(p for p in (err.context, err.problem) if p))
+        raise SurvmigError(
+            f"YAML syntax error: {problem}",
+            file=file,
+            line=mark.line + 1 if mark else None,
+            hint="check indentation and quoting on that line",
+        ) from None
+    except yaml.YAMLError as err:
+        raise SurvmigError(f"YAML error: {_one_line(err)}", file=file) from None
+    except RecursionError:
+        raise SurvmigError("the YAML is nested too deeply", file=file) from None
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: str | Path) -> Any:
     """Parse one YAML file into line-aware containers; syntax errors name the file and line."""
     path = Path(path)
+    note_input(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -115,23 +185,7 @@ def load_yaml(path: str | Path) -> Any:
         ) from None
     except OSError as err:
         raise SurvmigError(f"cannot read: {err.strerror}", file=path) from None
-    loader = _Loader(text)
-    loader.name = str(path)
-    try:
-        return loader.get_single_data()
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        problem = " ".join(p for p in (err.context, err.problem) if p)
-        raise SurvmigError(
-            f"YAML syntax error: {problem}",
-            file=path,
-            line=mark.line + 1 if mark else None,
-            hint="check indentation and quoting on that line",
-        ) from None
-    except yaml.YAMLError as err:
-        raise SurvmigError(f"YAML error: {err}", file=path) from None
-    finally:
-        loader.dispose()
+    return parse_yaml(text, path)
 
 
 def line_at(document: Any, path: list[Any] | tuple[Any, ...]) -> int | None:

@@ -298,6 +298,15 @@ def _choices(
                 codes.add(code)
                 added.append(Choice(code, dict(option["label"]), raw[name].line_of(index)))
             lists[name] = dataclasses.replace(target, options=(*target.options, *added))
+    extended = {name for entry, _ in modules for name in entry.add_choices}
+    for name, cl in lists.items():
+        if cl.supplied_by_spec and name not in extended:
+            raise SurvmigError(
+                f"list {name!r} of module {cl.origin} is supplied by the country: "
+                "the spec adds none of its options",
+                file=spec.file,
+                hint=f"add the country's codes under 'add_choices: {name}:' of module {cl.origin}",
+            )
     for name, cl in lists.items():
         specials = tuple(
             Choice(str(SPECIAL_CODE_OF[s]), special_labels[str(SPECIAL_CODE_OF[s])])
@@ -466,6 +475,8 @@ def _check_languages(q: Questionnaire, spec: Spec) -> None:
 def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
     """Build the questionnaire a spec describes, checking the whole form."""
     library = library or load_library()
+    if spec.concepts_file is not None:
+        library = library.with_concepts(spec.concepts_file)
     if spec.level not in library.concepts.levels:
         raise SurvmigError(
             f"level {spec.level!r} is not declared in concepts.yaml",

@@ -15,6 +15,7 @@ import pycountry
 
 from survmig.conventions import LANGUAGES
 from survmig.errors import SurvmigError
+from survmig.modules.choices import country_code_for
 from survmig.modules.library import check_name, suggest
 from survmig.modules.schema import LANG_PATTERN, NAME, NAME_LIST, SPECIALS, TEXT, validate_document
 from survmig.modules.yamlio import LDict, load_yaml
@@ -95,6 +96,7 @@ SPEC_SCHEMA: dict[str, Any] = {
         "countries": _LIST_OPTIONS,
         "currencies": _LIST_OPTIONS,
         "parameters": {"type": "object"},
+        "concepts": {"type": "string", "minLength": 1},
         "modules": {"type": "array", "items": _MODULE_ENTRY, "minItems": 1},
     },
 }
@@ -143,6 +145,8 @@ class Spec:
     modules: list[ModuleEntry]
     file: Path
     raw: LDict
+    #: a country's own concepts (concepts.yaml format), relative to the spec: ``concepts: file.yaml``
+    concepts_file: Path | None = None
 
 
 def language_label(code: str) -> str:
@@ -162,11 +166,17 @@ def _check_codes(
     for code in codes:
         if db.get(alpha_3=str(code).upper()) is None or str(code) != str(code).upper():
             known = [r.alpha_3 for r in db]
+            named = country_code_for(str(code)) if db is pycountry.countries else None
+            hint = (
+                f"{code!r} names a country: write its code {named} ({db.get(alpha_3=named).name})"
+                if named
+                else suggest(str(code).upper(), known) or "use upper-case alpha-3 codes"
+            )
             raise SurvmigError(
                 f"{field}: {code!r} is not an ISO {kind} alpha-3 code",
                 file=file,
                 line=line,
-                hint=suggest(str(code).upper(), known) or "use upper-case alpha-3 codes",
+                hint=hint,
             )
         out.append(str(code))
     return tuple(out)
@@ -273,4 +283,5 @@ def load_spec(path: str | Path) -> Spec:
         modules=entries,
         file=path,
         raw=doc,
+        concepts_file=(path.parent / doc["concepts"]) if "concepts" in doc else None,
     )

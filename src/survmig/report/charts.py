@@ -1,4 +1,8 @@
-"""Charts of indicator estimates with confidence bars by domain (matplotlib, Agg backend)."""
+"""Charts of indicator estimates with confidence bars by domain (matplotlib).
+
+The backend is the caller's: a library never switches it (a notebook's inline backend must keep
+showing figures); the ``survmig`` command picks Agg for itself.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,14 @@ import io
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from survmig.errors import SurvmigError  # noqa: E402
-from survmig.fileio import atomic_path  # noqa: E402
-from survmig.indicators import IndicatorResults  # noqa: E402
-from survmig.report.tables import (  # noqa: E402
+from survmig.errors import SurvmigError
+from survmig.fileio import atomic_path
+from survmig.indicators import IndicatorResults
+from survmig.report.tables import (
     FLAG_CAUTION,
     Thresholds,
     flag_reliability,
@@ -132,7 +133,17 @@ def plot_indicator(
         raise SurvmigError(
             f"unknown chart format {path.suffix!r}", file=path, hint="use .png or .svg"
         )
-    fig = figure(results, indicator_id, thresholds)
+    return save_figure(figure(results, indicator_id, thresholds), path)
+
+
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Write a figure as PNG or SVG (by the extension), atomically and reproducibly, and close it."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        plt.close(fig)
+        raise SurvmigError(
+            f"unknown chart format {path.suffix!r}", file=path, hint="use .png or .svg"
+        )
     try:
         with atomic_path(path) as tmp, matplotlib.rc_context(_RC):
             fig.savefig(tmp, format=path.suffix[1:].lower(), metadata=_META[path.suffix.lower()])

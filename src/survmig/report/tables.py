@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_path
 from survmig.indicators import IndicatorResults
+from survmig.tableio import excel_writer
+from survmig.tableio import write_csv as _write_csv
 
 FLAG_CAUTION = "use with caution"
 FLAG_SUPPRESSED = "suppressed"
@@ -106,14 +108,19 @@ def publication_table(
 
 
 def write_csv(
-    results: IndicatorResults, path: str | Path, thresholds: Thresholds | None = None
+    results: IndicatorResults,
+    path: str | Path,
+    thresholds: Thresholds | None = None,
+    *,
+    spreadsheet_safe: bool = True,
 ) -> Path:
-    """The publication table as UTF-8 CSV (suppressed estimates empty, flag kept)."""
+    """The publication table as UTF-8 CSV (suppressed estimates empty, flag kept).
+
+    It is meant for spreadsheets, so by default text a spreadsheet would run as a formula gets a
+    leading ``'`` (OWASP; :func:`survmig.tableio.spreadsheet_safe`)."""
     path = Path(path)
     table = publication_table(results, thresholds)
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8")
-    return path
+    return _write_csv(table, path, safe=spreadsheet_safe)
 
 
 def sheet_names(ids: list[str]) -> dict[str, str]:
@@ -129,6 +136,12 @@ def sheet_names(ids: list[str]) -> dict[str, str]:
         taken.add(name.lower())
         out[iid] = name
     return out
+
+
+def variance_note(basis: dict[str, Any]) -> str:
+    """The report's method note on SEs: how they were computed and what they treat as fixed."""
+    note = basis.get("weights_note")
+    return basis.get("variance", "") + (f". {note}" if note else "")
 
 
 def _notes(results: IndicatorResults, iid: str) -> list[tuple[str, str]]:
@@ -150,6 +163,8 @@ def _notes(results: IndicatorResults, iid: str) -> list[tuple[str, str]]:
     ]
     if info.parameters:
         rows.append(("Parameters", ", ".join(f"{k} = {v}" for k, v in info.parameters.items())))
+    if results.variance:
+        rows.append(("Standard errors", variance_note(results.variance)))
     if info.note:
         rows.append(("Note", info.note))
     if info.by_dropped:
@@ -185,7 +200,7 @@ def write_excel(
         "n",
         "flag",
     ]
-    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+    with excel_writer(path) as writer:
         contents = pd.DataFrame(
             {
                 "indicator": list(results.info),

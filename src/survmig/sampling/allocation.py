@@ -21,6 +21,7 @@ from survmig.sampling.results import (
     check_count,
     check_nonnegative,
     check_positive,
+    check_unique,
 )
 
 __all__ = [
@@ -324,6 +325,13 @@ def two_phase_optimum(
         capped |= nu > 1
     cost_unit = c1 + float(np.sum(c * w * nu))
     n1 = (budget - fixed_cost) / cost_unit
+    if np.round(n1 * w * nu).sum() < 1:
+        raise SurvmigError(
+            f"the budget {budget:g} buys no phase-2 interview (phase 1: {n1:.1f} units, "
+            f"phase 2: {n1 * float(np.sum(w * nu)):.2f} interviews)",
+            where="budget",
+            hint=f"raise the budget to at least {fixed_cost + cost_unit / float(np.sum(w * nu)):.0f}",
+        )
     with np.errstate(divide="ignore"):
         var = between / n1 + float(np.sum(np.where(nu > 0, w * s**2 / (n1 * nu), 0.0)))
     n_single = (budget - fixed_cost) / float(np.sum(w * c))
@@ -593,7 +601,10 @@ def _column(strata: pd.DataFrame, name: str) -> np.ndarray | pd.Series:
     if name != "stratum" and col.isna().any():
         i = int(np.flatnonzero(col.isna().to_numpy())[0])
         raise SurvmigError(f"column {name!r} is empty for stratum {strata['stratum'].iloc[i]!r}")
-    return col.to_numpy() if name != "stratum" else col
+    if name == "stratum":
+        check_unique(col, "stratum")
+        return col
+    return col.to_numpy()
 
 
 def _sds(strata: pd.DataFrame, labels: list) -> np.ndarray:

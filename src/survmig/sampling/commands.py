@@ -16,7 +16,7 @@ import pandas as pd
 
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_path
-from survmig.sampling.results import Result, _fmt
+from survmig.sampling.results import Result, _fmt, check_seed, check_unique
 from survmig.tableio import check_table_path, read_table, write_table
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -104,27 +104,73 @@ def _write_json(result: Result, path: Path | None) -> None:
 @click.option("--proportion", type=float, help="Expected proportion P to estimate.")
 @click.option("--mean", "mean_", type=float, help="Expected mean (for a target CV).")
 @click.option("--sd", type=float, help="Element standard deviation S (for a mean).")
-@click.option("--margin", type=float, help="Absolute margin of error e (half the CI width).")
-@click.option("--cv", type=float, help="Target coefficient of variation.")
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--margin",
+    type=float,
+    help="Absolute margin of error e, half the CI width, as a share (0.05 for ±5 points).",
+)
+@click.option("--cv", type=float, help="Target coefficient of variation, a share (0.1 for 10 %).")
+@click.option(
+    "--confidence",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the margin, a share (0.95 for 95 %).",
+)
 @click.option(
     "--population-size", type=float, help="Population size N (finite-population correction)."
 )
 @click.option("--deff", type=float, help="Design effect, if known.")
-@click.option("--cluster-size", type=float, help="Average take per cluster m̄ (deff = 1 + (m̄−1)ρ).")
-@click.option("--icc", type=float, help="Intra-class correlation ρ.")
-@click.option("--response-rate", type=float, default=1.0, show_default=True)
-@click.option("--prevalence", type=float, help="Prevalence of the rare group found by screening.")
-@click.option("--screener-response", type=float, default=1.0, show_default=True)
+@click.option(
+    "--cluster-size",
+    type=float,
+    help="Average take per cluster m̄, households per EA (deff = 1 + (m̄−1)ρ).",
+)
+@click.option("--icc", type=float, help="Intra-class correlation ρ in [0, 1) (0: no clustering).")
+@click.option(
+    "--response-rate",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Expected interview response rate, a share in (0, 1]; the sample is divided by it.",
+)
+@click.option(
+    "--prevalence",
+    type=float,
+    help="Prevalence P of the rare group among screened households, a share (0.05 for 5 %).",
+)
+@click.option(
+    "--screener-response",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Response rate to the screening interview r_s, a share in (0, 1].",
+)
 @click.option(
     "--cases", type=float, help="Completed rare-group interviews wanted (screening mode)."
 )
-@click.option("--psu-cost", type=float, help="Cost per cluster C1 (optimal-take mode).")
-@click.option("--unit-cost", type=float, help="Cost per interviewed unit C2 (optimal-take mode).")
-@click.option("--screen-cost", type=float, help="Cost per screened household c_s.")
-@click.option("--interview-cost", type=float, help="Cost per interview c_i.")
+@click.option(
+    "--psu-cost", type=float, help="Cost per cluster (EA) C1, in money units (optimal-take mode)."
+)
+@click.option(
+    "--unit-cost",
+    type=float,
+    help="Cost per household interviewed C2, in money units (optimal-take mode).",
+)
+@click.option("--screen-cost", type=float, help="Cost per household screened c_s, in money units.")
+@click.option(
+    "--interview-cost",
+    type=float,
+    help="Cost per rare-group interview c_i, in money units.",
+)
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Also write the result as JSON."
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Also draw the size against ρ, the prevalence or the margin (optimal take: variance × "
+    "cost against the take per EA), as .png, .svg or .pdf.",
 )
 def sample_size(
     proportion: float | None,
@@ -146,6 +192,7 @@ def sample_size(
     screen_cost: float | None,
     interview_cost: float | None,
     output: Path | None,
+    plot: Path | None,
 ) -> None:
     """Sample size for a proportion or mean (rare groups included), screening, optimal take.
 
@@ -160,10 +207,12 @@ def sample_size(
       survmig sample-size --mean 250 --sd 400 --cv 0.05 --deff 2
       survmig sample-size --cases 800 --prevalence 0.04 --screen-cost 2 --interview-cost 25
       survmig sample-size --psu-cost 400 --unit-cost 20 --icc 0.05 --screen-cost 2 --prevalence 0.05
+      survmig sample-size --proportion 0.3 --margin 0.05 --cluster-size 20 --icc 0.1 --plot n_icc.png
     """
-    from survmig.sampling import size
+    from survmig.sampling import plots, size
 
     _check_output(output, (".json",))
+    _check_output(plot, plots.PLOT_SUFFIXES)
     if psu_cost is not None or unit_cost is not None:
         if psu_cost is None or unit_cost is None or icc is None:
             raise SurvmigError(
@@ -172,17 +221,20 @@ def sample_size(
         result = size.optimal_cluster_take(
             psu_cost, unit_cost, icc, screen_cost=screen_cost, prevalence=prevalence
         )
+        figure = lambda: plots.take_plot(psu_cost, result["C2"], icc, path=plot)  # noqa: E731
     elif cases is not None:
         if prevalence is None:
             raise SurvmigError("screening needs --prevalence", where="--prevalence")
-        result = size.screening(
-            cases,
-            prevalence,
+        screen = dict(
+            cases=cases,
+            prevalence=prevalence,
             screener_response=screener_response,
             interview_response=response_rate,
             screen_cost=screen_cost,
             interview_cost=interview_cost,
         )
+        result = size.screening(**screen)
+        figure = lambda: plots.calculator_plot(size.screening, screen, plot)  # noqa: E731
     else:
         common = dict(
             margin=margin,
@@ -198,17 +250,23 @@ def sample_size(
         )
         if proportion is not None:
             result = size.sample_size_proportion(proportion, **common)
+            calc, fixed = size.sample_size_proportion, {"proportion": proportion}
         elif sd is not None:
             result = size.sample_size_mean(sd, mean=mean_, **common)
+            calc, fixed = size.sample_size_mean, {"sd": sd, "mean": mean_}
         else:
             raise SurvmigError(
                 "say what to size: --proportion, --sd (a mean), --cases (screening) or "
                 "--psu-cost/--unit-cost (optimal take)",
                 where="--proportion",
             )
+        figure = lambda: plots.calculator_plot(calc, fixed | common, plot)  # noqa: E731
     show(result)
     click.echo(f"result: {result.value}")
     _write_json(result, output)
+    if plot is not None:
+        figure()
+        click.echo(f"wrote the figure to {plot}")
 
 
 # --------------------------------------------------------------------------- allocate
@@ -222,23 +280,54 @@ def sample_size(
         ["proportional", "neyman", "optimal", "rare", "compromise", "power", "two-phase"]
     ),
     required=True,
+    help="Allocation rule: proportional (n_h ∝ N_h), neyman (∝ N_h S_h), optimal (∝ N_h S_h/√c_h), "
+    "rare (screening for a rare group), compromise (Kish), power (Bankier), two-phase.",
 )
-@click.option("--n", "n", type=int, help="Total sample size.")
-@click.option("--budget", type=float, help="Total budget (optimal, rare, two-phase).")
-@click.option("--fixed-cost", type=float, default=0.0, show_default=True)
-@click.option("--target-variance", type=float, help="Target variance of the mean (optimal).")
-@click.option("--screen-cost", type=float, help="Cost per screened unit c_s (rare).")
-@click.option("--interview-cost", type=float, help="Cost per rare-group interview c_i (rare).")
+@click.option(
+    "--n", "n", type=int, help="Total sample size, in units of the table (households or EAs)."
+)
+@click.option(
+    "--budget", type=float, help="Total budget in money units (optimal, rare, two-phase)."
+)
+@click.option(
+    "--fixed-cost",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Fixed survey cost c0 taken off --budget before allocating, in money units (optimal).",
+)
+@click.option(
+    "--target-variance",
+    type=float,
+    help="Target variance of the mean, squared units of the variable (optimal).",
+)
+@click.option(
+    "--screen-cost", type=float, help="Cost per unit screened c_s, in money units (rare)."
+)
+@click.option(
+    "--interview-cost",
+    type=float,
+    help="Cost per rare-group interview c_i, in money units (rare).",
+)
 @click.option(
     "--importance", type=float, help="Kish's I: national vs domain estimates (compromise)."
 )
 @click.option("--q", type=float, help="Bankier's power q in [0, 1] (power).")
-@click.option("--phase1-cost", type=float, help="Cost per phase-1 unit c′ (two-phase).")
+@click.option(
+    "--phase1-cost",
+    type=float,
+    help="Cost per phase-1 (screened) unit c′, in money units (two-phase).",
+)
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
     help="Write the allocation (.csv/.parquet/.xlsx).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Also draw the allocation by stratum beside the proportional one (.png, .svg, .pdf).",
 )
 def allocate(
     strata: Path,
@@ -253,6 +342,7 @@ def allocate(
     q: float | None,
     phase1_cost: float | None,
     output: Path | None,
+    plot: Path | None,
 ) -> None:
     """Allocate a sample across strata from a strata table.
 
@@ -267,10 +357,13 @@ def allocate(
       survmig allocate strata.csv --method rare --n 6000 --screen-cost 2 --interview-cost 20 -o alloc.csv
       survmig allocate strata.csv --method optimal --budget 150000 --fixed-cost 20000
       survmig allocate classes.csv --method two-phase --budget 50000 --phase1-cost 2
+      survmig allocate strata.csv --method neyman --n 2000 --plot allocation.png
     """
     from survmig.sampling.allocation import allocate as run
+    from survmig.sampling.plots import PLOT_SUFFIXES, allocation_plot
 
     _check_output(output, TABLE_SUFFIXES)
+    _check_output(plot, PLOT_SUFFIXES)
     table = read_table(strata, TABLE_SUFFIXES)
     try:
         result = run(
@@ -291,6 +384,9 @@ def allocate(
     show(result)
     if output is not None:
         write_table(result.table, output, TABLE_SUFFIXES)
+    if plot is not None:
+        allocation_plot(result.table, path=plot)
+        click.echo(f"wrote the figure to {plot}")
 
 
 # --------------------------------------------------------------------------- select
@@ -328,8 +424,10 @@ def _parse_rates(rates: tuple[str, ...]) -> dict[str, float]:
     ),
     required=True,
     help=(
-        "pps: PPS systematic; cps: conditional Poisson (fixed size, every joint probability "
-        "positive); poisson: random size; pps-wr: with replacement (one row per hit)."
+        "srs; systematic (frame order); pps: PPS systematic; cps: conditional Poisson (fixed "
+        "size, every joint probability positive); poisson: random size; pps-wr: with replacement "
+        "(one row per hit); two-stage (PPS EAs, then households); households (stage 2 from a "
+        "stage-1 sample); two-phase (subsample by class)."
     ),
 )
 @click.option("--n", "n", type=int, help="Sample size (per stratum when --strata is given).")
@@ -404,6 +502,7 @@ def select(
     from survmig.sampling import selection as sel
 
     _check_output(output, TABLE_SUFFIXES)
+    check_seed(seed)
     data = read_table(frame, TABLE_SUFFIXES)
     sizes: object = n
     if method in ("srs", "systematic", "pps", "cps", "poisson", "pps-wr", "two-stage"):
@@ -411,6 +510,13 @@ def select(
             raise SurvmigError("give exactly one of --n or --allocation", where="--n")
         if allocation is not None:
             sizes = read_table(allocation, TABLE_SUFFIXES)
+            if "stratum" in sizes.columns:
+                try:
+                    check_unique(sizes["stratum"].astype(str), "stratum")
+                except SurvmigError as err:
+                    raise SurvmigError(
+                        err.message, file=allocation, where=err.where, hint=err.hint
+                    ) from None
             if strata is None:
                 raise SurvmigError("an allocation needs --strata", where="--strata")
     try:
@@ -481,12 +587,27 @@ def _need(value, option: str):
 
 
 @click.command("simulate")
-@click.option("--households", type=int, default=200_000, show_default=True, help="Population size.")
-@click.option("--strata", "n_strata", type=int, default=3, show_default=True)
+@click.option(
+    "--households",
+    type=int,
+    default=200_000,
+    show_default=True,
+    help="Households in the synthetic population.",
+)
+@click.option(
+    "--strata",
+    "n_strata",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Number of strata (census-prevalence classes) in the population.",
+)
 @click.option(
     "--prevalence", type=float, default=0.05, show_default=True, help="Share of migrant households."
 )
-@click.option("--ea-size", type=float, default=200.0, show_default=True, help="Mean EA size.")
+@click.option(
+    "--ea-size", type=float, default=200.0, show_default=True, help="Mean EA size, in households."
+)
 @click.option(
     "--clustering",
     type=float,
@@ -494,9 +615,27 @@ def _need(value, option: str):
     show_default=True,
     help="Strength of migration hot spots (0 = none).",
 )
-@click.option("--population-seed", type=int, default=1, show_default=True)
-@click.option("--reps", type=int, default=1000, show_default=True)
-@click.option("--seed", type=int, default=2, show_default=True)
+@click.option(
+    "--population-seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Random seed of the synthetic population (same seed, same population).",
+)
+@click.option(
+    "--reps",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Samples drawn per design (repetitions).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Random seed of the sample draws (same seed, same table).",
+)
 @click.option("--srs-n", type=int, default=3000, show_default=True, help="SRS: households.")
 @click.option("--psus", type=int, default=150, show_default=True, help="Cluster designs: EAs.")
 @click.option(
@@ -512,8 +651,20 @@ def _need(value, option: str):
     show_default=True,
     help="Two-phase: subsampling rate of screened-negative households.",
 )
-@click.option("--sensitivity", type=float, default=0.9, show_default=True)
-@click.option("--specificity", type=float, default=0.97, show_default=True)
+@click.option(
+    "--sensitivity",
+    type=float,
+    default=0.9,
+    show_default=True,
+    help="Two-phase: share of migrant households the screener finds, in (0, 1].",
+)
+@click.option(
+    "--specificity",
+    type=float,
+    default=0.97,
+    show_default=True,
+    help="Two-phase: share of other households the screener classes as negative, in (0, 1].",
+)
 @click.option(
     "--acs-initial", type=int, default=40, show_default=True, help="Adaptive: initial EAs."
 )
@@ -524,10 +675,34 @@ def _need(value, option: str):
     show_default=True,
     help="Adaptive: EA migrant share that triggers adding the neighbours.",
 )
-@click.option("--cost-psu", type=float, default=400.0, show_default=True)
-@click.option("--cost-listing", type=float, default=1.0, show_default=True)
-@click.option("--cost-screen", type=float, default=3.0, show_default=True)
-@click.option("--cost-interview", type=float, default=15.0, show_default=True)
+@click.option(
+    "--cost-psu",
+    type=float,
+    default=400.0,
+    show_default=True,
+    help="Cost per EA visited (travel, supervision), in money units.",
+)
+@click.option(
+    "--cost-listing",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Cost per household listed, in money units.",
+)
+@click.option(
+    "--cost-screen",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Cost per household screened, in money units.",
+)
+@click.option(
+    "--cost-interview",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Cost per household interviewed (full questionnaire), in money units.",
+)
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Write the table (.csv or .md)."
 )
@@ -576,6 +751,8 @@ def simulate(
 
     _check_output(output, (".csv", ".md"))
     _check_output(plot, (".png",))
+    check_seed(seed)
+    check_seed(population_seed, "--population-seed")
     costs = sim.CostModel(cost_psu, cost_listing, cost_screen, cost_interview)
     designs = [
         sim.SrsHouseholds(n=srs_n),
@@ -600,14 +777,18 @@ def simulate(
         seed=population_seed,
     )
     err = Console(stderr=True)
-    with Progress(
+    # The bar only on a terminal: captured output (logs, CI) gets no bar and no stray blank line
+    # before an error raised while it runs, so an error stays one line.
+    bar = Progress(
         TextColumn("simulating"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
         transient=True,
-    ) as bar:
+        disable=not err.is_terminal,
+    )
+    with bar:
         task = bar.add_task("designs", total=reps * len(designs))
         result = sim.simulate(
             population,

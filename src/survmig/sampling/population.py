@@ -37,7 +37,13 @@ from scipy import optimize
 from scipy.special import expit
 
 from survmig.errors import SurvmigError
-from survmig.sampling.results import check_count, check_nonnegative, check_probability
+from survmig.sampling.results import (
+    check_count,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    generator,
+)
 
 __all__ = ["MIGRANT_CLASSES", "ea_frame", "stratum_shares", "synthetic_population"]
 
@@ -81,10 +87,11 @@ def synthetic_population(
     rates = np.array([check_probability(r, "remittance_rates") for r in remittance_rates])
     if len(rates) != 3:
         raise SurvmigError("give three rates (current, return, none)", where="remittance_rates")
+    mean_ea_size = check_positive(mean_ea_size, "--ea-size (mean_ea_size)")
     n_eas = max(2 * n_strata, round(n_households / float(mean_ea_size)))
     if n_eas > n_households:
         raise SurvmigError("fewer households than EAs", where="mean_ea_size")
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
 
     n_cols = math.ceil(math.sqrt(n_eas))
     ea_row, ea_col = np.divmod(np.arange(n_eas), n_cols)

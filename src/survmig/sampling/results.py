@@ -105,14 +105,18 @@ def check_rate(value: float, name: str) -> float:
 def check_positive(value: float, name: str, hint: str | None = None) -> float:
     """A strictly positive, finite number (margins, CVs, costs, standard deviations)."""
     value = _number(value, name)
-    if not value > 0 or not math.isfinite(value):
+    if not math.isfinite(value):
+        raise SurvmigError(f"must be a finite number, got {value:g}", where=name, hint=hint)
+    if not value > 0:
         raise SurvmigError(f"must be positive, got {value:g}", where=name, hint=hint)
     return value
 
 
 def check_nonnegative(value: float, name: str) -> float:
     value = _number(value, name)
-    if not value >= 0 or not math.isfinite(value):
+    if not math.isfinite(value):
+        raise SurvmigError(f"must be a finite number, got {value:g}", where=name)
+    if not value >= 0:
         raise SurvmigError(f"must be zero or positive, got {value:g}", where=name)
     return value
 
@@ -174,6 +178,40 @@ def check_array(
         label = list(labels)[i] if labels is not None else i + 1
         raise SurvmigError(f"{what}, got {arr[i]:g} for stratum {label!r}", where=name)
     return arr
+
+
+def check_seed(seed: Any, name: str = "--seed") -> int:
+    """A random seed: a whole number ≥ 0 (numpy refuses negative seeds)."""
+    if isinstance(seed, np.random.SeedSequence | np.random.Generator):
+        return seed  # type: ignore[return-value]
+    try:
+        as_int = int(seed)
+    except (TypeError, ValueError):
+        raise SurvmigError(f"a seed is a whole number, got {seed!r}", where=name) from None
+    if as_int != seed or as_int < 0:
+        raise SurvmigError(
+            f"a seed is a whole number ≥ 0, got {seed!r}", where=name, hint="e.g. --seed 7"
+        )
+    return as_int
+
+
+def generator(seed: Any, name: str = "--seed") -> np.random.Generator:
+    """The random generator of ``seed`` (checked by :func:`check_seed`)."""
+    return np.random.default_rng(check_seed(seed, name))
+
+
+def check_unique(values: Iterable[Any], name: str, what: str = "stratum") -> None:
+    """Each label once: a stratum given twice would silently take one of its two sizes."""
+    labels = pd.Series(list(values), dtype=object)
+    dup = labels.duplicated()
+    if dup.any():
+        first = labels[dup].iloc[0]
+        rows = (np.flatnonzero((labels == first).to_numpy()) + 1).tolist()
+        raise SurvmigError(
+            f"{what} {str(first)!r} is given twice (rows {rows[0]} and {rows[1]})",
+            where=name,
+            hint=f"give each {what} once (merge or rename the rows)",
+        )
 
 
 def _number(value: Any, name: str) -> float:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from survmig.arrays import positions_in_groups
 from survmig.errors import SurvmigError
-from survmig.sampling.results import check_count
+from survmig.sampling.results import check_count, check_unique, generator
 
 __all__ = [
     "pps_probabilities",
@@ -122,7 +122,7 @@ def select_srs(
     """Simple random sampling without replacement (stratified when ``strata`` is given)."""
     codes, labels = _codes(frame, strata)
     n_h = _sizes_per_stratum(n, labels, strata, np.bincount(codes, minlength=len(labels)))
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     idx = smallest_keys(codes, n_h, rng.random((1, len(frame))))[0]
     big_n = np.bincount(codes, minlength=len(labels))
     prob = (n_h / big_n)[codes]
@@ -140,7 +140,7 @@ def select_systematic(
     big_n = np.bincount(codes, minlength=len(labels))
     n_h = _sizes_per_stratum(n, labels, strata, big_n)
     ones = np.ones(len(frame))
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     u = 1.0 - rng.random((1, len(labels)))
     idx = pps_systematic_draw(ones, codes, n_h, np.zeros(len(frame), dtype=bool), u)[0]
     return _output(frame, np.sort(idx), {"prob_stage1": (n_h / big_n)[codes]})
@@ -167,7 +167,7 @@ def select_pps(
     codes, labels = _codes(frame, strata)
     n_h = _sizes_per_stratum(n, labels, strata, np.bincount(codes, minlength=len(labels)))
     prob, certain = pps_probabilities(mos, codes, n_h)
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     u = 1.0 - rng.random((1, len(labels)))
     keys = rng.random((1, len(frame))) if random_order else None
     idx = pps_systematic_draw(mos, codes, n_h, certain, u, keys)[0]
@@ -212,7 +212,7 @@ def select_households(
     codes, labels = _codes(mine, psu)
     m_i = np.bincount(codes, minlength=len(labels))
     n_i = np.minimum(m_i, take)
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     idx = np.sort(smallest_keys(codes, n_i, rng.random((1, len(mine))))[0])
     out = mine.iloc[idx].reset_index(drop=True)
     carry = ["prob_stage1"] + [c for c in ("stratum",) if c in psus and c not in out]
@@ -237,7 +237,7 @@ def select_two_stage(
     """Stratified two-stage selection: PSUs by PPS systematic, then ``take`` households per PSU."""
     if psu not in frame.columns:
         raise SurvmigError(f"the frame has no column {psu!r}", where=psu)
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     seeds = rng.integers(0, 2**63 - 1, size=2)
     psus = select_pps(frame, n, size, strata=strata, seed=int(seeds[0]))
     keep = [psu, "prob_stage1"] + ([strata] if strata and strata not in listing else [])
@@ -282,7 +282,7 @@ def select_two_phase(
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     size_g = np.bincount(codes, minlength=n_groups)
     nu_g = np.bincount(codes, weights=nu, minlength=n_groups) / np.maximum(size_g, 1)
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     target = nu_g * size_g
     n_g = np.floor(target + 1e-12).astype(int)
     n_g += rng.random(n_groups) < (target - n_g)
@@ -324,6 +324,7 @@ def _sizes_per_stratum(
         for col in ("stratum", "n"):
             if col not in n.columns:
                 raise SurvmigError(f"the allocation has no column {col!r}", where=col)
+        check_unique(n["stratum"].astype(str), "stratum")
         n = dict(zip(n["stratum"], n["n"], strict=True))
     if isinstance(n, Mapping):
         by_text = {str(k): v for k, v in n.items()}

@@ -35,6 +35,7 @@ from survmig.sampling.results import (
     check_nonnegative,
     check_probability,
     check_rate,
+    check_seed,
 )
 from survmig.sampling.selection import pps_probabilities, pps_systematic_draw, smallest_keys
 
@@ -173,9 +174,6 @@ class SimulationResult:
 
     def plot(self, path: str | Path | None = None):
         """Classroom figure: estimates by design (with the truth) and empirical SE against cost."""
-        import matplotlib
-
-        matplotlib.use("Agg")
         import textwrap
 
         import matplotlib.pyplot as plt
@@ -276,7 +274,7 @@ def simulate(
         "remittance_share": float(pop.a.sum() / (pop.a.sum() + pop.b.sum())),
     }
     runners = [_prepare(d, pop, costs) for d in designs]  # validates every design before running
-    streams = np.random.SeedSequence(seed).spawn(len(designs))
+    streams = np.random.SeedSequence(check_seed(seed)).spawn(len(designs))
     frames = []
     for design, run, stream in zip(designs, runners, streams, strict=True):
         rng = np.random.default_rng(stream)

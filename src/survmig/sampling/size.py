@@ -46,7 +46,7 @@ def design_effect(cluster_size: float, icc: float, prevalence: float | None = No
     households, so the clustering penalty for a migrant-household mean is much smaller.
     """
     cluster_size = check_positive(cluster_size, "cluster_size")
-    icc = _check_icc(icc)
+    icc = _check_icc(icc, allow_zero=True)
     m = cluster_size
     formula = "deff = 1 + (m̄ − 1)ρ"
     if prevalence is not None:
@@ -195,7 +195,7 @@ def sample_size_proportion(
     if (margin is None) == (cv is None):
         raise SurvmigError("give exactly one of margin or cv", where="margin")
     if margin is not None:
-        margin = check_positive(margin, "margin", hint="an absolute margin such as 0.03")
+        margin = _check_proportion_margin(margin, p)
         z = z_value(confidence)
         n0 = z**2 * p * (1 - p) / margin**2
         formula = "n0 = z² P(1−P)/e²"
@@ -313,11 +313,31 @@ def _chain(
     )
 
 
-def _check_icc(icc: float) -> float:
-    icc = check_nonnegative(icc, "icc")
-    if not 0 < icc < 1:
+def _check_proportion_margin(margin: float, p: float) -> float:
+    """An absolute margin for a proportion is a share below min(P, 1 − P): a margin of 5 (meant as
+    5 points) or one as wide as P itself gives an interval reaching outside [0, 1] and n ≈ 1."""
+    hint = "an absolute margin is a share: 0.05 for 5 points"
+    margin = check_positive(margin, "margin", hint=hint)
+    if margin >= 0.5:
+        raise SurvmigError(f"must be below 0.5, got {margin:g}", where="margin", hint=hint)
+    if margin >= min(p, 1 - p):
         raise SurvmigError(
-            f"must be strictly between 0 and 1, got {icc:g}",
+            f"must be below min(P, 1 − P) = {min(p, 1 - p):g}, got {margin:g}: the interval "
+            "P ± e would reach outside [0, 1]",
+            where="margin",
+            hint=f"{hint}; for a rare proportion a target --cv is often easier",
+        )
+    return margin
+
+
+def _check_icc(icc: float, allow_zero: bool = False) -> float:
+    """ρ in [0, 1) for a design effect (0: no clustering, deff 1); in (0, 1) for the optimal take,
+    which is infinite at ρ = 0 (take every unit of few clusters)."""
+    icc = check_nonnegative(icc, "icc")
+    if icc >= 1 or (icc == 0 and not allow_zero):
+        low = "0 ≤ ρ < 1" if allow_zero else "0 < ρ < 1 (at ρ = 0 the optimal take is infinite)"
+        raise SurvmigError(
+            f"must satisfy {low}, got {icc:g}",
             where="icc",
             hint="intra-class correlations of migration are typically 0.02–0.3",
         )

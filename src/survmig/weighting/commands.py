@@ -119,9 +119,13 @@ def weight_file(
         frame = frame.iloc[result.rows]
     if not np.isfinite(result.weights).all():
         raise SurvmigError("the weighting produced non-finite weights", file=steps_path)
-    spec, comment = _output_design(
-        result, out_col, names if result.repweights is not None else None
+    spec, comment, extra = _output_design(
+        result, out_col, names if result.repweights is not None else None, steps
     )
+    for col, values in extra.items():
+        column = np.zeros(n_all)
+        column[result.rows] = values
+        frame[col] = column if keep_nonrespondents else column[result.rows]
     write_table(frame, output, WEIGHTED_FORMATS)
     write_design_spec(spec, design_yaml_path(output), comment)
     write_reports(result, output)
@@ -129,12 +133,15 @@ def weight_file(
 
 
 def _output_design(
-    result: Any, weight_col: str, rep_cols: list[str] | None
-) -> tuple[dict[str, Any], str]:
-    """design.yaml of the weighted file, and notes on what it cannot carry (added to the report)."""
+    result: Any, weight_col: str, rep_cols: list[str] | None, steps: list[Any]
+) -> tuple[dict[str, Any], str, dict[str, np.ndarray]]:
+    """design.yaml of the weighted file, the columns it needs beside the weights (the weights before
+    calibration), and notes on what it cannot carry (added to the report)."""
     from survmig.design.spec import calibration_note, design_to_spec
+    from survmig.weighting.designfile import calibration_spec, fixed_adjustments
 
     comment = "the design of the weighted data written by survmig weight"
+    extra: dict[str, np.ndarray] = {}
     if result.design is None:
         spec: dict[str, Any] = {"weights": weight_col}
         result.notes.append(
@@ -143,10 +150,24 @@ def _output_design(
         )
     else:
         spec = design_to_spec(result.design, weights=weight_col, repweights=rep_cols)
-        note = calibration_note(result.design)
-        if note:
-            result.notes.append(note)
-    return spec, comment
+    replicate = result.repweights is not None
+    if not replicate and result.uncalibrated is not None:
+        before = f"{weight_col}_uncalibrated"
+        try:
+            spec["calibration"] = calibration_spec(result.calibration_steps, before)
+            extra[before] = result.uncalibrated
+            comment += (
+                f"; calibration: the recorded steps rerun on column {before} give the weights and"
+                " the calibration residuals of the linearization SEs"
+            )
+        except SurvmigError:
+            note = calibration_note(result.design) if result.design is not None else None
+            if note:
+                result.notes.append(note)
+    fixed = fixed_adjustments(steps, replicate=replicate)
+    if fixed:
+        spec["fixed_adjustments"] = fixed
+    return spec, comment, extra
 
 
 def _with_file(err: SurvmigError, path: Path) -> SurvmigError:

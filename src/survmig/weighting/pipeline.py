@@ -43,6 +43,10 @@ class WeightingResult:
     design: Any = None
     #: notes on the whole run (the report lists them), e.g. what a written design.yaml cannot carry
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: full-sample weights just before the first post-stratification/raking/calibration step (None
+    #: without one) and the steps from there on: what a design file needs to rebuild the records
+    uncalibrated: np.ndarray | None = None
+    calibration_steps: list[Step] = dataclasses.field(default_factory=list)
 
     @property
     def final(self) -> dict[str, float]:
@@ -57,6 +61,10 @@ class WeightingResult:
             "rows_weighted": int(len(self.rows)),
             "notes": list(self.notes),
         }
+
+
+#: steps whose variance contribution linearization carries as calibration records
+CALIBRATION_KINDS = ("poststratify", "rake", "calibrate")
 
 
 def _steps(steps: Sequence[Step] | str | Path) -> tuple[list[Step], str | None]:
@@ -106,7 +114,13 @@ def run_steps(
             f"input weights are missing or negative in {int(bad.sum())} row(s) ({row_list(state, bad)})",
             hint="fix the weight column or start with a base step",
         )
-    reports = [step.apply(state) for step in step_list]
+    reports = []
+    first_cal: int | None = None
+    uncalibrated = None
+    for i, step in enumerate(step_list):
+        if first_cal is None and step.kind in CALIBRATION_KINDS:
+            first_cal, uncalibrated = i, state.W[:, 0].copy()
+        reports.append(step.apply(state))
     return WeightingResult(
         state.W[:, 0].copy(),
         state.W[:, 1:].copy() if state.W.shape[1] > 1 else None,
@@ -114,6 +128,8 @@ def run_steps(
         reports,
         state.rows,
         n,
+        uncalibrated=uncalibrated,
+        calibration_steps=[] if first_cal is None else list(step_list[first_cal:]),
     )
 
 

@@ -296,6 +296,30 @@ def _check_class_totals(
         )
 
 
+def _check_margin_sums(
+    state: WeightState,
+    step: Step,
+    names: list[str],
+    sums: list[float],
+    population: float,
+    what: str,
+) -> None:
+    """Every margin must describe the same population: totals that disagree have no solution
+    (raking would stop at whichever margin came last, calibration would fail to converge)."""
+    off = [
+        (m, s) for m, s in zip(names, sums, strict=True) if not np.isclose(s, population, rtol=1e-9)
+    ]
+    if off:
+        raise _err(
+            state,
+            step,
+            "margins do not add up to the same population: "
+            + ", ".join(f"{m} = {s:.10g}" for m, s in off)
+            + f" vs {population:.10g}",
+            hint=f"make every categorical margin sum to the same total (infeasible {what} otherwise)",
+        )
+
+
 def _control_rows(
     margin: str, labels: list[str], targets: np.ndarray, before: np.ndarray, after: np.ndarray
 ) -> list[dict[str, Any]]:
@@ -625,6 +649,9 @@ class Rake(Step):
             ms.append(core.Margin(codes, targets))
             all_labels.append(labels)
             before.append(totals[:, 0])
+        if not self.partial and len(ms) > 1:  # partial margins leave classes out of their sums
+            sums = [float(m.targets.sum()) for m in ms]
+            _check_margin_sums(state, self, [c.name for c in self.margins], sums, sums[0], "raking")
         res = core.rake(state.W, ms, epsilon=self.epsilon, maxit=self.maxit, inplace=True)
         rep.convergence = {
             "converged": res.converged,
@@ -706,19 +733,9 @@ class Calibrate(Step):
             else (margin_sums[0] if margin_sums else None)
         )
         if margin_sums:
-            off = [
-                (ct.name, s)
-                for (ct, *_), s in zip(coded, margin_sums, strict=True)
-                if not np.isclose(s, intercept, rtol=1e-9)
-            ]
-            if off:
-                raise _err(
-                    state,
-                    self,
-                    f"margins do not add up to the same population: {', '.join(f'{m} = {s:.10g}' for m, s in off)}"
-                    f" vs {intercept:.10g}",
-                    hint="make every categorical margin sum to the same total (infeasible calibration otherwise)",
-                )
+            _check_margin_sums(
+                state, self, [ct.name for ct, *_ in coded], margin_sums, intercept, "calibration"
+            )
         if intercept is not None:
             cols.append(np.ones(n))
             names.append("(Intercept)")

@@ -17,6 +17,7 @@ from typing import Any
 from survmig.modules.model import Item
 from survmig.questionnaire.model import Questionnaire
 from survmig.questionnaire.spec import language_label
+from survmig.tableio import text_cells_as_text
 
 Sheets = dict[str, list[list[Any]]]
 
@@ -161,6 +162,7 @@ def write_workbook(sheets: Sheets) -> bytes:
     props.lastModifiedBy = "survmig"
     props.created = EPOCH
     props.modified = EPOCH
+    text_cells_as_text(workbook)  # a label starting with '=' is text, not a formula
     buffer = io.BytesIO()
     workbook.save(buffer)
     return _stable_zip(buffer.getvalue())

@@ -8,14 +8,15 @@ mapped back to the survey row defining that name.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import re
-import shutil
 from pathlib import Path
 
 from survmig.conventions import MAX_NAME_LENGTH
 from survmig.errors import SurvmigError
+from survmig.javaruntime import INSTALL_HINT, java_on_path
 
 _ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
 _SHEET = re.compile(r"(?:on the '|sheet: ')(survey|choices|settings|entities)'", re.I)
@@ -173,19 +174,19 @@ def validate_xlsform(source: str | Path | bytes, *, odk: bool = True) -> Validat
         ) from None
     names = _survey_names(sheet)
     problems = _name_problems(sheet)
-    if odk and shutil.which("java") is None:
-        raise SurvmigError(
-            "ODK Validate needs Java, which is not installed",
-            hint="install a JRE (bash .ci/setup does: apt-get install default-jre-headless) "
-            "or skip ODK Validate with --no-validate",
-        )
+    java = (
+        java_on_path(hint=f"{INSTALL_HINT}; or skip ODK Validate with --no-validate")
+        if odk
+        else contextlib.nullcontext()
+    )
     warnings: list[str] = []
     xform = None
     ran = False
     try:
-        result = convert(
-            xlsform=io.BytesIO(data), warnings=warnings, validate=odk, file_type=".xlsx"
-        )
+        with java:
+            result = convert(
+                xlsform=io.BytesIO(data), warnings=warnings, validate=odk, file_type=".xlsx"
+            )
         xform = result.xform
         ran = odk
     except ODKValidateError as err:

@@ -1,0 +1,299 @@
+"""Design-based generalized linear models (R ``svyglm``) and Wald tests of terms (``regTermTest``).
+
+Coefficients solve the weighted score equations (IRLS, :mod:`.irls`). Variances:
+
+* linearization — the sandwich ``A⁻¹ (Σ estfun) A⁻¹``: each row's influence
+  ``w_i x_i (y_i - μ_i) μ'_i / V(μ_i) · A⁻¹`` is summed to PSUs within strata by the estimation
+  engine (as the total of ``influence / w``), so fpc, lonely-PSU rules, later stages and
+  calibration residuals apply exactly as to any estimate (R ``svy.varcoef`` → ``svyrecvar``);
+* replicates — the model refitted with every replicate weight column (from the full-sample
+  coefficients), ``svrVar`` of the replicate coefficients (R ``svyglm.svyrep.design``).
+
+t tests and intervals use the residual degrees of freedom ``df(design) + 1 - p``, as R.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from survmig.design.core import SurveyDesign, show
+from survmig.errors import SurvmigError
+from survmig.estimation.covariance import covariance, replicate_covariance
+from survmig.models.irls import Family, family, irls
+
+RESULT_COLUMNS = ("term", "estimate", "se", "t", "p_value", "ci_low", "ci_high", "df")
+
+
+@dataclasses.dataclass
+class ModelResult:
+    """A fitted design-based GLM: the tidy ``table``, the coefficient covariance ``vcov`` and what
+    :meth:`wald_test` needs (term → coefficient positions)."""
+
+    formula: str
+    family: str
+    table: pd.DataFrame
+    vcov: pd.DataFrame
+    df_residual: float
+    n: int
+    iterations: int
+    variance: str
+    term_columns: dict[str, list[int]]
+
+    def wald_test(self, terms: str | Sequence[str], df: float | None = None) -> dict[str, Any]:
+        """R ``regTermTest(model, ~terms)`` (Wald): ``F = b' V⁻¹ b / q`` on (q, ``df``) degrees of
+        freedom (``df`` default: the residual df; ``inf`` gives a chi-square test)."""
+        names = [terms] if isinstance(terms, str) else list(terms)
+        cols: list[int] = []
+        for name in names:
+            key = name.strip()
+            if key not in self.term_columns:
+                raise SurvmigError(
+                    f"term {show(key)} is not in the model",
+                    where="test",
+                    hint=f"terms: {', '.join(t for t in self.term_columns if t != 'Intercept')}",
+                )
+            cols += self.term_columns[key]
+        b = self.table["estimate"].to_numpy()[cols]
+        V = self.vcov.to_numpy()[np.ix_(cols, cols)]
+        chisq = float(b @ np.linalg.solve(V, b))
+        q = len(cols)
+        ddf = self.df_residual if df is None else float(df)
+        p = stats.chi2.sf(chisq, q) if not np.isfinite(ddf) else stats.f.sf(chisq / q, q, ddf)
+        return {
+            "terms": names,
+            "chisq": chisq,
+            "F": chisq / q,
+            "df": q,
+            "ddf": ddf,
+            "p_value": float(p),
+        }
+
+
+_NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
+
+
+def _matrices(
+    formula: str, data: pd.DataFrame, na: str
+) -> tuple[np.ndarray, np.ndarray, Any, str, np.ndarray]:
+    """Outcome, model matrix, patsy's design info, the outcome's name and the positions of the rows
+    used (all rows with ``na="fail"``; the complete ones with ``na="drop"``)."""
+    import patsy
+
+    if "~" not in formula:
+        raise SurvmigError(
+            f"a model formula is 'outcome ~ terms', got {formula!r}", where="formula",
+            hint="e.g. 'remits ~ age + C(region)'",
+        )  # fmt: skip
+    frame = data.reset_index(drop=True)
+    try:
+        y, X = patsy.dmatrices(
+            formula, frame, NA_action="drop" if na == "drop" else "raise", return_type="dataframe"
+        )
+    except patsy.PatsyError as exc:
+        text = str(exc)
+        missing = _NAME_ERROR.search(text)
+        if missing:
+            name = missing.group(1)
+            raise SurvmigError(
+                f"the formula names {name!r}, which is not a column of the data",
+                where="formula",
+                hint="check the spelling; categorical variables go in C(…)",
+            ) from None
+        if "missing values" in text:
+            raise SurvmigError(
+                "a variable of the model has missing values",
+                where="formula",
+                hint="leave those rows out of the model explicitly with na='drop' (--na drop)",
+            ) from None
+        raise SurvmigError(
+            f"cannot read the formula: {text.splitlines()[0]}", where="formula"
+        ) from None
+    if y.shape[1] != 1:
+        raise SurvmigError(
+            f"the outcome of {formula!r} must be one numeric column (got {y.shape[1]})",
+            where="formula",
+            hint="a categorical outcome: make it 0/1, e.g. I(status == 'migrant')",
+        )
+    rows = X.index.to_numpy()
+    yv = y.to_numpy()[:, 0].astype(float)
+    return yv, X.to_numpy(dtype=float), X.design_info, str(y.columns[0]), rows
+
+
+def _check_outcome(y: np.ndarray, fam: Family, name: str, live: np.ndarray) -> None:
+    values = y[live]
+    if fam.name == "binomial":
+        bad = ~np.isin(values, (0.0, 1.0))
+        what = "0 or 1"
+    elif fam.kind == "binomial":
+        bad = (values < 0) | (values > 1)
+        what = "between 0 and 1"
+    elif fam.kind == "poisson":
+        bad = values < 0
+        what = "a count (≥ 0)"
+    else:
+        return
+    if bad.any():
+        seen = ", ".join(map(show, np.unique(values[bad])[:5]))
+        raise SurvmigError(
+            f"outcome {name} must be {what} for the {fam.name} family; it has {seen}",
+            where="family",
+            hint="recode the outcome (e.g. I(x == 'yes')) or choose another family",
+        )
+
+
+def _check_rank(X: np.ndarray, w: np.ndarray, names: list[str]) -> None:
+    """A column that is a combination of the columns before it (R's aliased coefficients, which
+    R reports as NA) is an error naming it."""
+    scale = np.sqrt(np.einsum("ij,ij->j", X, X)) + 1e-300
+    r = np.linalg.qr((X / scale) * np.sqrt(w)[:, None], mode="r")
+    diag = np.abs(np.diag(r))
+    aliased = [names[j] for j in np.flatnonzero(diag < 1e-7 * max(diag.max(), 1e-300))]
+    if aliased:
+        raise SurvmigError(
+            f"the model matrix is singular: {', '.join(aliased)} is a linear combination of the "
+            "terms before it (or has no cases)",
+            where="formula",
+            hint="drop the redundant term or collapse the categories",
+        )
+
+
+def _separated(X: np.ndarray, y: np.ndarray, live: np.ndarray) -> bool:
+    """(Quasi-)complete separation: some direction b with s_i x_i'b ≥ 0 for all rows (s = ±1 by
+    outcome) and not all zero — a linear program."""
+    from scipy.optimize import linprog
+
+    Xl, yl = X[live], y[live]
+    s = np.where(yl > 0.5, 1.0, -1.0)
+    A = -(Xl * s[:, None])
+    Xc, idx = np.unique(A, axis=0, return_index=True)
+    p = X.shape[1]
+    res = linprog(
+        np.zeros(p),
+        A_ub=Xc,
+        b_ub=np.zeros(len(Xc)),
+        A_eq=-Xc.sum(axis=0)[None, :],
+        b_eq=[1.0],
+        bounds=[(None, None)] * p,
+        method="highs",
+    )
+    return bool(res.status == 0)
+
+
+def svyglm(
+    design: SurveyDesign,
+    formula: str,
+    *,
+    family_name: str = "gaussian",
+    level: float = 0.95,
+    na: str = "fail",
+) -> ModelResult:
+    """Fit ``formula`` (patsy syntax: ``y ~ x + C(region)``) on the design; returns the tidy table
+    (term, estimate, SE, t, p, CI; odds ratios for the logit families, rate ratios for the log
+    ones) and the coefficient covariance. ``na="drop"`` leaves rows with a missing model variable out
+    of the model (R ``na.omit``: the design is subset, strata keep their PSU counts)."""
+    fam = family(family_name)
+    if na not in ("fail", "drop"):
+        raise SurvmigError(f"unknown na rule {show(na)}", where="na", hint="fail or drop")
+    yc, Xc, info, yname, rows = _matrices(formula, design.data, na)
+    if len(rows) < design.n:  # R na.omit: the design restricted to the complete rows
+        keep = np.zeros(design.n, dtype=bool)
+        keep[rows] = True
+        design = design.subset(keep)
+    n = design.n
+    if n == len(rows):
+        y, X = yc, Xc
+    else:  # a calibrated design keeps every row; the incomplete ones have weight 0
+        y, X = np.zeros(n), np.zeros((n, Xc.shape[1]))
+        y[rows], X[rows] = yc, Xc
+    w = design.weights
+    live = w > 0
+    names = list(info.column_names)
+    _check_outcome(y, fam, yname, live)
+    _check_rank(X[live], w[live], names)
+    fit = irls(X, y, w, fam)
+    extreme = np.any((fit.mu[live] < 1e-10) | (fit.mu[live] > 1 - 1e-10))
+    if fam.kind == "binomial" and (not fit.converged[0] or extreme) and _separated(X, y, live):
+        raise SurvmigError(
+            f"perfect separation: the terms predict {yname} exactly for some rows, so the "
+            "coefficients have no finite estimate",
+            where="model",
+            hint="drop or collapse the term that separates the outcome (a category all 0 or all 1)",
+        )
+    if not fit.converged[0]:
+        raise SurvmigError(
+            f"the model did not converge in {fit.iterations} iterations", where="model",
+            hint="check for extreme values or near-separation",
+        )  # fmt: skip
+    beta = fit.beta[0]
+    p = len(beta)
+    if design.is_replicate:
+        reps = irls(X, y, design.repweights, fam, start=beta)
+        if not reps.converged.all():
+            raise SurvmigError(
+                f"the model did not converge in {int((~reps.converged).sum())} replicate(s)",
+                where="model",
+                hint="a replicate may leave a category without cases: collapse small categories",
+            )
+        V = replicate_covariance(beta, reps.beta, design)
+        variance = (
+            f"replicate weights ({design.replicate_weights.type}), model refitted per replicate"
+        )
+    else:
+        d = fam.dmu_deta(fit.mu)
+        ainv = np.linalg.inv(fit.xtwx)
+        score = (X * ((y - fit.mu) * d / fam.variance(fit.mu))[:, None]) @ ainv  # per unit weight
+        score = np.where(live[:, None], score, 0.0)
+        cols = {f"__glm_score{j}": score[:, j] for j in range(p)}
+        from survmig.estimation.engine import estimate
+
+        table, engine = estimate(
+            design.with_columns(cols), total=list(cols), deff=False, _keep_engine=True
+        )
+        V = covariance(engine, table["se"].to_numpy() ** 2)
+        variance = "linearization (sandwich over PSUs within strata" + (
+            f", with the residuals of {len(design.calibration)} calibration step(s))"
+            if design.calibration
+            else ")"
+        )
+    se = np.sqrt(np.diag(V))
+    df = float(design.df + 1 - p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = beta / se
+    pval = 2 * stats.t.sf(np.abs(t), df) if df > 0 else np.full(p, np.nan)
+    q = stats.t.ppf(1 - (1 - level) / 2, df) if df > 0 else np.nan
+    out = pd.DataFrame(
+        {
+            "term": names,
+            "estimate": beta,
+            "se": se,
+            "t": t,
+            "p_value": pval,
+            "ci_low": beta - q * se,
+            "ci_high": beta + q * se,
+            "df": df,
+        }
+    )
+    ratio = {"binomial": "odds_ratio", "poisson": "rate_ratio"}.get(fam.kind)
+    if ratio:
+        out[ratio] = np.exp(beta)
+        out[f"{ratio}_ci_low"] = np.exp(out["ci_low"])
+        out[f"{ratio}_ci_high"] = np.exp(out["ci_high"])
+    terms = {name: list(range(sl.start, sl.stop)) for name, sl in info.term_name_slices.items()}
+    return ModelResult(
+        formula=formula,
+        family=fam.name,
+        table=out,
+        vcov=pd.DataFrame(V, index=names, columns=names),
+        df_residual=df,
+        n=int(live.sum()),
+        iterations=fit.iterations,
+        variance=variance,
+        term_columns=terms,
+    )
