@@ -33,11 +33,11 @@ CENTRAL_TAIL = [
 ]
 
 
-def _tables(data: Dataset | dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def tables_of(data: Dataset | dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return {lv: data.table(lv) for lv in data.levels} if isinstance(data, Dataset) else dict(data)
 
 
-def _submission_dates(raw: pd.DataFrame, n: int) -> pd.Series:
+def submission_dates(raw: pd.DataFrame, n: int) -> pd.Series:
     if "SubmissionDate" in raw.columns:
         return raw["SubmissionDate"]
     return pd.Series(["2024-01-01T00:00:00.000Z"] * n, index=raw.index)
@@ -62,50 +62,55 @@ def write_central_export(
     the questions (paths relative to the repeat), ``PARENT_KEY``, ``KEY``. select_multiple answers are
     space-separated; ``split_select_multiples`` adds ``question/option`` 0/1 columns after each.
     """
-    tables = _tables(data)
+    tables = tables_of(data)
+    members: dict[str, pd.DataFrame] = {}
+    for level, df in tables.items():
+        lv = form.levels[level]
+        raw = raw_table(form, level, df)
+        cols: dict[str, pd.Series] = {}
+        n = len(raw)
+        if lv.parent is None:
+            cols["SubmissionDate"] = submission_dates(raw, n)
+        for var in _question_columns(form, level):
+            rel = var.path[len(lv.path) :]
+            name = "-".join(rel) if group_paths else var.name
+            values = (
+                raw[var.name] if var.name in raw.columns else pd.Series([""] * n, index=raw.index)
+            )
+            cols[name] = values
+            if split_select_multiples and var.type == "select_multiple":
+                for code, col in form.option_columns(var.name).items():
+                    cols[f"{name}/{code}"] = (
+                        raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
+                    )
+        if lv.parent is None:
+            for col in CENTRAL_TAIL:
+                if col == "KEY":
+                    cols[col] = raw[KEY]
+                else:
+                    cols[col] = (
+                        raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
+                    )
+            member = f"{form.form_id}.csv"
+        else:
+            cols[PARENT_KEY] = raw[PARENT_KEY]
+            cols[KEY] = raw[KEY]
+            member = f"{form.form_id}-{level}.csv"
+        members[member] = pd.DataFrame(cols)
+    return write_csv_zip(path, members)
+
+
+def write_csv_zip(path: str | Path, members: dict[str, pd.DataFrame]) -> Path:
+    """A zip of CSV files (UTF-8, minimal quoting, ``\\n``), written atomically: the layout of
+    Central's and SurveyCTO's exports."""
     path = Path(path)
     with (
         atomic_path(path) as tmp,
         zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf,
     ):
-        for level, df in tables.items():
-            lv = form.levels[level]
-            raw = raw_table(form, level, df)
-            cols: dict[str, pd.Series] = {}
-            n = len(raw)
-            if lv.parent is None:
-                cols["SubmissionDate"] = _submission_dates(raw, n)
-            for var in _question_columns(form, level):
-                rel = var.path[len(lv.path) :]
-                name = "-".join(rel) if group_paths else var.name
-                values = (
-                    raw[var.name]
-                    if var.name in raw.columns
-                    else pd.Series([""] * n, index=raw.index)
-                )
-                cols[name] = values
-                if split_select_multiples and var.type == "select_multiple":
-                    for code, col in form.option_columns(var.name).items():
-                        cols[f"{name}/{code}"] = (
-                            raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
-                        )
-            if lv.parent is None:
-                for col in CENTRAL_TAIL:
-                    if col == "KEY":
-                        cols[col] = raw[KEY]
-                    else:
-                        cols[col] = (
-                            raw[col] if col in raw.columns else pd.Series([""] * n, index=raw.index)
-                        )
-                member = f"{form.form_id}.csv"
-            else:
-                cols[PARENT_KEY] = raw[PARENT_KEY]
-                cols[KEY] = raw[KEY]
-                member = f"{form.form_id}-{level}.csv"
+        for member, frame in members.items():
             buf = io.StringIO()
-            pd.DataFrame(cols).to_csv(
-                buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
-            )
+            frame.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
             zf.writestr(member, buf.getvalue().encode("utf-8"))
     return path
 

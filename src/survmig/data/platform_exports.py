@@ -10,10 +10,7 @@ documented wide and long formats (see :mod:`survmig.data.surveycto`).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ import pandas as pd
 
 from survmig.data.coerce import raw_table
 from survmig.data.dataset import Dataset
+from survmig.data.exports import submission_dates, tables_of, write_csv_zip
 from survmig.data.form import KEY, PARENT_KEY, ROOT_KEY, FormMetadata
 from survmig.data.kobo import HeaderStyle, expected_headers, sheet_name
 from survmig.data.surveycto import DATE_FORMAT, DATETIME_FORMAT, choice_suffix
@@ -34,22 +32,12 @@ _NOT_EXPORTED = frozenset({"instanceID", "deprecatedID"})
 _POSITIONS = re.compile(r"\[(\d+)\]")
 
 
-def _tables(data: Dataset | dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    return {lv: data.table(lv) for lv in data.levels} if isinstance(data, Dataset) else dict(data)
-
-
 def _wall(text: pd.Series, zone) -> pd.Series:
     """UTC export text -> the devices' wall-clock time (naive)."""
     utc = pd.to_datetime(text.where(text != ""), errors="coerce", utc=True, format="ISO8601")
     if isinstance(zone, pd.Timedelta):
         return utc.dt.tz_localize(None) + zone
     return utc.dt.tz_convert(zone).dt.tz_localize(None)
-
-
-def _submission_time(raw: pd.DataFrame) -> pd.Series:
-    if "SubmissionDate" in raw.columns:
-        return raw["SubmissionDate"]
-    return pd.Series(["2024-01-01T00:00:00.000Z"] * len(raw), index=raw.index)
 
 
 # ---------------------------------------------------------------------------------------- Kobo
@@ -70,7 +58,7 @@ def write_kobo_xlsx(
     ``device_timezone`` wall time, offset dropped, as Kobo does); ``typed=False`` writes text as
     Kobo's API default does (offsets kept).
     """
-    tables = _tables(data)
+    tables = tables_of(data)
     zone = parse_timezone(device_timezone)
     style = HeaderStyle(None, groups_in_headers, separator)
     generated = set(form.generated_counts())
@@ -79,7 +67,7 @@ def write_kobo_xlsx(
     taken: list[str] = []
     root_raw = raw_table(form, form.root, tables[form.root])
     uuid = root_raw[KEY].str.replace(r"^uuid:", "", regex=True)
-    received = _wall(_submission_time(root_raw), pd.Timedelta(0))
+    received = _wall(submission_dates(root_raw, len(root_raw)), pd.Timedelta(0))
     tail = pd.DataFrame(
         {
             "_id": np.arange(1, len(root_raw) + 1),
@@ -257,10 +245,10 @@ def write_surveycto_export(
     (a zip with one CSV per repeat, ``KEY`` / ``PARENT_KEY`` and ``SET-OF-`` columns)."""
     if shape not in ("wide", "long"):
         raise ValueError("shape must be 'wide' or 'long'")
-    tables = _tables(data)
+    tables = tables_of(data)
     zone = parse_timezone(server_timezone)
     root_raw = raw_table(form, form.root, tables[form.root])
-    received = _wall(_submission_time(root_raw), zone)
+    received = _wall(submission_dates(root_raw, len(root_raw)), zone)
     head = {
         "SubmissionDate": received.dt.strftime(DATETIME_FORMAT).str.replace(
             r" 0(\d):", r" \1:", regex=True
@@ -296,31 +284,24 @@ def write_surveycto_export(
         with atomic_path(path) as tmp:
             frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
         return path
-    with (
-        atomic_path(path) as tmp,
-        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf,
-    ):
-        for level, df in tables.items():
-            lv = form.levels[level]
-            raw = raw_table(form, level, df)
-            cols = dict(head) if lv.parent is None else {}
-            cols.update(_scto_columns(form, level, raw, zone))
-            for child in form.children(level):
-                cols[f"SET-OF-{child}"] = raw[KEY] + "/" + form.levels[child].key_segment
-            if lv.parent is None:
-                cols.update(meta_tail)
-                member = f"{form.form_id}.csv"
-            else:
-                cols[PARENT_KEY] = raw[PARENT_KEY]
-                cols[KEY] = raw[KEY]
-                cols[f"SET-OF-{level}"] = raw[PARENT_KEY] + "/" + lv.key_segment
-                member = f"{form.form_id}-{level}.csv"
-            buf = io.StringIO()
-            pd.DataFrame(cols).to_csv(
-                buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
-            )
-            zf.writestr(member, buf.getvalue().encode("utf-8"))
-    return path
+    members: dict[str, pd.DataFrame] = {}
+    for level, df in tables.items():
+        lv = form.levels[level]
+        raw = raw_table(form, level, df)
+        cols = dict(head) if lv.parent is None else {}
+        cols.update(_scto_columns(form, level, raw, zone))
+        for child in form.children(level):
+            cols[f"SET-OF-{child}"] = raw[KEY] + "/" + form.levels[child].key_segment
+        if lv.parent is None:
+            cols.update(meta_tail)
+            member = f"{form.form_id}.csv"
+        else:
+            cols[PARENT_KEY] = raw[PARENT_KEY]
+            cols[KEY] = raw[KEY]
+            cols[f"SET-OF-{level}"] = raw[PARENT_KEY] + "/" + lv.key_segment
+            member = f"{form.form_id}-{level}.csv"
+        members[member] = pd.DataFrame(cols)
+    return write_csv_zip(path, members)
 
 
 __all__ = ["write_kobo_xlsx", "write_surveycto_export"]
