@@ -8,7 +8,8 @@ Each picture is what the recipe's commands produce, made by the same commands:
 - ``questionnaire.png``: `survmig render` of the example questionnaire (French), in headless Chromium;
 - ``report.png``: one indicator of the demo's ``report/report.html``, in headless Chromium;
 - ``sample_size.png``: `survmig sample-size … --plot`;
-- ``simulate.png``: `survmig simulate … --plot`.
+- ``simulate.png``: `survmig simulate … --plot`;
+- ``take.png`` and ``allocation.png`` (docs/sampling.md): `sample-size` and `allocate` with `--plot`.
 
 Needs Chromium (``chromium`` on the PATH) for the two page screenshots.
 """
@@ -93,6 +94,15 @@ def main() -> None:
         survmig(
             "sample-size", "--proportion", "0.3", "--margin", "0.05", "--cluster-size", "20",
             "--icc", "0.1", "--plot", IMAGES / "sample_size.png", cwd=work,
+        )  # fmt: skip
+        survmig(
+            "sample-size", "--psu-cost", "400", "--unit-cost", "20", "--icc", "0.05",
+            "--plot", IMAGES / "take.png", cwd=work,
+        )  # fmt: skip
+        survmig(
+            "allocate", demo / "inputs" / "strata.csv", "--method", "rare", "--n", "30",
+            "--screen-cost", "2", "--interview-cost", "20", "--plot", IMAGES / "allocation.png",
+            cwd=work,
         )  # fmt: skip
         survmig(
             "simulate", "--households", "200000", "--reps", "200",

@@ -61,6 +61,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.smallarea.commands:small_area_command",
         "Small-area (Fay-Herriot) estimates of an indicator by area.",
     ),
+    "sdmx": (
+        "survmig.exchange.commands:sdmx_command",
+        "Write an indicator table as SDMX-CSV and SDMX-ML (SDG codes).",
+    ),
     "sample-size": (
         "survmig.sampling.commands:sample_size",
         "Sample size for a proportion or mean, rare groups included.",
@@ -75,7 +79,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Select a sample from a frame, with inclusion probabilities.",
     ),
     "simulate": (
-        "survmig.sampling.commands:simulate",
+        "survmig.sampling.simulate_command:simulate",
         "Compare sample designs for a rare population by simulation.",
     ),
 }
@@ -86,7 +90,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1. Design the questionnaire", ("modules", "build", "validate", "test-form", "render")),
     ("2. Collected data", ("data",)),
     ("3. Weight", ("weight",)),
-    ("4. Estimate", ("estimate", "indicators")),
+    ("4. Estimate and publish", ("estimate", "model", "indicators", "small-area", "sdmx")),
     (
         "5. Sampling (plan the next survey, teach)",
         ("sample-size", "allocate", "plan", "select", "simulate"),

@@ -8,6 +8,7 @@ module, question) and *what to do*.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class SurvmigError(Exception):
@@ -39,6 +40,16 @@ class SurvmigError(Exception):
         if self.hint:
             text += f" — {self.hint}"
         return text
+
+
+def show(value: Any) -> str:
+    """A value for a user message: plain numbers (``-2``, ``99.5``, not ``np.float64(-2.0)``),
+    quoted text."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 class NothingComputed(SurvmigError):

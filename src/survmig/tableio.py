@@ -7,7 +7,9 @@ for flat tables: frames, sample selections, weighted data, estimates.
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,67 @@ def _check_suffix(path: Path, allowed: tuple[str, ...], verb: str) -> str:
     return suffix
 
 
+def decode_text(
+    data: bytes,
+    encoding: str,
+    file: str | Path,
+    hint: str = "re-export the data as UTF-8, or pass --encoding (e.g. cp1252, latin-1)",
+) -> str:
+    """Bytes of a text file as text; a byte the encoding cannot read names the line and data row."""
+    try:
+        return data.decode("utf-8-sig" if encoding.lower().replace("-", "") == "utf8" else encoding)
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - data.rfind(b"\n", 0, err.start)
+        raise SurvmigError(
+            f"line {line} (data row {line - 1}) is not valid {encoding}: byte "
+            f"0x{data[err.start]:02x} at character {column}",
+            file=file,
+            line=line,
+            hint=hint,
+        ) from None
+    except LookupError:
+        raise SurvmigError(
+            f"unknown encoding '{encoding}'", hint="use e.g. utf-8, cp1252, latin-1"
+        ) from None
+
+
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def csv_parser_error(err: Exception, file: str | Path) -> SurvmigError:
+    """pandas' parser message as one line: a ragged row names its data row and field counts."""
+    text = " ".join(str(err).split())
+    m = _RAGGED.search(text)
+    if m:
+        expected, line, saw = (int(g) for g in m.groups())
+        return SurvmigError(
+            f"data row {line - 1} has {saw} fields but the header has {expected}",
+            file=file,
+            line=line,
+            hint="a value with a comma must be quoted; re-export the file or fix that row",
+        )
+    return SurvmigError(f"not a readable CSV file: {text}", file=file)
+
+
+def check_header(text: str, file: str | Path) -> None:
+    """Refuse a CSV whose header repeats a column name (pandas would rename it ``name.1``)."""
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return  # the parser reports it
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name in seen and name != "":
+            raise SurvmigError(
+                f"column {name!r} appears twice in the header (columns {seen[name]} and {i})",
+                file=file,
+                line=1,
+                hint="rename or remove one of them",
+            )
+        seen[name] = i
+
+
 def check_table_path(path: Path | str, allowed: tuple[str, ...] = tuple(TABLE_FORMATS)) -> None:
     """Refuse, before any work is done, an output extension we cannot write or a path we cannot
     write to (a folder, a path below a file, an unwritable folder, one of the inputs)."""
@@ -52,6 +115,15 @@ def read_table(path: Path | str, allowed: tuple[str, ...] = tuple(TABLE_FORMATS)
     if not path.exists():
         raise SurvmigError("file not found", file=path)
     note_input(path)
+    if suffix == ".csv":
+        text = decode_text(path.read_bytes(), "utf-8", path, hint="save the file as UTF-8 CSV")
+        check_header(text, path)
+        try:
+            return pd.read_csv(io.StringIO(text))
+        except pd.errors.ParserError as err:
+            raise csv_parser_error(err, path) from None
+        except pd.errors.EmptyDataError:
+            raise SurvmigError("the file is empty (no header row)", file=path) from None
     try:
         if suffix == ".csv":
             return pd.read_csv(path)

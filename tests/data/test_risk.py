@@ -109,10 +109,16 @@ def test_local_suppression_reaches_k_with_importance_order():
 def test_suppression_of_a_household_key_covers_the_household():
     frame = pd.DataFrame({"region": [1, 1, 2, 2, 2, 2], "sex": [1, 2, 1, 2, 1, 2]})
     hh = np.array([1, 1, 2, 2, 3, 3])
-    out, suppressed = local_suppression(frame, ["region", "sex"], 2, groups={"region": hh})
+    out, suppressed = local_suppression(
+        frame, ["region", "sex"], 2, importance=["sex", "region"], groups={"region": hh}
+    )
     # household 1 is the only one in region 1: its region goes for both members, not its sexes
     assert suppressed["region"].tolist() == [True, True, False, False, False, False]
     assert not suppressed["sex"].any()
+    # with sex the less important key, blanking the sexes of household 1 is enough
+    _, suppressed = local_suppression(frame, ["region", "sex"], 2, groups={"region": hh})
+    assert suppressed["sex"].tolist() == [True, True, False, False, False, False]
+    assert not suppressed["region"].any()
 
 
 def test_importance_must_list_the_keys():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,16 @@ def test_design_file_every_format(run_cli, mig_files, tmp_path: Path, rfix) -> N
             got = pd.read_csv(out)
         elif ext == ".xlsx":
             got = pd.read_excel(out)
+            import openpyxl
+
+            ws = openpyxl.load_workbook(out)["estimates"]
+            head = [c.value for c in ws[1]]
+            est, cv = head.index("estimate") + 1, head.index("cv") + 1
+            stats = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)]
+            share_row = stats.index("prop") + 2
+            assert ws.cell(share_row, est).number_format == "0.0%"  # shares in percent
+            assert ws.cell(2, cv).number_format == "0.0%"
+            assert ws.freeze_panes == "A2" and ws.column_dimensions["A"].width >= 8
         elif ext == ".json":
             payload = json.loads(out.read_text())
             assert payload["level"] == 0.95
@@ -136,8 +147,17 @@ def test_stdout_table(run_cli, strat_csv: Path) -> None:
         "stype",
     )
     assert res.exit_code == 0, res.stderr
-    assert "awards" in res.stdout and "ci_low" in res.stdout
-    assert res.stdout.count("│ prop") == 6
+    out = res.stdout
+    # a design header as Stata's svy prints it, then the default columns
+    assert "Number of strata" in out and "Number of obs" in out and "Design df" in out
+    assert "awards" in out and "[95% CI]" in out and "ci_low" not in out and "deff" not in out
+    assert sum(line.lstrip().startswith("prop") for line in out.splitlines()) == 6
+    assert not re.search(r"(?<![\w.])-0(?![.\d])|\binf\b|\bnan\b", out)
+    full = run_cli(
+        "estimate", strat_csv, "--strata", "stype", "--weight", "pw", "--prop", "awards",
+        "--by", "stype", "--all-columns",
+    )  # fmt: skip
+    assert full.exit_code == 0 and "deff" in full.stdout and "weighted_n" in full.stdout
 
 
 def test_lonely_psu_option_and_warning(run_cli, tmp_path: Path, rfix) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from survmig.conventions import LANGUAGES
 from survmig.modules import Item, Module, load_library, modules_dir
+from survmig.modules.choices import country_list, currency_list
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDARD_MODULES = {
@@ -80,6 +82,29 @@ def missing_languages(library) -> list[str]:
 def test_every_text_of_every_module_and_shared_list_is_in_english_french_and_arabic(library):
     missing = missing_languages(library)
     assert not missing, "texts missing a language:\n" + "\n".join(missing)
+
+
+ARABIC = re.compile("[\u0600-\u06ff]")
+
+
+def test_every_arabic_text_is_in_arabic_script(library):
+    """An English text copied into the Arabic column passes the "every language is there" check;
+    this one catches it (issue 12: "Türkiye" and 49 currency names were English in Arabic)."""
+    latin_only = [
+        where
+        for module in library.modules.values()
+        for where, text in module_texts(module)
+        if not ARABIC.search(text["ar"])
+    ] + [
+        f"shared list {cl.name} option {c.name}"
+        for cl in library.shared_choices.values()
+        for c in cl.options
+        if not ARABIC.search(c.label["ar"])
+    ]
+    assert not latin_only, latin_only
+    for generated in (country_list(LANGUAGES), currency_list(LANGUAGES)):
+        latin = [c.name for c in generated.options if not ARABIC.search(c.label["ar"])]
+        assert not latin, (generated.name, latin)
 
 
 def test_the_language_check_catches_a_missing_hint_and_choice_label(tmp_path):

@@ -56,6 +56,7 @@ def test_cli_logistic_model_matches_r(run_cli, api: Path, tmp_path: Path) -> Non
         ("sep ~ C(stype)", "binomial", "perfect separation"),
         ("api00 ~ ell + twice_ell", "gaussian", "singular: twice_ell"),
         ("api00 ell", "gaussian", "outcome ~ terms"),
+        ("I(yes * 0) ~ ell", "binomial", "is 0 in every row"),
     ],
 )
 def test_bad_models_are_one_line_errors(

@@ -217,6 +217,12 @@ def test_generated_lists_come_from_pycountry_in_three_languages():
     currencies = {c.name: c.label for c in currency_list(("en", "fr", "ar")).options}
     assert currencies["MAD"]["fr"] == "Dirham marocain (MAD)"
     assert currencies["EUR"]["en"] == "Euro (EUR)"
+    assert countries["TUR"]["ar"] == "تركيا"  # pycountry's Arabic catalogue lacks "Türkiye"
+    assert currencies["XOF"]["ar"] == "فرنك غرب أفريقي (XOF)"
+    # circulating currencies only: no funds codes, metals, bond units, SDR, testing codes
+    for code in ("XBA", "XBD", "XPD", "XAU", "XSU", "XDR", "USN", "BOV", "CLF", "XTS", "XXX"):
+        assert code not in currencies, code
+    assert {"MAD", "XOF", "XAF", "XCD", "VES", "ZWG"} <= set(currencies)
 
 
 def test_modules_list_and_show(run_cli):

@@ -136,8 +136,12 @@ def test_french_and_arabic_rules_and_banners(run_cli, trilingual_form, tmp_path)
     ]
     # the generated sentence agrees with the section title in every language (issue 12: not
     # "For each Household members" / "Pour chaque Membres du ménage")
-    assert by_class(fr, "repeat-banner")[0].text_content().startswith(
-        "↻ La section « Membres du ménage » est répétée autant de fois que la réponse à Q1 "
+    assert (
+        by_class(fr, "repeat-banner")[0]
+        .text_content()
+        .startswith(
+            "↻ La section « Membres du ménage » est répétée autant de fois que la réponse à Q1 "
+        )
     )
     ar = render(run_cli, trilingual_form, "ar", tmp_path / "ar.html")
     assert by_class(ar, "repeat-banner")[0].text_content() == (

@@ -101,8 +101,8 @@ def test_no_variation_rows_are_blanked_in_the_publication_table(results):
     table.loc[0, "n"] = 1000
     pub = publication_table(dataclasses.replace(results, table=table))
     assert pub.loc[0, "flag"] == FLAG_NO_VARIATION
-    assert np.isnan(pub.loc[0, ["estimate", "se", "ci_low", "ci_high", "cv"]].astype(float)).all()
-    assert pub.loc[0, "n"] == 1000
+    blank = ["estimate", "se", "ci_low", "ci_high", "cv", "deff", "n", "weighted_n", "df"]
+    assert np.isnan(pub.loc[0, blank].astype(float)).all()
 
 
 def test_suppressed_estimates_are_blanked_but_keep_their_flag(results):
@@ -110,10 +110,11 @@ def test_suppressed_estimates_are_blanked_but_keep_their_flag(results):
     flagged = flag_reliability(results.table)
     suppressed = flagged["flag"] == FLAG_SUPPRESSED
     assert suppressed.any() and (~suppressed).any()
-    assert table.loc[suppressed, ["estimate", "se", "ci_low", "ci_high", "cv"]].isna().all().all()
+    blank = ["estimate", "se", "ci_low", "ci_high", "cv", "deff", "n", "weighted_n", "df"]
+    assert table.loc[suppressed, blank].isna().all().all()
     assert (table.loc[suppressed, "flag"] == FLAG_SUPPRESSED).all()
-    assert (table.loc[suppressed, "n"] == flagged.loc[suppressed, "n"]).all()
-    kept = ~suppressed
+    kept = ~is_suppressed(table["flag"])
+    assert (kept <= ~suppressed).all()
     np.testing.assert_allclose(
         table.loc[kept, "estimate"].to_numpy(float),
         results.table.loc[kept, "estimate"].to_numpy(float),
@@ -145,17 +146,47 @@ def test_excel_has_a_sheet_per_indicator_with_notes_and_values(results, tmp_path
     assert "SDG indicator 10.7.1" in notes["Standard"]
     assert "per-worker" in notes["Definition"].lower() or "own ratio" in notes["Definition"]
     assert notes["Universe"] and notes["Reference period"]
-    header_row = next(r for r in range(1, 30) if ws.cell(r, 1).value == "stratum")
+    header_row = next(r for r in range(1, 30) if ws.cell(r, 1).value == "Stratum")
     header = [ws.cell(header_row, c).value for c in range(1, 10)]
-    assert header == ["stratum", "estimate", "se", "ci_low", "ci_high", "cv", "n", "flag", None]
+    assert header == [
+        "Stratum",
+        "Estimate",
+        "SE",
+        "Lower 95 % limit",
+        "Upper 95 % limit",
+        "CV %",
+        "n",
+        "Note",
+        None,
+    ]
     pub = publication_table(results, Thresholds(min_n=50))
     rows = pub[pub["indicator"] == "sdg_10_7_1"]
     for i, (_, row) in enumerate(rows.iterrows(), start=header_row + 1):
         assert ws.cell(i, 8).value == (row["flag"] or None)
         if row["flag"] == FLAG_SUPPRESSED:
             assert ws.cell(i, 2).value is None
+            assert ws.cell(i, 2).fill.fgColor.rgb.endswith("E7E6E6")  # grey
         else:
             assert ws.cell(i, 2).value == pytest.approx(row["estimate"], rel=1e-12)
+            assert ws.cell(i, 2).number_format == "#,##0.00"  # months of earnings: 2 decimals
+            assert ws.cell(i, 6).number_format == "0.0%"
+    # shares in percent, counts with thousands separators
+    share = wb["foreign_born_share"]
+    top = next(r for r in range(1, 30) if share.cell(r, 2).value == "Estimate")
+    assert share.cell(top + 1, 2).number_format == "0.0%"
+    count = wb["foreign_born_count"]
+    top = next(r for r in range(1, 30) if count.cell(r, 2).value == "Estimate")
+    assert count.cell(top + 1, 2).number_format == "#,##0"
+    assert count.column_dimensions["A"].width >= 8
+    # the contents sheet links every indicator's sheet and maps cut names back to the indicator
+    contents = wb["Contents"]
+    links = {
+        contents.cell(r, 3).value: (contents.cell(r, 2).value, contents.cell(r, 1).hyperlink)
+        for r in range(5, 5 + len(results.info))
+    }
+    for iid, (sheet, link) in links.items():
+        assert sheet in wb.sheetnames and link.location == f"'{sheet}'!A1"
+        assert sheet == iid[:31] or sheet.startswith(iid[:25])
     # sheet names are valid Excel names even for long ids
     assert all(len(name) <= 31 for name in wb.sheetnames)
 
@@ -206,12 +237,12 @@ def test_report_directory_is_written_whole_or_not_at_all(results, tmp_path, monk
 def test_single_files_are_atomic(results, tmp_path, monkeypatch):
     target = tmp_path / "t.xlsx"
     target.write_bytes(b"old")
-    import pandas.io.excel._openpyxl as xl
+    import openpyxl.workbook.workbook as wbmod
 
     def broken(self, *args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(xl.OpenpyxlWriter, "_save", broken)
+    monkeypatch.setattr(wbmod.Workbook, "save", broken)
     with pytest.raises(RuntimeError):
         write_excel(results, target)
     assert target.read_bytes() == b"old"

@@ -108,6 +108,11 @@ SPEC_CASES = {
         r"spec\.yaml:8: module census_core depends on household_roster, which is not "
         r"listed before it",
     ),
+    "country-supplied list not supplied": (
+        SPEC.replace("survey_year", "x") + "  - id: census_core\n",
+        r"spec\.yaml: list 'cc_area' of module census_core is supplied by the country: the spec "
+        r"adds none of its options .*add the country's codes under 'add_choices: cc_area:'",
+    ),
     "misspelt spec field": (
         SPEC + "    dorp: [sex]\n",
         r"spec\.yaml:9: invalid questionnaire spec: .*unknown field 'dorp'",

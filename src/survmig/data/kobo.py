@@ -269,7 +269,9 @@ def read_workbook(path: Path) -> dict[str, pd.DataFrame]:
 
 def read_kobo_csv(data: bytes, *, file: str, encoding: str) -> pd.DataFrame:
     """Kobo's CSV export: ``;``-separated, every cell quoted, one header row (then hxl rows)."""
-    text = data.decode("utf-8-sig" if encoding.lower().replace("-", "") == "utf8" else encoding)
+    from survmig.tableio import decode_text
+
+    text = decode_text(data, encoding, file)
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=";", dtype=str, keep_default_na=False, na_filter=False

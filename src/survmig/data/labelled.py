@@ -1,6 +1,6 @@
 """Labelled SPSS (.sav) and Stata (.dta) files, plus CSV and Parquet, one file per level.
 
-Choices made (and documented in the README):
+Choices made (and documented in docs/data.md):
 
 - **Special codes** -8 (don't know) and -9 (refused) stay distinguishable. In ``.sav`` they keep their
   values and are declared *user-missing* (SPSS leaves them out of statistics). In ``.dta`` they become

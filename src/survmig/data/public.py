@@ -15,6 +15,14 @@ Configured in YAML::
     age_groups:                           # replace a number by labelled groups [lo, next lo)
       age: {breaks: [0, 15, 25, 35, 45, 55, 65]}
     anonymize_keys: true
+    risk:                                 # disclosure risk on key variables (survmig.data.risk)
+      keys: [sex, age, cc_country_birth, hh_size]
+      k: 3                                # local suppression until every record is 3-anonymous
+      weight: weight                      # sampling weights for Fk and the individual risk,
+      weight_file: households_weighted.csv  # from this table (KEY + weight) if not in the data
+      importance: [age, sex, hh_size, cc_country_birth]  # most important first (suppressed last)
+      sensitive: [cc_citizenship]         # l-diversity
+      l: 2
 
 Special codes (-8, -9) are never top-coded or grouped: they stay as they are.
 
@@ -66,7 +74,7 @@ IDENTIFYING_PLATFORM = (
     "ReviewNotes",
     "ReviewTags",
 )
-_ALLOWED = {"drop", "keep", "top_code", "age_groups", "anonymize_keys"}
+_ALLOWED = {"drop", "keep", "top_code", "age_groups", "anonymize_keys", "risk"}
 _NUMERIC_TYPES = INT_TYPES | FLOAT_TYPES | {"calculate"}
 _DATE_TYPES = DATE_TYPES | DATETIME_TYPES
 
@@ -196,6 +204,12 @@ def public_use(ds: Dataset, config: dict[str, Any] | None = None) -> tuple[Datas
                 variables[target], type="select_one", list_name=list_name, constraint=None
             )
             note(tv.level, target, f"grouped at {', '.join(f'{b:g}' for b in breaks)}{why}")
+    if config.get("risk") is not None:  # measured (and suppressed) on the file as released
+        from survmig.data.risk import apply_risk
+
+        risk_notes, risk_log = apply_risk(tables, meta, config["risk"], file)
+        notes.extend(risk_notes)
+        log.extend(risk_log)
     if config.get("anonymize_keys", True):
         _anonymize(tables, meta)
         log.append("keys replaced by sequential ids")

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from survmig.errors import SurvmigError
+from survmig.tableio import check_header, csv_parser_error, decode_text
 
 #: a line of blanks or tabs only, which pandas skips and Arrow reads (after a newline: a fast scan)
 _CSV_BLANK_LINE = re.compile(r"\n[ \t]+\r?(?:\n|$)")
@@ -83,29 +84,15 @@ def _content_kind(head: bytes) -> str:
 def read_csv_bytes(data: bytes, *, file: str, encoding: str) -> pd.DataFrame:
     if not data.strip():
         raise SurvmigError("the file is empty", file=file, hint="export the data again")
-    try:
-        text = data.decode("utf-8-sig" if encoding.lower().replace("-", "") == "utf8" else encoding)
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        column = err.start - data.rfind(b"\n", 0, err.start)
-        raise SurvmigError(
-            f"line {line} (data row {line - 1}) is not valid {encoding}: byte 0x{data[err.start]:02x} "
-            f"at character {column}",
-            file=file,
-            line=line,
-            hint="re-export the data as UTF-8, or pass --encoding (e.g. cp1252, latin-1)",
-        ) from None
-    except LookupError:
-        raise SurvmigError(
-            f"unknown encoding '{encoding}'", hint="use e.g. utf-8, cp1252, latin-1"
-        ) from None
+    text = decode_text(data, encoding, file)
+    check_header(text, file)
     fast = read_csv_arrow(text)
     if fast is not None:
         return fast
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as err:
-        raise SurvmigError(f"not a readable CSV file: {err}", file=file) from None
+        raise csv_parser_error(err, file) from None
     except pd.errors.EmptyDataError:
         raise SurvmigError("the file is empty (no header row)", file=file) from None
 

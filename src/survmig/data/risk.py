@@ -190,9 +190,9 @@ def local_suppression(
     default: the order of ``keys``). ``groups[key]`` gives, for a key held on a higher level (a
     household's region), the id of that unit: a value is then suppressed for the whole unit.
 
-    Each round, every violating record loses the value whose suppression gives it the largest
-    frequency (on ties the least important key, or, when no single key helps, its rarest value);
-    rounds repeat until no record violates."""
+    Each round, every violating record loses one value: of the least important key whose
+    suppression alone makes it k-anonymous, or else the one giving it the largest frequency (on ties
+    the rarest value); rounds repeat until no record violates."""
     order = list(importance or keys)
     if sorted(order) != sorted(keys):
         raise SurvmigError(
@@ -222,9 +222,15 @@ def local_suppression(
             # unique), else the least important key (visited first) wins ties
             rarity = -out[key].map(out[key].value_counts()).to_numpy(float)
             score = np.column_stack([fk_j, np.where(fk_j > fk, 0.0, rarity)])
-            better = can & (
-                (score[:, 0] > best_score[:, 0])
-                | ((score[:, 0] == best_score[:, 0]) & (score[:, 1] > best_score[:, 1]))
+            safe_now = best_score[:, 0] >= k  # a less important key already makes it safe
+            better = (
+                can
+                & ~safe_now
+                & (
+                    (score[:, 0] >= k)
+                    | (score[:, 0] > best_score[:, 0])
+                    | ((score[:, 0] == best_score[:, 0]) & (score[:, 1] > best_score[:, 1]))
+                )
             )
             best_key[better] = j
             best_score[better] = score[better]
@@ -245,3 +251,158 @@ def local_suppression(
             hint="lower k or declare fewer keys",
         )
     return out, suppressed
+
+
+# ------------------------------------------------------------------------ the public-use step
+
+_RISK_KEYS = {"keys", "k", "weight", "weight_file", "importance", "sensitive", "l", "suppress"}
+
+
+def _config(config: Any, file: str | None) -> dict[str, Any]:
+    if not isinstance(config, dict) or not config.get("keys"):
+        raise SurvmigError(
+            "risk: needs keys: [the key variables]",
+            file=file,
+            hint="e.g. keys: [sex, age, hh_size]",
+        )
+    unknown = set(config) - _RISK_KEYS
+    if unknown:
+        raise SurvmigError(
+            f"risk: unknown key(s) {', '.join(sorted(unknown))}",
+            file=file,
+            hint="allowed: " + ", ".join(sorted(_RISK_KEYS)),
+        )
+    k = config.get("k", 3)
+    if not isinstance(k, int) or k < 2:
+        raise SurvmigError(f"risk.k must be an integer of at least 2, got {k!r}", file=file)
+    return config
+
+
+def _weights(
+    tables: dict[str, pd.DataFrame], root: str, config: dict[str, Any], file: str | None
+) -> pd.Series | None:
+    """Household weights by KEY: a column of the household table, or of ``weight_file`` (a table with
+    KEY and that column, as ``survmig weight`` writes), path relative to the configuration."""
+    from pathlib import Path
+
+    from survmig.data.form import KEY
+    from survmig.tableio import read_table
+
+    column = config.get("weight")
+    if column is None:
+        if config.get("weight_file"):
+            raise SurvmigError("risk.weight_file needs risk.weight (its column)", file=file)
+        return None
+    if config.get("weight_file"):
+        path = Path(config["weight_file"])
+        if not path.is_absolute() and file:
+            path = Path(file).parent / path
+        source = read_table(path)
+        where: Any = path
+    else:
+        source, where = tables[root], file
+    if KEY not in source.columns or column not in source.columns:
+        raise SurvmigError(
+            f"no columns {KEY!r} and {column!r} for the risk weights",
+            file=where,
+            hint="give the weighted household file of `survmig weight` as risk.weight_file",
+        )
+    weights = pd.to_numeric(source[column], errors="coerce")
+    weights.index = source[KEY].astype(str)
+    missing = ~tables[root][KEY].astype(str).isin(weights.index)
+    if missing.any() or weights.isna().any() or (weights <= 0).any():
+        raise SurvmigError(
+            f"risk weights: {int(missing.sum())} household(s) without a weight, "
+            f"{int(weights.isna().sum())} missing, {int((weights <= 0).sum())} not positive",
+            file=where,
+            hint="every household needs a positive weight",
+        )
+    return weights
+
+
+def apply_risk(
+    tables: dict[str, pd.DataFrame], meta: Any, config: Any, file: str | None
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The ``risk:`` section of a public-use configuration: measure the risk on the key variables,
+    suppress key values locally until every record is k-anonymous (unless ``suppress: false``),
+    measure again. ``tables`` are changed in place; returns export notes and log lines."""
+    from survmig.data.dataset import Dataset
+    from survmig.data.form import KEY
+    from survmig.data.public import _linked
+
+    cfg = _config(config, file)
+    keys = [str(k) for k in cfg["keys"]]
+    levels = {}
+    for key in keys:
+        var = meta.variables.get(key)
+        if var is None or key not in tables.get(var.level, pd.DataFrame()).columns:
+            raise SurvmigError(
+                f"risk.keys: {key!r} is not a variable of the public file",
+                file=file,
+                hint="name variables kept in the file (after drop and coarsening)",
+            )
+        levels[key] = var.level
+    level = max(set(levels.values()), key=lambda lv: len(meta.ancestors(lv)))
+    chain = {level, *meta.ancestors(level)}
+    off = [k for k, lv in levels.items() if lv not in chain]
+    if off:
+        raise SurvmigError(
+            f"risk.keys {', '.join(off)} are not on level {level!r} or its parents", file=file
+        )
+    sensitive = [str(s) for s in cfg.get("sensitive") or []]
+    ds = Dataset(tables, meta)
+    flat = ds.flatten(level).reset_index(drop=True)
+    for s in sensitive:
+        if s not in flat.columns:
+            raise SurvmigError(f"risk.sensitive: {s!r} is not on level {level!r}", file=file)
+    root_key = flat[KEY] if level == meta.root else flat[f"KEY_{meta.root}"]
+    hh_weights = _weights(tables, meta.root, cfg, file)
+    weights = None if hh_weights is None else hh_weights.reindex(root_key.astype(str)).to_numpy()
+    household = pd.factorize(root_key)[0]
+    k = int(cfg.get("k", 3))
+    l_target = int(cfg.get("l", 2))
+
+    def measure(frame: pd.DataFrame) -> RiskReport:
+        return measure_risk(
+            frame,
+            keys,
+            weights=weights,
+            household=household,
+            sensitive=sensitive,
+            k=k,
+            l_target=l_target,
+        )
+
+    before = measure(flat)
+    log = before.lines("disclosure risk before suppression")
+    notes = [{"level": level, "column": ", ".join(keys), "note": line} for line in log]
+    if not cfg.get("suppress", True):
+        return notes, log
+    groups = {key: flat[f"KEY_{lv}"].to_numpy() for key, lv in levels.items() if lv != level}
+    safe, suppressed = local_suppression(
+        flat, keys, k, importance=cfg.get("importance"), groups=groups
+    )
+    for key in keys:
+        lv = levels[key]
+        unit = flat[KEY] if lv == level else flat[f"KEY_{lv}"]
+        gone = set(unit[suppressed[key].to_numpy()].astype(str))
+        table = tables[lv]
+        hit = table[KEY].astype(str).isin(gone)
+        # a variable that carries the key's value (age_reported beside a grouped age) goes too
+        twins = [t for t in _linked(meta, key) if t in table.columns and t != key]
+        if hit.any():
+            tables[lv] = table.assign(**{c: table[c].mask(hit) for c in [key, *twins]})
+        also = f" (and in {', '.join(twins)}, which carry it)" if twins and hit.any() else ""
+        text = (
+            f"local suppression: {int(hit.sum())} value(s) of {key} set to missing{also} to reach "
+            f"{k}-anonymity on {', '.join(keys)}"
+        )
+        if hit.any():
+            log.append(f"{lv}.{key}: {text}")
+            notes.append({"level": lv, "column": key, "note": text})
+    flat_after = flat.assign(**{key: safe[key].to_numpy() for key in keys})
+    after = measure(flat_after)
+    lines = after.lines("disclosure risk after suppression")
+    log.extend(lines)
+    notes.extend({"level": level, "column": ", ".join(keys), "note": line} for line in lines)
+    return notes, log

@@ -40,10 +40,17 @@ def read_member(zf: zipfile.ZipFile, name: str, archive: str | Path) -> bytes:
         raise refuse(info.file_size)
     parts: list[bytes] = []
     size = 0
-    with zf.open(info) as member:  # the declared size may lie: count what really comes out
-        while chunk := member.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise refuse(size)
-            parts.append(chunk)
+    try:
+        with zf.open(info) as member:  # count what really comes out, chunk by chunk
+            while chunk := member.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise refuse(size)
+                parts.append(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError) as err:  # zipfile stops at the declared size
+        raise SurvmigError(
+            f"damaged zip member: {err}",
+            file=f"{archive}:{name}",
+            hint="download the export again from the server",
+        ) from None
     return b"".join(parts)

@@ -122,6 +122,7 @@ def synthetic_country(
     # interview date and times (the screener visit comes first; interviews in March-April)
     day = pd.Timestamp(f"{survey_year}-03-01") + pd.to_timedelta(rng.integers(0, 60, n), unit="D")
     hh["interview_date"] = day.to_numpy()
+    hh["interview_year"], hh["interview_month"] = day.year.to_numpy(), day.month.to_numpy()
     start = day + pd.to_timedelta(8 * 3600 + rng.integers(0, 10 * 3600, n), unit="s")
     hh["interview_start"] = start.to_numpy()
     hh["interview_end"] = (start + pd.to_timedelta(rng.integers(30, 90, n), unit="m")).to_numpy()
@@ -152,11 +153,21 @@ def synthetic_country(
         persons.groupby("hh_id")["returned"].sum().reindex(hh["hh_id"]).fillna(0).to_numpy()
     ).astype(int)
     hh["hh_n_forced_migrants"] = (
-        persons.groupby("hh_id")["forced"].sum().reindex(hh["hh_id"]).fillna(0).to_numpy()
+        # the form's count repeats the screen's age floor (15)
+        persons["forced"]
+        .where(persons["age"] >= 15, 0)
+        .groupby(persons["hh_id"])
+        .sum()
+        .reindex(hh["hh_id"])
+        .fillna(0)
+        .to_numpy()
     ).astype(int)
-    # a sender who is a former member abroad is linked to that emigrant's line (0: someone else)
-    n_emig = hh.set_index("hh_id")["hh_n_emigrants"].reindex(senders["hh_id"]).to_numpy()
-    senders["emigrant_line"] = np.where(senders["line"].to_numpy() <= n_emig, senders["line"], 0)
+    # a sender who is a former member abroad is linked to that emigrant's line (0: someone else);
+    # only an emigrant reported as sending money or goods can be linked (a form constraint)
+    sends = emigrants.set_index(["hh_id", "line"])["sends"]
+    linked = pd.MultiIndex.from_arrays([senders["hh_id"], senders["line"]])
+    link_ok = sends.reindex(linked).fillna(0).to_numpy() == 1
+    senders["emigrant_line"] = np.where(link_ok, senders["line"], 0)
     hh["rem_received"] = hh["remittances"].astype(int)
     hh["rem_n_senders"] = (
         senders.groupby("hh_id").size().reindex(hh["hh_id"]).fillna(0).astype(int).to_numpy()
@@ -247,6 +258,8 @@ def _returnees(rng: np.random.Generator, p: pd.DataFrame, year: int) -> pd.DataF
     max_months = ((age - years_back) * 12).clip(6, None)
     duration = np.minimum(duration, max_months)
     dep_year = ret_year - duration // 12
+    citizen = np.isin(r["citizenship"].to_numpy(), [1, 2])
+    intend_stay = rng.random(k) < 0.8
     return pd.DataFrame(
         {
             "hh_id": r["hh_id"].to_numpy(),
@@ -261,6 +274,10 @@ def _returnees(rng: np.random.Generator, p: pd.DataFrame, year: int) -> pd.DataF
             "worked": (rng.random(k) < 0.75).astype(int),
             "paid_recruiter": (rng.random(k) < 0.3).astype(int),
             "recruiter_fee": np.round(np.exp(rng.normal(np.log(12_000), 0.7, k)), -2),
+            "citizen": citizen.astype(int),
+            "intend_stay": intend_stay.astype(int),
+            # UN 1998 Rev.1 returning migrant (the form's default definition), back in the window
+            "returning": (citizen & intend_stay & (ret_year >= year - 5)).astype(int),
         }
     )
 
@@ -287,6 +304,8 @@ def _recruitment(
     at = pd.MultiIndex.from_arrays([target["hh_id"], target["line"]]).get_indexer(key)
     moved = at >= 0
     p["moved_for_job"] = np.where(p["age"] >= 15, moved.astype(int), np.nan)
+    # a returnee who went for a job stayed abroad 6 months or more: changed usual residence
+    p["rc_changed"] = np.where(moved, 1, np.nan)
     wage = moved & (rng.random(m) < 0.85)
     p["wage_worker"] = np.where(moved, wage.astype(int), np.nan)
     pick = np.where(at >= 0, at, 0)
@@ -376,7 +395,11 @@ def _emigrants(rng: np.random.Generator, hh: pd.DataFrame, year: int) -> pd.Data
     count = np.minimum(1 + rng.poisson(0.4, len(hh)), 30)
     idx = np.repeat(np.arange(len(hh)), count)
     k = len(idx)
-    dep_year = year - rng.integers(0, 6, k)
+    # left 7 months to 5 years before the interview: within the window, and away for longer than
+    # the usual-residence rule (6 months), so no longer a member of the household
+    month_now = hh["interview_month"].to_numpy()[idx]
+    when = year * 12 + month_now - 1 - rng.integers(7, 60 + month_now)
+    dep_year, dep_month = when // 12, when % 12 + 1
     age_dep = rng.integers(15, 46, k)
     return pd.DataFrame(
         {
@@ -385,7 +408,7 @@ def _emigrants(rng: np.random.Generator, hh: pd.DataFrame, year: int) -> pd.Data
             "sex": np.where(rng.random(k) < 0.68, 1, 2),
             "relationship": np.where(rng.random(k) < 0.8, 3, 4),
             "dep_year": dep_year,
-            "dep_month": rng.integers(1, 13, k),
+            "dep_month": dep_month,
             "age_departure": age_dep,
             "age": age_dep + (year - dep_year),
             "country": _choice(rng, DESTINATIONS, k),

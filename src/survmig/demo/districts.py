@@ -69,8 +69,9 @@ def district_census(households: pd.DataFrame, persons: pd.DataFrame, seed: int) 
 def district_small_area(
     folder: Path, data: Any, design_data: pd.DataFrame, country: Any, census: pd.DataFrame
 ) -> pd.DataFrame:
-    """The demo's small-area step: Fay-Herriot (REML, arcsine scale, GVF-smoothed variances,
-    benchmarked to the national direct estimate) estimates of the foreign-born share of every
+    """The demo's small-area step: Fay-Herriot (REML, arcsine scale, sampling variances from the
+    national design effect — a small sample leaves too few districts with a design variance for a
+    GVF — benchmarked to the national direct estimate) estimates of the foreign-born share of every
     district, written to ``folder`` with the true district shares beside them."""
     from survmig.smallarea import small_area, write_small_area
 
@@ -86,7 +87,7 @@ def district_small_area(
         x=["census_foreign_share"],
         design_data=design_data,
         population="persons",
-        variance="gvf",
+        variance="deff",
     )
     write_small_area(result, "district", folder, truth=truth)
     return result.table.assign(true_value=result.table["district"].map(truth).to_numpy())

@@ -34,6 +34,8 @@ HOUSEHOLD = {
     "interview_start": "interview_start",
     "interview_end": "interview_end",
     "interview_date": "interview_date",
+    "interview_year": "interview_year",
+    "interview_month": "interview_month",
     "hh_size": "size",
     "hh_n_return_migrants": "hh_n_return_migrants",
     "hh_n_forced_migrants": "hh_n_forced_migrants",
@@ -73,6 +75,7 @@ PERSON = {
     "years_worked_abroad": "work_years",
     "year_back_from_work_abroad": "work_back_year",
     "moved_for_job_recent": "moved_for_job",
+    "recruitment_changed_residence": "rc_changed",
     "recruitment_wage_worker": "wage_worker",
     "recruitment_destination": "rc_destination",
     "recruitment_year": "rc_year",
@@ -110,6 +113,9 @@ RETURNEE = {
     "paid_recruitment_fees": "paid_recruiter",
     "recruitment_fees_currency": "currency",
     "recruitment_fees_amount": "recruiter_fee",
+    "return_migrant_citizen": "citizen",
+    "intention_to_stay_12m": "intend_stay",
+    "returning_migrant": "returning",
 }
 SENDER = {
     "sender_emigrant_line": "emigrant_line",

@@ -32,10 +32,11 @@ from survmig.demo.fieldwork import Fieldwork, draw_sample
 from survmig.demo.responses import form_responses
 from survmig.design import SurveyDesign
 from survmig.errors import SurvmigError
+from survmig.exchange import write_sdmx
 from survmig.fileio import atomic_dir, atomic_path, check_output_dir
 from survmig.indicators import IndicatorResults, level_map
 from survmig.indicators.margins import compute_margins
-from survmig.report import Thresholds, flag_reliability, write_report
+from survmig.report import Thresholds, flag_reliability, from_design, write_report
 from survmig.sampling.population import ea_frame
 from survmig.sampling.results import generator
 from survmig.tableio import write_table
@@ -44,6 +45,8 @@ from survmig.weighting.pipeline import WeightingResult, run_steps
 from survmig.weighting.report import write_reports
 
 SPEC_NAME = "household.yaml"
+#: the UN M49 code the demo's SDMX files carry as REF_AREA (its currency is the dirham: Morocco)
+REF_AREA = "504"
 #: exchange rates (dirham per unit) for the remittance indicators; the total is also given in euro
 RATES = {"MAD": 1.0, "EUR": 10.8}
 PARAMETERS = {"convert_to": "EUR"}
@@ -160,11 +163,12 @@ def run_demo(
             weighting, design_data = weight_households(data, sample, census)
             write_reports(weighting, tmp / "weights" / "households_weighted.csv")
             design_data.to_csv(tmp / "weights" / "households_weighted.csv", index=False)
-        with step("Writing example inputs for the README's commands (inputs/)"):
+        with step("Writing example inputs for the documentation's commands (inputs/)"):
             age = data.column_for("age", level=level_map(data)["person"])
             write_inputs(tmp / "inputs", country, sample, census, age)
         with step("Estimating every computable indicator (national, by region, by sex)"):
-            results = estimate_indicators(data, calibrated_design(design_data, weighting))
+            design = calibrated_design(design_data, weighting)
+            results = estimate_indicators(data, design)
         with step("Computing the true values on the whole population"):
             truth_data = pd.DataFrame(
                 {
@@ -184,8 +188,24 @@ def run_demo(
             write_table(districts, tmp / "country" / "district_census.csv")
             small = district_small_area(tmp / "small_area", data, design_data, country, districts)
         with step("Writing the report (HTML, Excel, CSV, charts)"):
-            write_report(results, tmp / "report", title="survmig demo: migration indicators")
+            methodology = from_design(
+                design,
+                persons=len(data.table(level_map(data)["person"])),
+                response_rate=float(sample["responded"].mean()),
+                weighting=[r.name for r in weighting.reports],
+            )
+            write_report(
+                results,
+                tmp / "report",
+                title="survmig demo: migration indicators",
+                agency="survmig demo (synthetic country)",
+                methodology=methodology,
+            )
             _add_coverage_to_html(tmp / "report" / "report.html", coverage, joined)
+            published = pd.read_csv(tmp / "report" / "indicators.csv")
+            write_sdmx(
+                published, tmp / "sdmx", ref_area=REF_AREA, time_period=str(country.survey_year)
+            )
             _write_readme(tmp, form.form_id, fw, coverage, weighting.reports[-1].name)
     files = {
         "readme": directory / "README.txt",
@@ -202,6 +222,7 @@ def run_demo(
         "inputs": directory / "inputs",
         "truth": directory / "truth" / "estimates_vs_truth.csv",
         "small_area": directory / "small_area" / "estimates.csv",
+        "sdmx": directory / "sdmx" / "data.xml",
     }
     return DemoResult(
         directory=directory,
@@ -456,6 +477,17 @@ def coverage_table(
 
 # ----------------------------------------------------------------------------------------- inputs
 
+#: the disclosure-risk section of inputs/public.yaml (weights: the weighted households, relative
+#: to inputs/); household size is not a key: the member rows would give a suppressed one back
+PUBLIC_RISK = {
+    "keys": ["sex", "age", "cc_country_birth"],
+    "k": 3,
+    "weight": "weight",
+    "weight_file": "../weights/households_weighted.csv",
+    "importance": ["sex", "age", "cc_country_birth"],
+    "sensitive": ["cc_citizenship"],
+}
+
 #: the cost of a phase-2 interview in the two-phase allocation example (classes.csv)
 INTERVIEW_COST = 20.0
 
@@ -508,7 +540,7 @@ def _write_yaml(data: dict[str, Any], path: Path, header: str) -> None:
 def write_inputs(
     folder: Path, country: Country, sample: pd.DataFrame, census: pd.DataFrame, age: str
 ) -> None:
-    """Example input files for every README command, made from the demo's own country and sample."""
+    """Example input files for every command of the README and docs/, made from the demo's own country and sample."""
     folder.mkdir(parents=True)
     _write_yaml(
         DESIGN,
@@ -530,9 +562,10 @@ def write_inputs(
         folder / "rates.csv",
     )
     _write_yaml(
-        {"age_groups": {age: {"breaks": [0, 15, 25, 40, 65]}}},
+        {"age_groups": {age: {"breaks": [0, 15, 25, 40, 65]}}, "risk": PUBLIC_RISK},
         folder / "public.yaml",
-        "# public-use file: PII, GPS and identifying metadata are always dropped; age grouped\n",
+        "# public-use file: PII, GPS and identifying metadata are always dropped; age grouped;\n"
+        "# disclosure risk measured on the key variables, local suppression to 3-anonymity\n",
     )
     hh = country.households
     frame = ea_frame(hh)
@@ -657,6 +690,10 @@ report/indicators.csv
     All estimates in one table (national, by region, by sex).
 report/charts/
     One chart per indicator (estimates with 95 % confidence bars).
+sdmx/
+    The indicators of report/indicators.csv as SDMX for data exchange (`survmig sdmx`): data.csv
+    (SDMX-CSV), data.xml (SDMX-ML), structure.xml (the data structure) and mapping.csv (indicator ->
+    SDG or survmig series); REF_AREA 504, SDG codes where they exist, suppressed values left out.
 truth/estimates_vs_truth.csv
     Every estimate beside the true value: covered, error in standard errors, reliability flag.
 truth/coverage.csv
@@ -666,12 +703,13 @@ country/district_census.csv
     share an earlier census measured (with error): the covariates of the small-area model.
 small_area/
     Fay-Herriot estimates of the foreign-born share by district (`survmig small-area`, REML,
-    arcsine scale, GVF-smoothed variances, benchmarked to the national direct estimate):
+    arcsine scale, variances deff/(4n) from the national design effect, benchmarked to the
+    national direct estimate):
     estimates.csv (direct, synthetic, model, MSE, CV, interval, true_value), coefficients.csv,
     diagnostics.csv, estimates.png (direct vs model by sample size), diagnostics.png.
 inputs/
-    Example input files for the commands of survmig's README, made from this country and sample
-    (the README's commands use them as demo-output/inputs/...):
+    Example input files for the commands of survmig's README and docs/ pages, made from this country and sample
+    (the examples use them as demo-output/inputs/...):
 inputs/design.yaml
     The household design of weights/households_weighted.csv (and of `survmig weight`'s output):
     ids ea, strata stratum, weights weight, lonely_psu adjust.
@@ -688,7 +726,10 @@ inputs/rates.csv
     `survmig estimate --rates` (with --param convert_to=EUR for the converted remittance totals).
 inputs/public.yaml
     The public-use configuration for `survmig data export --public-use`: PII questions, GPS and
-    identifying metadata are always removed, keys replaced; ages are grouped (0, 15, 25, 40, 65).
+    identifying metadata are always removed, keys replaced; ages are grouped (0, 15, 25, 40, 65);
+    the disclosure risk on sex, age group and country of birth is measured with the survey weights
+    and key values are suppressed until every record is 3-anonymous (before/after in the log and
+    in export_notes.csv).
 inputs/strata.csv
     One row per census-prevalence stratum: N (EAs in the frame), households, prevalence (mean
     census migrant prevalence of its EAs), for `survmig allocate` (the allocation is in EAs).
@@ -714,7 +755,7 @@ Try the same steps yourself (from this folder):
     survmig small-area survey_dataset/ --design inputs/design.yaml \
         --design-data weights/households_weighted.csv --indicator foreign_born_share \
         --area district --covariates country/district_census.csv --x census_foreign_share \
-        --population persons --variance gvf -o districts/
+        --population persons --variance deff -o districts/
     survmig allocate inputs/strata.csv --method rare --n 30 --screen-cost 2 --interview-cost 20 \
         -o alloc.csv
     survmig select inputs/frame.csv --method pps --strata stratum --size households \

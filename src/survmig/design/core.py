@@ -27,7 +27,11 @@ import numpy as np
 import pandas as pd
 
 from survmig.design.calibration import Calibration, GregCalibration, PostStratification, Raking
-from survmig.errors import SurvmigError, SurvmigWarning
+from survmig.errors import (
+    SurvmigError,
+    SurvmigWarning,
+    show,  # noqa: F401 - re-exported for the stages
+)
 
 LONELY_PSU_RULES = ("fail", "remove", "certainty", "adjust", "average")
 REPLICATE_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "successive-difference", "other")
@@ -66,16 +70,6 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
     if isinstance(value, str):
         return [] if value.strip() in ("", "1") else [value]
     return [str(v) for v in value]
-
-
-def show(value: Any) -> str:
-    """A value for a user message: plain numbers (``-2``, ``99.5``, not ``np.float64(-2.0)``),
-    quoted text."""
-    if hasattr(value, "item") and np.ndim(value) == 0:
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _row_label(data: pd.DataFrame, pos: int) -> str:
@@ -246,6 +240,7 @@ class SurveyDesign:
         "_replicates",
         "_calibration",
         "_weights_source",
+        "_survey",
         "_weights_note",
         "_cache",
     )
@@ -264,6 +259,7 @@ class SurveyDesign:
         lonely_psu: str = "fail",
         lonely_psu_domain: bool = False,
         variance: str = "ultimate",
+        survey: str | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise SurvmigError("the design needs a pandas DataFrame", where="design")
@@ -273,6 +269,12 @@ class SurveyDesign:
             raise SurvmigError("the data has no rows", where="design")
         id_cols = _as_list(ids)
         strata_cols = _as_list(strata)
+        if survey is not None:  # pooled surveys: strata and PSUs nested within each survey
+            from survmig.design.pooled import nest_within_survey
+
+            data, id_cols, strata_cols = nest_within_survey(
+                data, survey, id_cols, strata_cols, lonely_psu
+            )
         fpc_cols = _as_list(fpc)
         prob_cols = _as_list(probs)
         require_columns(data, id_cols, "ids")
@@ -351,6 +353,7 @@ class SurveyDesign:
             replicates=None,
             calibration=(),
             weights_source=source,
+            survey=survey,
             weights_note=None,
         )
 
@@ -513,6 +516,7 @@ class SurveyDesign:
             replicates=rep,
             calibration=(),
             weights_source=weights if isinstance(weights, str) else None,
+            survey=None,
             weights_note=None,
         )
 
@@ -550,7 +554,22 @@ class SurveyDesign:
             return None
         if rep.matrix is not None:
             return rep.matrix
-        return self._weights[:, None] * rep.factors[rep.index]
+        out = np.empty((self.n, rep.n_replicates))
+        self.write_repweights(out)
+        return out
+
+    def write_repweights(self, out: np.ndarray, chunk: int = 65536) -> None:
+        """Write the replicate analysis weights into ``out`` (n × R, e.g. columns of a larger
+        matrix) block by block: no n × R temporary besides ``out`` itself."""
+        rep = self._replicates
+        if rep is None:
+            raise SurvmigError("a linearization design has no replicate weights", where="design")
+        if rep.matrix is not None:
+            out[...] = rep.matrix
+            return
+        for start in range(0, self.n, chunk):
+            sl = slice(start, min(self.n, start + chunk))
+            np.multiply(self._weights[sl, None], rep.factors[rep.index[sl]], out=out[sl])
 
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -628,6 +647,25 @@ class SurveyDesign:
         return units - strata
 
     @property
+    def survey(self) -> str | None:
+        """The column of a pooled file within which strata and PSUs are nested (or ``None``)."""
+        return self._survey
+
+    def df_by_survey(self) -> dict[Any, int]:
+        """Degrees of freedom of each survey of a pooled design (its PSUs minus its strata)."""
+        st = self._stages[0]
+        inset = self._weights != 0
+        frame = pd.DataFrame(
+            {
+                "s": self._data[self._survey].to_numpy()[inset],
+                "u": st.units[inset],
+                "h": st.strata[inset],
+            }
+        )
+        counts = frame.groupby("s", sort=False).nunique()
+        return {k: int(v) for k, v in (counts["u"] - counts["h"]).items()}
+
+    @property
     def n_psu(self) -> int | None:
         return self._stages[0].n_units_total if self._stages else None
 
@@ -686,6 +724,8 @@ class SurveyDesign:
         weights: np.ndarray | pd.Series,
         repweights: np.ndarray | None = None,
         calibration: Calibration | Sequence[Calibration] | None = None,
+        *,
+        copy: bool = True,
     ) -> SurveyDesign:
         """The same design with adjusted weights (what each weighting step returns).
 
@@ -694,7 +734,8 @@ class SurveyDesign:
         are kept — correct only if the adjustment is not redone per replicate). ``calibration``:
         ``None`` keeps the records, one record is appended, a sequence replaces them all. A
         :class:`GregCalibration` without ``weights`` gets ``new_weights / qr_weights`` (R's
-        ``g * whalf``).
+        ``g * whalf``). ``copy=False`` takes a float64 ``repweights`` as it is (made read-only)
+        instead of copying it: the weighting pipeline hands over its own matrix.
         """
         w = np.asarray(weights, dtype=float).copy()
         if w.shape != (self.n,):
@@ -726,8 +767,9 @@ class SurveyDesign:
                 raise SurvmigError(
                     "replicate weights have missing or infinite values", where="repweights"
                 )
+            owned = mat if not copy and mat.dtype == np.float64 else np.array(mat, dtype=float)
             parts["replicates"] = dataclasses.replace(
-                rep, matrix=_readonly(np.array(mat, dtype=float)), factors=None, index=None
+                rep, matrix=_readonly(owned), factors=None, index=None
             )
         elif rep is not None and rep.matrix is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -950,7 +992,19 @@ def _build_stages(
             )
             codes = combine_codes(base, units[s - 1])
             stage_strata.append(codes)
-            stage_strata_labels.append(np.arange(int(codes.max()) + 1).astype(object))
+            # a later-stage stratum is an enclosing unit (within its stratum): name it by the data
+            first = np.empty(int(codes.max()) + 1, dtype=np.int64)
+            first[codes[::-1]] = np.arange(n)[::-1]
+            prev = id_cols[s - 1] if s - 1 < len(id_cols) else "row"
+            labels = [f"{prev} {show(v)}" for v in id_labels[s - 1][id_codes[s - 1][first]]]
+            if has_strata:
+                k = min(s, len(strata_codes) - 1)
+                stratum = strata_labels[k][strata_codes[k][first]]
+                labels = [
+                    f"{lab} of {strata_cols[k]} {show(h)}"
+                    for lab, h in zip(labels, stratum, strict=True)
+                ]
+            stage_strata_labels.append(np.array(labels, dtype=object))
 
     # fpc per stage: all population sizes (>= 1, some > 1) or all fractions (<= 1)
     fpc_values = [numeric_column(data, col, "fpc") for col in fpc_cols]

@@ -218,8 +218,6 @@ def replicate_rank(design: SurveyDesign) -> int:
 
 def matrix_rank(mat: np.ndarray, tol: float = 1e-5) -> int:
     """Column rank with R ``qr()``'s relative tolerance (see :func:`replicate_rank`)."""
-    from scipy.linalg import lapack
-
     norms = np.linalg.norm(mat, axis=0)
     x = mat[:, norms > 0] / norms[norms > 0]
     n, r = x.shape
@@ -236,7 +234,13 @@ def matrix_rank(mat: np.ndarray, tol: float = 1e-5) -> int:
         )
         sk = np.asarray(sketch @ x)
         x = sk / np.linalg.norm(sk, axis=0)
-    gram = x.T @ x
+    return gram_rank(x.T @ x, tol)
+
+
+def gram_rank(gram: np.ndarray, tol: float = 1e-5) -> int:
+    """Column rank from the Gram matrix of unit-norm columns (pivoted Cholesky, R's criterion)."""
+    from scipy.linalg import lapack
+
     _, _, rank, _ = lapack.dpstrf(gram, tol=tol * tol)
     return int(rank)
 

@@ -7,6 +7,7 @@ Two forms. A linearization design (R ``svydesign``)::
     weights: weight           # or  probs: [p_ea, p_hh]  (multiplied); or only fpc: weights N/n
     fpc: [ea_total, hh_total] # per stage: population sizes (>= 1) or sampling fractions (<= 1)
     nest: true                # PSU ids restart within strata
+    survey: country_year      # pooled surveys: strata and PSUs restart within each survey
     lonely_psu: fail          # fail | remove | certainty | adjust | average
     lonely_psu_domain: false  # apply the rule to single-PSU strata inside a domain (R's option)
     variance: ultimate        # ultimate (first stage) | multistage (needs fpc for every stage)
@@ -57,6 +58,7 @@ LINEARIZATION_KEYS = {
     "lonely_psu_domain",
     "variance",
     "create_replicates",
+    "survey",
     "calibration",
     "fixed_adjustments",
 }
@@ -170,10 +172,12 @@ def load_design(
                 df=typed("df", (int,), "a whole number"),
             )
             return _with_fixed_note(design, spec, fail)
+        ids = typed("ids", (str, list), "a column or a list of columns")
+        strata = typed("strata", (str, list), "a column or a list of columns")
         design = SurveyDesign(
             data,
-            ids=typed("ids", (str, list), "a column or a list of columns"),
-            strata=typed("strata", (str, list), "a column or a list of columns"),
+            ids=ids,
+            strata=strata,
             weights=typed("weights", (str,), "a column name"),
             probs=typed("probs", (str, list), "a column or a list of columns"),
             fpc=typed("fpc", (str, list), "a column or a list of columns"),
@@ -181,6 +185,7 @@ def load_design(
             lonely_psu=str(spec.get("lonely_psu", "fail")),
             lonely_psu_domain=bool(typed("lonely_psu_domain", (bool,), "true or false") or False),
             variance=str(spec.get("variance", "ultimate")),
+            survey=typed("survey", (str,), "a column name"),
         )
         create = spec.get("create_replicates")
         if "calibration" in spec:

@@ -18,7 +18,10 @@ from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.margins import breakdowns_of, estimate_margins, with_national
 from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
+from survmig.estimation.scale import needed_columns, one_line_spec, run_out_of_core
+from survmig.estimation.sources import ENGINES, choose_engine, read_columns, table_columns
 from survmig.fileio import check_output_dir
+from survmig.report.options import collect, report_options
 from survmig.tableio import read_table
 
 #: Extension point for ``--indicators``. The target is called as
@@ -106,13 +109,13 @@ def run_indicators(design: SurveyDesign, spec: str, **options: Any) -> pd.DataFr
 DATA_FORMATS = (".csv", ".parquet", ".sav", ".dta")
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     if path.is_dir():  # a survmig dataset directory (survmig data import): its household table
         from survmig.data import Dataset
 
         dataset = Dataset.read(path)
         return dataset.table(dataset.root)
-    return read_table(path, DATA_FORMATS)
+    return read_columns(path, columns, DATA_FORMATS)  # only the columns the request needs
 
 
 def read_design_data(path: Path, households: pd.DataFrame) -> pd.DataFrame:
@@ -219,7 +222,10 @@ def cli_design(
         if err.file is not None:
             raise
         raise SurvmigError(err.message, file=data, where=err.where, hint=err.hint) from None
-    ignored = ignored_replicate_columns(frame, weight)
+    names = None if data.is_dir() else table_columns(data)  # the file's, not only those read
+    ignored = ignored_replicate_columns(
+        frame if names is None else pd.DataFrame(columns=names), weight
+    )
     if ignored:
         click.echo(f"warning: {data}: {ignored}", err=True)
     return design
@@ -331,6 +337,15 @@ def cli_design(
 )
 @click.option("--no-deff", is_flag=True, help="Skip design effects.")
 @click.option(
+    "--df",
+    "df_rule",
+    type=click.Choice(["design", "domain"]),
+    default="design",
+    show_default=True,
+    help="Degrees of freedom of the intervals: the whole design's, or each domain's own "
+    "(its PSUs minus its strata, as R svyby's subset designs).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
@@ -342,6 +357,24 @@ def cli_design(
     help="CSV for spreadsheets: text starting with = + - @ gets a leading ' (OWASP), so it cannot "
     "run as a formula in Excel/LibreOffice (Excel output is always safe: text stays text).",
 )
+@click.option(
+    "--all-columns",
+    is_flag=True,
+    help="On screen: every column (deff, weighted n, df…), not only estimate, SE, CI, CV, n.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="Where the rows are reduced: memory (pandas), duckdb (out of core: Parquet/CSV file, glob "
+    "or hive folder), spark; auto picks duckdb for a glob, a Parquet folder or a file over 512 MB.",
+)
+@click.option(
+    "--spark-master",
+    help="With --engine spark: the cluster URL (spark://host:7077, yarn, local[4]); default local.",
+)
+@report_options
 def estimate_command(
     data: Path,
     design_file: Path | None,
@@ -373,8 +406,13 @@ def estimate_command(
     lonely_psu_domain: bool,
     keep_empty: bool,
     no_deff: bool,
+    df_rule: str,
     output: Path | None,
     spreadsheet_safe: bool,
+    all_columns: bool,
+    engine: str,
+    spark_master: str | None,
+    **report_kw: Any,
 ) -> None:
     """Design-based estimates with standard errors, confidence intervals, CV and design effects.
 
@@ -393,8 +431,12 @@ def estimate_command(
       survmig estimate weighted.csv --design weighted.design.yaml --mean income \\
           --compare migrant --by region # migrants vs others, difference with SE and test
       survmig estimate dataset/ --design design.yaml --indicators all --by region \\
-          --rates rates.csv --param convert_to=EUR --report report/
+          --rates rates.csv --param convert_to=EUR --report report/ --lang fr \\
+          --agency "Institut national de la statistique" --min-n 50
+      survmig estimate 'census/*.parquet' --engine duckdb --design design.yaml \\
+          --mean migrant,age --by region   # out of core: the rows never reach Python
     """
+    publish = collect(report_kw)
     inputs = tuple(p for p in (data, design_file, design_data_file, rates) if p is not None)
     if output is not None:
         check_output_path(output, inputs)
@@ -414,7 +456,32 @@ def estimate_command(
         extras["parameters"] = parse_parameters(params)
     if report_dir is not None:
         extras["report_dir"] = report_dir
-    frame = _read(data)
+        extras["report_options"] = publish
+    request = dict(
+        mean=_split(means), total=_split(totals), prop=_split(props), ratio=parse_ratios(ratios),
+        quantile=parse_quantiles(quantiles), count=count, ci=ci, level=level, na=na,
+        deff=not no_deff, empty_domains="keep" if keep_empty else "fail",
+    )  # fmt: skip
+    spec = design_file or one_line_spec(strata, psu, weight, fpc, nest)
+    groups = [c for b in breakdowns_of(list(by)) for c in b] + (
+        [compare_var] if compare_var else []
+    )
+    chosen = choose_engine(data, engine)
+    if chosen != "memory":
+        table = run_out_of_core(
+            data, spec, chosen, spark_master, lonely_psu, lonely_psu_domain, request,
+            by=list(by), others=(indicators, design_data_file, compare_var),
+        )  # fmt: skip
+        if output is None:
+            print_table(table, all_columns=all_columns, level=level)
+        else:
+            meta = {"data": str(data), "design": f"{chosen} engine", "level": level}
+            write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)
+            click.echo(f"wrote {len(table)} estimates to {output}")
+        return
+    frame = _read(
+        data, None if indicators else needed_columns(data, spec, {**request, "by": groups})
+    )
     if design_data_file is not None:
         if not data.is_dir():
             raise SurvmigError(
@@ -459,7 +526,7 @@ def estimate_command(
             dict(mean=_split(means), total=_split(totals), prop=_split(props),
                  ratio=parse_ratios(ratios), count=count, level=level, na=na, ci=ci,
                  deff=not no_deff, empty_domains="keep" if keep_empty else "fail",
-                 quantile=parse_quantiles(quantiles)),
+                 quantile=parse_quantiles(quantiles), df=df_rule),
             output, {"data": str(data), "design": design.describe(), "level": level},
         )  # fmt: skip
     todo = with_national(breakdowns, national)
@@ -486,6 +553,7 @@ def estimate_command(
                     na=na,
                     deff=not no_deff,
                     empty_domains="keep" if keep_empty else "fail",
+                    df=df_rule,
                 )
             )
         if indicators:
@@ -507,12 +575,19 @@ def estimate_command(
         if issubclass(w.category, SurvmigWarning):
             click.echo(f"warning: {w.message}", err=True)
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    if report_dir is not None:
+        click.echo(
+            f"wrote the report to {report_dir / 'report.html'} (and workbook, CSV, JSON, charts)"
+        )
     beside = None if design.calibration else written_design_beside(design_data_file, data)
     if beside is not None and design_file is not None and beside.resolve() == design_file.resolve():
         beside = None
     basis = variance_basis(design, calibrated_file=beside)
     if output is None:
-        print_table(table)
+        from survmig.estimation.terminal import value_labels
+
+        labels = value_labels(data, [b for text in by for b in _split(text)] + _split(props))
+        print_table(table, design=design, labels=labels, all_columns=all_columns, level=level)
     else:
         meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
         write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)

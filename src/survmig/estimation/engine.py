@@ -42,6 +42,7 @@ from survmig.estimation.variance import (
 STATISTICS = ("mean", "total", "prop", "ratio", "quantile", "count")
 NA_RULES = ("fail", "drop")
 EMPTY_RULES = ("fail", "keep")
+DF_RULES = ("design", "domain")
 COLUMNS = (
     "statistic",
     "variable",
@@ -74,6 +75,7 @@ class _Output:
     quantile: tuple[int, float] | None = None  # (segment variable index, probability)
     shift: float = 0.0  # a mean is computed on y - shift (numerical safety); added back at the end
     ratio_pair: tuple[str, str] | None = None
+    raw: int = -1  # Σ w y uncentred (a mean's point estimate: exact, e.g. 0 for a domain of zeros)
 
 
 class _Features:
@@ -262,8 +264,11 @@ class _Request:
             yc = f.add(("yc", var), cfn)
             sq = f.add(("yc2", var), squared(cfn))
             den = f.add(("okw", self.ok_key[var]), ok)
+            raw = f.add(("y", var), masked(values_of(var, "mean"), ok))
             self.outputs.append(
-                _Output("mean", var, None, yc, den, k_ok, lin=yc, sq=sq, shift=self.centre[var])
+                _Output(
+                    "mean", var, None, yc, den, k_ok, lin=yc, sq=sq, shift=self.centre[var], raw=raw
+                )
             )
         for var in total:
             ok = ok_of(var)
@@ -428,35 +433,22 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
-def estimate(
-    design: SurveyDesign,
+def request_options(
     *,
-    mean: str | Sequence[str] = (),
-    total: str | Sequence[str] = (),
-    prop: str | Sequence[str] = (),
-    ratio: Sequence[tuple[str, str]] | Mapping[str, str] = (),
-    quantile: Mapping[str, Sequence[float]] | None = None,
-    count: bool = False,
-    by: str | Sequence[str] = (),
-    ci: str = "t",
-    level: float = 0.95,
-    na: str = "fail",
-    deff: bool = True,
-    missing_codes: Sequence[float] = tuple(SPECIAL_CODES),
-    empty_domains: str = "fail",
-    reducer: str | Reducer | None = None,
-    _keep_engine: bool = False,
-) -> pd.DataFrame:
-    """Design-based estimates with standard errors, as a tidy table (one row per statistic,
-    variable, category and domain).
-
-    ``ci`` chooses the interval for proportions (``t``, ``logit``, ``beta``, ``wilson``); other
-    statistics use ``t`` with the design degrees of freedom, quantiles Woodruff intervals.
-    ``na="drop"`` estimates over the non-missing values of each variable (R's ``na.rm=TRUE``: the
-    missing rows form no part of the domain); values in ``missing_codes`` (-8 don't know, -9 refused)
-    are missing. ``empty_domains="keep"`` returns NaN rows for a domain without cases instead of
-    failing. ``deff`` adds design effects against SRS without replacement (R ``deff=TRUE``).
-    """
+    mean: str | Sequence[str],
+    total: str | Sequence[str],
+    prop: str | Sequence[str],
+    ratio: Sequence[tuple[str, str]] | Mapping[str, str],
+    quantile: Mapping[str, Sequence[float]] | None,
+    count: bool,
+    by: str | Sequence[str],
+    ci: str,
+    level: float,
+    na: str,
+    missing_codes: Sequence[float],
+    empty_domains: str,
+) -> dict[str, Any]:
+    """Checked, normalised keyword arguments of a request (shared by every engine)."""
     if ci not in cimod.CI_METHODS:
         raise SurvmigError(
             f"unknown confidence interval method {show(ci)}",
@@ -477,8 +469,7 @@ def estimate(
             raise SurvmigError(
                 f"a ratio needs a numerator and a denominator, got {show(pair)}", where="ratio"
             )
-    req = _Request(
-        design,
+    return dict(
         mean=_listify(mean),
         total=_listify(total),
         prop=_listify(prop),
@@ -490,7 +481,60 @@ def estimate(
         missing_codes=missing_codes,
         empty_domains=empty_domains,
     )
+
+
+def estimate(
+    design: SurveyDesign,
+    *,
+    mean: str | Sequence[str] = (),
+    total: str | Sequence[str] = (),
+    prop: str | Sequence[str] = (),
+    ratio: Sequence[tuple[str, str]] | Mapping[str, str] = (),
+    quantile: Mapping[str, Sequence[float]] | None = None,
+    count: bool = False,
+    by: str | Sequence[str] = (),
+    ci: str = "t",
+    level: float = 0.95,
+    na: str = "fail",
+    deff: bool = True,
+    missing_codes: Sequence[float] = tuple(SPECIAL_CODES),
+    empty_domains: str = "fail",
+    reducer: str | Reducer | None = None,
+    df: str = "design",
+    _keep_engine: bool = False,
+) -> pd.DataFrame:
+    """Design-based estimates with standard errors, as a tidy table (one row per statistic,
+    variable, category and domain).
+
+    ``ci`` chooses the interval for proportions (``t``, ``logit``, ``beta``, ``wilson``); other
+    statistics use ``t`` with the design degrees of freedom, quantiles Woodruff intervals.
+    ``na="drop"`` estimates over the non-missing values of each variable (R's ``na.rm=TRUE``: the
+    missing rows form no part of the domain); values in ``missing_codes`` (-8 don't know, -9 refused)
+    are missing. ``empty_domains="keep"`` returns NaN rows for a domain without cases instead of
+    failing. ``deff`` adds design effects against SRS without replacement (R ``deff=TRUE``).
+    ``df="domain"`` gives each domain its own degrees of freedom (its PSUs minus its strata, as
+    ``degf`` of the domain's subset design, R ``svyby``'s per-domain design) for intervals; the
+    default is the whole design's df.
+    """
+    if df not in DF_RULES:
+        raise SurvmigError(f"unknown df rule {show(df)}", where="df", hint="design or domain")
+    spec = request_options(
+        mean=mean,
+        total=total,
+        prop=prop,
+        ratio=ratio,
+        quantile=quantile,
+        count=count,
+        by=by,
+        ci=ci,
+        level=level,
+        na=na,
+        missing_codes=missing_codes,
+        empty_domains=empty_domains,
+    )
+    req = _Request(design, **spec)
     engine = _Engine(req, get_reducer(reducer), ci=ci, level=level, deff=deff, empty=empty_domains)
+    engine.df_rule = df
     table = engine.run()
     if _keep_engine:
         return table, engine
@@ -508,6 +552,7 @@ class _Engine:
         self.want_deff = deff
         self.empty = empty
         self.warn: list[str] = []
+        self.df_rule = "design"
         #: what the joint (cross-domain) covariance needs, kept after run(): linearization
         #: ``("linearization", stages, cells)`` or ``("replicate", theta, theta_r)``
         self.joint: tuple[Any, ...] | None = None
@@ -517,34 +562,13 @@ class _Engine:
     def run(self) -> pd.DataFrame:
         req = self.req
         design = req.design
-        D = req.n_domains
-        w = req.weights
-        domain = req.domain
         self._quantile_pass()
         K = len(req.feat.cols)
-        A = req.feat.weighted_matrix(w)  # [w·F | OK]
+        T = self._reduce()
         outs = req.outputs
         num = np.array([o.num for o in outs])
         den = np.array([o.den for o in outs])
         okc = np.array([o.ok for o in outs])
-
-        # the one pass: sums by (unit, domain) cells; domain totals follow from the cells
-        rep = design.replicate_weights
-        if rep is None:
-            base_units, n_units = design.stages[0].units, design.stages[0].n_units_total
-        elif rep.factors is not None:
-            base_units, n_units = rep.index, rep.factors.shape[0]
-        else:
-            base_units, n_units = None, 0
-        if base_units is not None:
-            groups, sums = self.reducer(
-                np.where(domain >= 0, base_units * D + domain, -1), n_units * D, A
-            )
-            cell_dom = groups % D
-            self._base = (groups // D, cell_dom, sums)
-            T = group_sum(cell_dom, D, sums)
-        else:
-            T = dense_group_sums(domain, D, A, self.reducer)
         counts = T[:, K:]
         T = T[:, :K]
         theta = self._point(T, num, den)  # (D, P)
@@ -569,20 +593,74 @@ class _Engine:
         if design.is_replicate:
             var = self._replicate_variance(T, theta, num, den, n_out == 0)
         else:
-            var = self._linearization_variance(A, K, kidx, coef, okc)
+            var = self._linearization_variance(K, kidx, coef, okc)
         var = np.where(n_out == 0, np.nan, var)  # an empty domain (empty_domains="keep") has no SE
         se = np.sqrt(var)
-        df = float(design.df)
+        df = self._df()
         table = self._assemble(theta, se, var, n_out, wn, T, df, counts)
         emit(self.warn)
         return table
+
+    def _reduce(self) -> np.ndarray:
+        """The one pass: sums of ``[w·F | OK]`` by (unit, domain) cells, kept in ``self._base``;
+        returns the domain totals (D × (K + J)). Other engines (SQL, Spark) replace this step."""
+        req = self.req
+        design = req.design
+        D = req.n_domains
+        domain = req.domain
+        self._A = A = req.feat.weighted_matrix(req.weights)  # [w·F | OK]
+        rep = design.replicate_weights
+        if rep is None:
+            base_units, n_units = design.stages[0].units, design.stages[0].n_units_total
+        elif rep.factors is not None:
+            base_units, n_units = rep.index, rep.factors.shape[0]
+        else:
+            return dense_group_sums(domain, D, A, self.reducer)
+        groups, sums = self.reducer(
+            np.where(domain >= 0, base_units * D + domain, -1), n_units * D, A
+        )
+        cell_dom = groups % D
+        self._base = (groups // D, cell_dom, sums)
+        return group_sum(cell_dom, D, sums)
+
+    def _df(self) -> float | np.ndarray:
+        """The whole design's df; by survey of a pooled design, each survey's own; or
+        (``df="domain"``) per domain (D, 1): PSUs with cases minus strata with cases (replicate
+        designs keep theirs)."""
+        design = self.req.design
+        survey = design.survey
+        if self.df_rule == "design" and survey is not None and survey in self.req.by:
+            per = design.df_by_survey()
+            values = self.req.domain_table[survey].to_numpy()
+            return np.array([per[v] for v in values], dtype=float)[:, None]
+        if self.df_rule == "design" or design.is_replicate:
+            return float(design.df)
+        D = self.req.n_domains
+        unit, dom, sums = self._base
+        K = len(self.req.feat.cols)
+        live = sums[:, K:].max(axis=1) > 0
+        stage = design.stages[0]
+        psus = np.bincount(dom[live], minlength=D)
+        pairs = np.unique(stage.unit_stratum[unit[live]] * D + dom[live])
+        strata = np.bincount(pairs % D, minlength=D)
+        return (psus - strata).astype(float)[:, None]
+
+    def _domain_rows(self) -> np.ndarray:
+        """Rows of each domain's subset design (R ``nrow(subset(design, domain))``: every row of a
+        calibrated design, whose subset keeps all rows), for Korn-Graubard intervals (D, 1)."""
+        req = self.req
+        if req.design.calibration:
+            return np.full((req.n_domains, 1), float(req.design.n))
+        dom = req.domain[req.domain >= 0]
+        return np.bincount(dom, minlength=req.n_domains).astype(float)[:, None]
 
     def _point(self, T: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
         """θ = T[num] / T[den] (or T[num]); quantile placeholders get NaN."""
         with np.errstate(divide="ignore", invalid="ignore"):
             top = np.take(T, np.maximum(num, 0), axis=-1)
             bottom = np.where(den >= 0, np.take(T, np.maximum(den, 0), axis=-1), 1.0)
-            out = top / bottom
+            # a zero denominator (a replicate's, the full sample's is an error) has no value
+            out = np.where(bottom == 0, np.nan, top / bottom)
         return np.where(num >= 0, out, np.nan)
 
     def _weighted_n(self, T: np.ndarray, outs: list[_Output], keys: dict[Any, int]) -> np.ndarray:
@@ -669,41 +747,46 @@ class _Engine:
 
     # -- linearization ------------------------------------------------------------------------------
 
-    def _stage_cells(
-        self,
-        stage_units: np.ndarray | None,
-        n_units: int,
-        A: np.ndarray,
-        K: int,
-        kidx: np.ndarray,
-        coef: np.ndarray,
-        okc: np.ndarray,
-    ) -> Cells:
-        """Linearized scores summed to (unit, domain) cells (``stage_units=None``: the first pass)."""
+    def _stage_sums(self, stage: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(unit, domain, sums of ``[w·F | OK]``) of the cells of a later sampling stage."""
         D = self.req.n_domains
-        if stage_units is None:
-            unit, dom, sums = self._base
-        else:
-            codes = np.where(self.req.domain >= 0, stage_units * D + self.req.domain, -1)
-            groups, sums = self.reducer(codes, n_units * D, A)
-            unit, dom = groups // D, groups % D
+        st = self.req.design.stages[stage]
+        codes = np.where(self.req.domain >= 0, st.units * D + self.req.domain, -1)
+        groups, sums = self.reducer(codes, st.n_units_total * D, self._A)
+        return groups // D, groups % D, sums
+
+    def _stage_cells(
+        self, stage: int, K: int, kidx: np.ndarray, coef: np.ndarray, okc: np.ndarray
+    ) -> Cells:
+        """Linearized scores summed to (unit, domain) cells of a stage (0: the first pass)."""
+        unit, dom, sums = self._base if stage == 0 else self._stage_sums(stage)
         G = sums[:, :K]
         scores = np.einsum("cpt,cpt->cp", G[:, kidx], coef[dom])
         present = sums[:, K:][:, okc] > 0
         return Cells(unit, dom, scores, present)
 
-    def _linearization_variance(self, A, K, kidx, coef, okc) -> np.ndarray:
+    def _calibrated(self, stages, cells, K, kidx, coef) -> list[Cells]:
+        """Unit scores after the calibration residuals (rows in memory)."""
+        req = self.req
+        return calibrated_unit_scores(
+            req.design,
+            stages,
+            cells,
+            req.n_domains,
+            self._A[:, :K],
+            req.domain,
+            kidx,
+            coef,
+            self.reducer,
+        )
+
+    def _linearization_variance(self, K, kidx, coef, okc) -> np.ndarray:
         req = self.req
         design = req.design
         stages = list(design.stages if design.variance == "multistage" else design.stages[:1])
-        cells = [
-            self._stage_cells(None if s == 0 else st.units, st.n_units_total, A, K, kidx, coef, okc)
-            for s, st in enumerate(stages)
-        ]
+        cells = [self._stage_cells(s, K, kidx, coef, okc) for s in range(len(stages))]
         if design.calibration:
-            cells = calibrated_unit_scores(
-                design, stages, cells, req.n_domains, A[:, :K], req.domain, kidx, coef, self.reducer
-            )
+            cells = self._calibrated(stages, cells, K, kidx, coef)
         self.joint = ("linearization", stages, cells)
         total = np.zeros_like(coef[:, :, 0])
         for s, (st, c) in enumerate(zip(stages, cells, strict=True)):
@@ -731,9 +814,14 @@ class _Engine:
                 Gs = sp.csr_matrix((sums[:, :K].ravel(), (rows, cols)), shape=(U, D * K))
                 Tr = np.asarray((Gs.T @ rep.factors).T)
         else:
-            X = expand_by_domain(req.domain, D, req.feat.matrix())
-            Tr = np.asarray((X.T @ rep.matrix).T)
+            Tr = self._supplied_replicate_totals()
         return Tr.reshape(-1, D, K)
+
+    def _supplied_replicate_totals(self) -> np.ndarray:
+        """``Σ_i repw_ir F_ik`` by domain (R × D·K) for supplied replicate weights."""
+        req = self.req
+        X = expand_by_domain(req.domain, req.n_domains, req.feat.matrix())
+        return np.asarray((X.T @ req.design.replicate_weights.matrix).T)
 
     def _replicate_variance(self, T, theta, num, den, empty) -> np.ndarray:
         rep = self.req.design.replicate_weights
@@ -762,7 +850,7 @@ class _Engine:
                         vsrs = svyvar * N * N * (N - n) / (N * n)
                     else:
                         vsrs = np.where(n > N, np.nan, svyvar * (N - n) / (N * n))
-                    res[:, j] = var[:, j] / vsrs
+                    res[:, j] = np.where(n > 1, var[:, j] / vsrs, np.nan)  # R: one case, NaN
             ratios = [j for j, o in enumerate(outs) if o.statistic == "ratio"]
             if ratios:
                 res[:, ratios] = var[:, ratios] / self._ratio_vsrs(theta, n_out, wn, T, ratios)
@@ -770,10 +858,9 @@ class _Engine:
         # defined (R prints Inf); it is left blank rather than shown as an infinite deff
         return np.where(np.isinf(res), np.nan, res)
 
-    def _ratio_vsrs(self, theta, n_out, wn, T, ratios) -> np.ndarray:
-        """SRS variance of a ratio: R's ``deff(svytotal(r))`` with ``r = (y - R x) / X``."""
+    def _residual_sums(self, theta: np.ndarray, ratios: list[int]) -> np.ndarray:
+        """``[Σ w e, Σ w e²]`` by domain for each ratio's residual ``e = y - θ_d x`` (D × 2·len)."""
         req = self.req
-        D = req.n_domains
         dom = np.maximum(req.domain, 0)
         cols = []
         for j in ratios:  # the residual features of each requested ratio (a per-statistic list)
@@ -782,9 +869,14 @@ class _Engine:
             x = req.feat.column(o.den)
             e = np.where(req.domain >= 0, y - theta[dom, j] * x, 0.0)
             cols += [e, e * e]
-        E = dense_group_sums(
-            req.domain, D, np.column_stack(cols) * req.weights[:, None], self.reducer
+        return dense_group_sums(
+            req.domain, req.n_domains, np.column_stack(cols) * req.weights[:, None], self.reducer
         )
+
+    def _ratio_vsrs(self, theta, n_out, wn, T, ratios) -> np.ndarray:
+        """SRS variance of a ratio: R's ``deff(svytotal(r))`` with ``r = (y - R x) / X``."""
+        req = self.req
+        E = self._residual_sums(theta, ratios)
         s1, s2 = E[:, 0::2], E[:, 1::2]
         N = wn[:, ratios]
         n = n_out[:, ratios]
@@ -798,6 +890,11 @@ class _Engine:
         D = req.n_domains
         P = len(outs)
         estimate = theta + np.array([o.shift for o in outs])[None, :]
+        raw = [j for j, o in enumerate(outs) if o.raw >= 0]
+        if raw:  # Σwy / Σw as R computes it: exact for constant domains (0, not -3e-16)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                exact = T[:, [outs[j].raw for j in raw]] / T[:, [outs[j].den for j in raw]]
+            estimate[:, raw] = np.where(np.isfinite(exact), exact, estimate[:, raw])
         lo, hi = cimod.ci_t(estimate, se, df, self.level)
         stat = np.array([o.statistic for o in outs])
         is_prop = stat == "prop"
@@ -806,7 +903,7 @@ class _Engine:
             if self.ci == "logit":
                 l2, h2 = cimod.ci_logit(p, s, df, self.level)
             elif self.ci == "beta":
-                l2, h2 = cimod.ci_beta(p, s, n_out[:, is_prop], df, self.level)
+                l2, h2 = cimod.ci_beta(p, s, self._domain_rows(), df, self.level)
             else:
                 l2, h2 = cimod.ci_wilson(p, s, df, self.level)
             lo[:, is_prop], hi[:, is_prop] = l2, h2
@@ -850,7 +947,7 @@ class _Engine:
             deft=np.sqrt(order(deff)),
             n=order(n_out).astype(np.int64),
             weighted_n=order(wn),
-            df=np.full(D * P, df),
+            df=order(np.broadcast_to(np.asarray(df, dtype=float), (D, P))),
         )
         out = pd.DataFrame(frame)
         out["category"] = out["category"].astype(object)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from survmig.design.core import SurveyDesign
+from survmig.errors import SurvmigError
 
 UNCALIBRATED_NOTE = (
     "SEs treat the calibrated weights as fixed, ignoring the calibration: the design given carries "
@@ -52,17 +53,18 @@ def variance_basis(design: SurveyDesign, *, calibrated_file: Path | None = None)
 def written_design_beside(*paths: Path | None) -> Path | None:
     """The ``OUT.design.yaml`` with a ``calibration`` section that ``survmig weight`` wrote beside
     one of ``paths`` (the weighted data), if any."""
-    import yaml
-
+    from survmig.modules.yamlio import load_yaml
     from survmig.weighting.report import design_yaml_path
 
     for path in paths:
         if path is None or Path(path).is_dir():
             continue
         candidate = design_yaml_path(Path(path))
+        if not candidate.is_file():
+            continue
         try:
-            spec = yaml.safe_load(candidate.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            spec = load_yaml(candidate)
+        except SurvmigError:
             continue
         if isinstance(spec, dict) and "calibration" in spec:
             return candidate

@@ -42,12 +42,13 @@ def _json_value(value: Any) -> Any:
 
 
 def _fmt(value: Any, col: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+        return ""  # never "nan" or "inf" (a deff of a domain without SRS variance)
     if col in ("n", "df") and isinstance(value, int | float | np.integer | np.floating):
         return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
     if isinstance(value, float | np.floating):
-        return f"{value:.6g}"
+        text = f"{value:.6g}"
+        return "0" if float(text) == 0 else text  # no "-0"
     return str(value)
 
 
@@ -62,6 +63,35 @@ def markdown(table: pd.DataFrame) -> str:
             + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+#: display formats of the estimate columns (proportions' rows in percent)
+_SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
+
+
+def format_estimates_sheet(ws: Any, table: pd.DataFrame) -> None:
+    """Display formats on a sheet of estimates (shares and CV in percent, counts with thousands
+    separators), column widths and a frozen header; numbers stay numbers."""
+    from survmig.report.workbook import style_table
+
+    cols = list(table.columns)
+    share = (
+        table["statistic"].isin(("prop", "proportion")).to_numpy() if "statistic" in table else None
+    )
+    for i in range(2, len(table) + 2):
+        for j, col in enumerate(cols, start=1):
+            cell = ws.cell(row=i, column=j)
+            if not isinstance(cell.value, int | float) or isinstance(cell.value, bool):
+                continue
+            if col in ("cv",):
+                cell.number_format = "0.0%"
+            elif col in ("n", "df"):
+                cell.number_format = "#,##0"
+            elif share is not None and share[i - 2] and col in _SHARE_COLUMNS:
+                cell.number_format = "0.0%"
+            elif isinstance(cell.value, float):
+                cell.number_format = "#,##0" if abs(cell.value) >= 1000 else "#,##0.000"
+    style_table(ws, 1, cols, {}, len(table))
 
 
 def write_table(
@@ -83,6 +113,7 @@ def write_table(
     if ext == ".xlsx":
         with excel_writer(path) as writer:
             table.to_excel(writer, index=False, sheet_name="estimates")
+            format_estimates_sheet(writer.sheets["estimates"], table)
         return
     with atomic_path(path) as tmp:
         if ext == ".json":
@@ -97,20 +128,8 @@ def write_table(
             tmp.write_text(markdown(table), encoding="utf-8")
 
 
-def print_table(table: pd.DataFrame) -> None:
-    """Show the table on the terminal (rich), numbers to 6 significant digits."""
-    from rich.console import Console
-    from rich.table import Table
+def print_table(table: pd.DataFrame, **options: Any) -> None:
+    """Show the table on the terminal (see :func:`survmig.estimation.terminal.print_table`)."""
+    from survmig.estimation.terminal import print_table as show
 
-    show = Table(show_lines=False, header_style="bold")
-    cols = list(table.columns)
-    for col in cols:
-        numeric = col not in (
-            "statistic",
-            "variable",
-            "category",
-        ) and pd.api.types.is_numeric_dtype(table[col])
-        show.add_column(col, justify="right" if numeric else "left")
-    for rec in table.itertuples(index=False):
-        show.add_row(*(_fmt(v, c) for v, c in zip(rec, cols, strict=True)))
-    Console(width=max(120, 14 * len(cols))).print(show)
+    show(table, **options)

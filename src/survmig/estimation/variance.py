@@ -88,11 +88,15 @@ def stage_variance(
     contrib = scale * dev2
     if lonely.any():
         strata = np.unique(np.flatnonzero(lonely.any(axis=1)) // D)
-        labels = ", ".join(show(x) for x in stage.stratum_labels[strata][:6])
+        # stage 1: stratum values; later stages: "ea 2 of region 'N'" (the enclosing unit)
+        fmt = show if stage_number == 1 else str
+        labels = ", ".join(fmt(x) for x in stage.stratum_labels[strata][:6])
         more = f" and {strata.size - 6} more" if strata.size > 6 else ""
+        what = "stratum " if stage_number == 1 else ""
+        unit = "PSU" if stage_number == 1 else "sampled unit"
         if rule == "fail":
             raise SurvmigError(
-                f"stratum {labels}{more} has only one PSU at stage {stage_number}",
+                f"{what}{labels}{more} has only one {unit} at stage {stage_number}",
                 where="lonely_psu",
                 hint="choose lonely_psu remove, certainty, adjust or average (or collapse strata)",
             )

@@ -5,7 +5,7 @@ A file holds a list of scenarios; each is a list of steps. A step first performs
 ``hidden``, ``values``, ``rejected``, ``accepted``, ``count``, ``submission``). Questions are
 addressed by name; inside repeats with the instance number, ``member[2]/age``. Everything is
 checked against the form's structure when the file is loaded, so a misspelt name is reported with
-its line before the engine starts. See the README section "formtest" for the full reference.
+its line before the engine starts. See docs/design.md (section test-form) for the full reference.
 """
 
 from __future__ import annotations

@@ -320,6 +320,7 @@ class _Context:
         self.registry = registry
         self.rates = rates
         self.parameters = parameters
+        self.language = "en"
         self._tables: dict[tuple[str, str], pd.DataFrame] = {}
         self._flat: dict[str, pd.DataFrame] = {}
         #: (table, concept, specials) -> typed column on the rows of table
@@ -409,7 +410,7 @@ def _labels_of(ctx: _Context, scope: _LevelScope, concept: str) -> dict[str, str
     var = ctx.dataset.metadata.variables.get(where[1])
     if var is None:
         return {}
-    return ctx.dataset.metadata.value_labels(var, "en")
+    return ctx.dataset.metadata.value_labels(var, ctx.language)
 
 
 def _prepare(ctx: _Context, ind: Indicator, d: Definition, by: Sequence[str]) -> _Prepared:
@@ -471,7 +472,7 @@ def _prepare(ctx: _Context, ind: Indicator, d: Definition, by: Sequence[str]) ->
                 f"`{d.multiple}` ({lv}.{col}) has no 0/1 option columns in the data"
             )
         var = ctx.dataset.metadata.variables[col]
-        labels = ctx.dataset.metadata.value_labels(var, "en")
+        labels = ctx.dataset.metadata.value_labels(var, ctx.language)
         for code, opt_col in options.items():
             if code in ("-8", "-9"):
                 continue
@@ -569,6 +570,7 @@ def compute(
     levels: Mapping[str, str] | None = None,
     catalogue: Catalogue | None = None,
     ci: str = "t",
+    language: str = "en",
 ) -> IndicatorResults:
     """Estimate catalogue indicators with design-based SEs.
 
@@ -588,7 +590,8 @@ def compute(
     ``parameters``: catalogue parameters (``recent_years``, ``convert_to``…). ``ci``: interval for
     the category shares of a distribution (``t``, ``logit``, ``beta``, ``wilson``); other estimates use
     ``t`` with the design degrees of freedom. ``levels`` maps a catalogue level to a table name when
-    the automatic matching (by the concepts a table holds) is not wanted.
+    the automatic matching (by the concepts a table holds) is not wanted. ``language``: the form's
+    language for category and domain labels (``fr``, ``ar``…; falls back to the form's default).
     """
     cat = catalogue or load_catalogue()
     selected = cat.select(indicators)
@@ -621,6 +624,7 @@ def compute(
     _check_domains(dataset, by_list)
     registry = load_concepts()
     ctx = _Context(dataset, level_map(dataset, registry, levels), registry, rate_table, params)
+    ctx.language = language  # category and domain labels from the form in this language
     prepared: list[_Prepared] = []
     skipped: dict[str, str] = {}
     for ind in selected:
@@ -785,14 +789,13 @@ def _from_survey_design(
 
 def _carries_calibration(design: str | Path | Mapping[str, Any]) -> bool:
     """Whether a design spec (dict or design.yaml) has a ``calibration`` section."""
-    import yaml
+    from survmig.modules.yamlio import load_yaml
 
     if isinstance(design, Mapping):
         return "calibration" in design
-    path = Path(design)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc = load_yaml(Path(design))
+    except SurvmigError:
         return False  # load_design reports the problem
     return isinstance(doc, dict) and "calibration" in doc
 
@@ -808,9 +811,9 @@ def _design_spec(design: str | Path | Mapping[str, Any]) -> dict[str, Any] | Pat
 
 def _spec_columns(spec: dict[str, Any] | Path) -> set[str]:
     """Column names a design spec mentions (to detect clashes between a table and its ancestors)."""
-    import yaml
+    from survmig.modules.yamlio import load_yaml
 
-    doc = spec if isinstance(spec, dict) else yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+    doc = spec if isinstance(spec, dict) else load_yaml(Path(spec))
     out: set[str] = set()
     for key in ("ids", "strata", "weights", "probs", "fpc", "repweights"):
         value = (doc or {}).get(key)

@@ -35,6 +35,7 @@ def estimate_indicators(
     report_dir: str | Path | None = None,
     design_data: pd.DataFrame | None = None,
     margins: Sequence[Sequence[str]] | None = None,
+    report_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Indicators as rows shaped like :func:`survmig.estimation.estimate`'s (``variable`` = indicator id).
 
@@ -43,7 +44,11 @@ def estimate_indicators(
     domain and counted (``na`` is not used: the catalogue decides). Indicators that cannot be
     computed are reported as warnings with the reason; when none of them can,
     :class:`~survmig.errors.NothingComputed` says why (the CLI exits with status 1).
+    ``report_options``: ``thresholds`` (a :class:`~survmig.report.Thresholds`) and the keywords of
+    :func:`~survmig.report.write_report` (``lang``, ``title``, ``agency``, ``date``); ``lang`` also
+    picks the form's language for category labels.
     """
+    publish = dict(report_options or {})
     if data is None or design_spec is None:
         raise SurvmigError(
             "indicators need the survey dataset directory and the design file",
@@ -52,7 +57,14 @@ def estimate_indicators(
             "DATASET_DIR written by `survmig data import`",
         )
     dataset = data if isinstance(data, Dataset) else Dataset.read(data)
-    options = dict(rates=rates, level=level, parameters=parameters, ci=ci, design_data=design_data)
+    options = dict(
+        rates=rates,
+        level=level,
+        parameters=parameters,
+        ci=ci,
+        design_data=design_data,
+        language=publish.get("lang", "en"),
+    )
     selected = "all" if not names else list(names)
     if margins:  # separate breakdowns (and the national rows), one result set
         results = compute_margins(dataset, design_spec, selected, margins, **options)
@@ -66,9 +78,16 @@ def estimate_indicators(
             hint="`survmig indicators ID` lists the concepts an indicator needs",
         )
     if report_dir is not None:
-        from survmig.report import write_report
+        from survmig.indicators.compute import level_map
+        from survmig.report import from_design, write_report
 
-        write_report(results, report_dir)
+        thresholds = publish.pop("thresholds", None)
+        persons = level_map(dataset).get("person")
+        methodology = from_design(
+            design,
+            persons=len(dataset.table(persons)) if persons else None,
+        )
+        write_report(results, report_dir, thresholds, methodology=methodology, **publish)
     for iid, reason in results.not_computable.items():
         warnings.warn(f"indicator {iid} not computable: {reason}", SurvmigWarning, stacklevel=2)
     table = results.table.copy()

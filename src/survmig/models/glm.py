@@ -139,6 +139,12 @@ def _check_outcome(y: np.ndarray, fam: Family, name: str, live: np.ndarray) -> N
         what = "a count (≥ 0)"
     else:
         return
+    if fam.kind == "binomial" and values.size and np.all(values == values[0]):
+        raise SurvmigError(
+            f"outcome {name} is {show(values[0])} in every row: a logistic model needs both outcomes",
+            where="family",
+            hint="check the outcome's definition (a misspelt category gives all 0)",
+        )
     if bad.any():
         seen = ", ".join(map(show, np.unique(values[bad])[:5]))
         raise SurvmigError(
@@ -150,11 +156,21 @@ def _check_outcome(y: np.ndarray, fam: Family, name: str, live: np.ndarray) -> N
 
 def _check_rank(X: np.ndarray, w: np.ndarray, names: list[str]) -> None:
     """A column that is a combination of the columns before it (R's aliased coefficients, which
-    R reports as NA) is an error naming it."""
-    scale = np.sqrt(np.einsum("ij,ij->j", X, X)) + 1e-300
-    r = np.linalg.qr((X / scale) * np.sqrt(w)[:, None], mode="r")
-    diag = np.abs(np.diag(r))
-    aliased = [names[j] for j in np.flatnonzero(diag < 1e-7 * max(diag.max(), 1e-300))]
+    R reports as NA) is an error naming it: a Cholesky pass over the weighted cross-product with
+    unit diagonal (a loop over the p columns, not the rows)."""
+    G = (X * w[:, None]).T @ X
+    scale = np.sqrt(np.maximum(np.diag(G), 1e-300))
+    G = G / scale[:, None] / scale[None, :]
+    p = G.shape[0]
+    L = np.zeros_like(G)
+    aliased = []
+    for j in range(p):
+        r = G[j, j] - L[j, :j] @ L[j, :j]
+        if np.diag(G)[j] < 1e-300 or r < 1e-10:
+            aliased.append(names[j])
+            continue
+        L[j, j] = np.sqrt(r)
+        L[j + 1 :, j] = (G[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
     if aliased:
         raise SurvmigError(
             f"the model matrix is singular: {', '.join(aliased)} is a linear combination of the "
@@ -254,8 +270,9 @@ def svyglm(
         from survmig.estimation.engine import estimate
 
         table, engine = estimate(
-            design.with_columns(cols), total=list(cols), deff=False, _keep_engine=True
-        )
+            design.with_columns(cols), total=list(cols), deff=False, missing_codes=(),
+            _keep_engine=True,
+        )  # fmt: skip
         V = covariance(engine, table["se"].to_numpy() ** 2)
         variance = "linearization (sandwich over PSUs within strata" + (
             f", with the residuals of {len(design.calibration)} calibration step(s))"

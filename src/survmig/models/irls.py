@@ -77,6 +77,8 @@ class Fit:
 def _cross(X: np.ndarray, wk: np.ndarray) -> np.ndarray:
     """``X' diag(wk[:, k]) X`` for every column k: (K, p, p)."""
     n, p = X.shape
+    if wk.shape[1] == 1:  # the full sample: one BLAS product
+        return ((X * wk).T @ X)[None, :, :]
     out = np.zeros((wk.shape[1], p * p))
     for start in range(0, n, BLOCK):  # row blocks: memory stays O(BLOCK · p²)
         xb = X[start : start + BLOCK]
@@ -111,9 +113,9 @@ def irls(
     while it < maxit:
         it += 1
         mu = fam.mean(eta)
-        d = fam.dmu_deta(mu)
+        d = fam.dmu_deta(mu)  # canonical link: V(mu) = dmu/deta, so the working weight is W d
         z = eta + (y[:, None] - mu) / d
-        wk = W * d * d / fam.variance(mu)
+        wk = W * d
         A = _cross(X, wk)
         b = X.T @ (wk * z)  # (p, K)
         try:
@@ -129,5 +131,5 @@ def irls(
             break
     mu = fam.mean(eta[:, 0])
     d = fam.dmu_deta(mu)
-    xtwx = _cross(X, (W[:, :1] * d[:, None] ** 2 / fam.variance(mu)[:, None]))[0]
+    xtwx = _cross(X, W[:, :1] * d[:, None])[0]
     return Fit(beta, converged, it, mu, xtwx)

@@ -76,7 +76,7 @@ def _country_names() -> dict[str, str]:
     for c in pycountry.countries:
         english = [getattr(c, a) for a in ("name", "official_name", "common_name") if hasattr(c, a)]
         for name in english:
-            for translated in _translate("iso3166-1", name, ("en", "fr", "ar")).values():
+            for translated in _translate("iso3166-1", name, ("en", "fr", "ar"), c.alpha_3).values():
                 out.setdefault(_normalise(translated), c.alpha_3)
         out.setdefault(_normalise(c.alpha_2), c.alpha_3)
     return out

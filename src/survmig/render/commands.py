@@ -16,13 +16,22 @@ import click
     help="Language code (en, fr, ar) or the form's language name; default: the form's default.",
 )
 @click.option(
+    "--spec",
+    type=click.Path(path_type=Path),
+    help="The questionnaire spec the form was built from: its title in the chosen language "
+    "heads the print (an XLSForm carries one title only).",
+)
+@click.option("--title", help="Title printed on top (overrides the form's and the spec's).")
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
     required=True,
     help="The HTML file to write.",
 )
-def render(form: Path, lang: str | None, output: Path) -> None:
+def render(
+    form: Path, lang: str | None, spec: Path | None, title: str | None, output: Path
+) -> None:
     """Write FORM (an XLSForm) as a printable questionnaire in one language (HTML).
 
     Questions are numbered, groups become sections, repeats say what they repeat for, filters
@@ -33,11 +42,16 @@ def render(form: Path, lang: str | None, output: Path) -> None:
     \b
     Example:
       survmig render form.xlsx --lang fr -o questionnaire_fr.html
-      survmig render form.xlsx --lang ar -o questionnaire_ar.html
+      survmig render form.xlsx --lang ar --spec questionnaire.yaml -o questionnaire_ar.html
     """
     from survmig.render.html import write_html
 
-    questionnaire = write_html(form, output, lang)
+    titles = None
+    if spec is not None:
+        from survmig.questionnaire.spec import load_spec
+
+        titles = load_spec(spec).title
+    questionnaire = write_html(form, output, lang, title=title, titles=titles)
     click.echo(
         f"wrote {output} ({questionnaire.questions} questions, "
         f"{questionnaire.language or questionnaire.code}, {questionnaire.direction})"

@@ -60,12 +60,24 @@ _TYPE_KEYS = {
 _REF = re.compile(r"\$\{([^}]+)\}")
 _LANG_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)\)\s*$")
 _SHORT = 70
+#: a code list longer than this prints once, in the annex, and questions say "code from list A"
+LONG_LIST = 30
 
 
 @dataclasses.dataclass
 class Choice:
     code: str
     label: Markup
+
+
+@dataclasses.dataclass
+class CodeList:
+    """A long code list printed once in the annex."""
+
+    letter: str
+    title: str
+    choices: list[Choice]
+    questions: list[str]  #: the question numbers that use it ("Q12")
 
 
 @dataclasses.dataclass
@@ -111,6 +123,7 @@ class Questionnaire:
     questions: int
     source: str
     languages: list[str]
+    annex: list[CodeList] = dataclasses.field(default_factory=list)
 
 
 def _walk(children: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -195,6 +208,7 @@ class _Builder:
         self.element_numbers: dict[int, int] = {}  # id(element) -> number
         self.labels: dict[str, str] = {}
         self.choices: dict[str, dict[str, str]] = {}
+        self.annex: dict[str, CodeList] = {}  # list name -> its annex entry
         number = 0
         labels: dict[str, str] = {}
         for element in _walk(survey.get("children", [])):
@@ -341,6 +355,24 @@ class _Builder:
             item.repeat = Markup(escape(self.phrases["repeat"])).format(label=label, how=how)
         return item
 
+    def long_list(self, element: dict[str, Any], item: Item) -> Markup | None:
+        """Move a long code list to the annex (once per list) and say where to find it."""
+        if len(item.choices) <= LONG_LIST:
+            return None
+        key = str(element.get("list_name") or element.get("itemset") or item.name)
+        entry = self.annex.get(key)
+        if entry is None:
+            entry = CodeList(_letter(len(self.annex)), _list_title(key), item.choices, [])
+            self.annex[key] = entry
+        entry.questions.append(self.phrases["q"].format(n=item.number))
+        n = len(entry.choices)
+        item.choices = []
+        return Markup(escape(self.phrases["code_from_list"])).format(
+            letter=Markup('<a href="#list-{0}">{0}</a>').format(entry.letter),
+            title=entry.title,
+            n=n,
+        )
+
     def item(self, element: dict[str, Any], depth: int) -> Item:
         kind = element.get("type", "")
         bind = element.get("bind") or {}
@@ -387,6 +419,7 @@ class _Builder:
                 Choice(str(c.get("name", "")), self.text(c.get("label")) or Markup(""))
                 for c in options
             ]
+            long = self.long_list(element, item)
             if element.get("choice_filter"):
                 item.choice_note = Markup("{} {}").format(
                     self.phrases["choices_filtered"], self.writer.code(element["choice_filter"])
@@ -395,6 +428,8 @@ class _Builder:
                 item.choice_note = Markup(escape(self.phrases["choices_from_file"])).format(
                     file=element["itemset"]
                 )
+            if long is not None:
+                item.choice_note = Markup(" ").join(n for n in (long, item.choice_note) if n)
         elif kind == "range":
             params = element.get("parameters") or {}
             item.answer = self.phrases["type_range"].format(
@@ -404,6 +439,20 @@ class _Builder:
             key = _TYPE_KEYS.get(kind)
             item.answer = self.phrases[key] if key else kind
         return item
+
+
+def _letter(i: int) -> str:
+    """A, B, … Z, AA, AB …"""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _list_title(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
 
 
 def build_questionnaire(form: str | Path, lang: str | None = None) -> Questionnaire:
@@ -430,4 +479,5 @@ def build_questionnaire(form: str | Path, lang: str | None = None) -> Questionna
         questions=len(builder.numbers),
         source=form.name,
         languages=form_languages(survey),
+        annex=list(builder.annex.values()),
     )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from survmig.errors import SurvmigError
+from survmig.errors import SurvmigError, show
 from survmig.sampling.results import (
     Result,
     as_numbers,
@@ -508,7 +508,7 @@ def _sizes(sizes: Sequence[float], labels: Sequence | None) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
         label = list(labels)[i] if labels is not None else i + 1
         raise SurvmigError(
-            f"stratum {label!r} has no units (N = {arr[i]:g})",
+            f"stratum {show(label)} has no units (N = {arr[i]:g})",
             where="N",
             hint="drop the empty stratum or merge it with a neighbour",
         )
@@ -600,7 +600,9 @@ def _column(strata: pd.DataFrame, name: str) -> np.ndarray | pd.Series:
     col = strata[name]
     if name != "stratum" and col.isna().any():
         i = int(np.flatnonzero(col.isna().to_numpy())[0])
-        raise SurvmigError(f"column {name!r} is empty for stratum {strata['stratum'].iloc[i]!r}")
+        raise SurvmigError(
+            f"column {name!r} is empty for stratum {show(strata['stratum'].iloc[i])}"
+        )
     if name == "stratum":
         check_unique(col, "stratum")
         return col

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from survmig.errors import SurvmigError
+from survmig.errors import SurvmigError, show
 from survmig.sampling.results import Result
 
 __all__ = ["multiplicity_total", "weight_share", "weight_share_total"]
@@ -155,7 +155,7 @@ def _joined(
     over = joined.groupby(cluster).size() > joined.groupby(cluster)[links_total].first()
     if over.any():
         raise SurvmigError(
-            f"cluster {over.index[over.to_numpy()][0]!r} has more sampled links than L_i",
+            f"cluster {show(over.index[over.to_numpy()][0])} has more sampled links than L_i",
             where=links_total,
         )
     return joined

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survmig.errors import SurvmigError
+from survmig.errors import SurvmigError, show
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,9 +126,9 @@ def check_count(value: int, name: str, minimum: int = 1) -> int:
     try:
         as_int = int(value)
     except (TypeError, ValueError):
-        raise SurvmigError(f"must be a whole number, got {value!r}", where=name) from None
+        raise SurvmigError(f"must be a whole number, got {show(value)}", where=name) from None
     if as_int != value or as_int < minimum:
-        raise SurvmigError(f"must be a whole number ≥ {minimum}, got {value!r}", where=name)
+        raise SurvmigError(f"must be a whole number ≥ {minimum}, got {show(value)}", where=name)
     return as_int
 
 
@@ -145,7 +145,7 @@ def as_numbers(
         i = int(np.flatnonzero(text.to_numpy())[0])
         label = list(labels)[i] if labels is not None else i + 1
         raise SurvmigError(
-            f"must be a number, got {raw.iloc[i]!r} for stratum {label!r}",
+            f"must be a number, got {show(raw.iloc[i])} for stratum {show(label)}",
             where=name,
             hint="write plain numbers (no spaces, % signs or words) in that column",
         )
@@ -176,7 +176,7 @@ def check_array(
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
         label = list(labels)[i] if labels is not None else i + 1
-        raise SurvmigError(f"{what}, got {arr[i]:g} for stratum {label!r}", where=name)
+        raise SurvmigError(f"{what}, got {arr[i]:g} for stratum {show(label)}", where=name)
     return arr
 
 
@@ -187,10 +187,10 @@ def check_seed(seed: Any, name: str = "--seed") -> int:
     try:
         as_int = int(seed)
     except (TypeError, ValueError):
-        raise SurvmigError(f"a seed is a whole number, got {seed!r}", where=name) from None
+        raise SurvmigError(f"a seed is a whole number, got {show(seed)}", where=name) from None
     if as_int != seed or as_int < 0:
         raise SurvmigError(
-            f"a seed is a whole number ≥ 0, got {seed!r}", where=name, hint="e.g. --seed 7"
+            f"a seed is a whole number ≥ 0, got {show(seed)}", where=name, hint="e.g. --seed 7"
         )
     return as_int
 
@@ -218,4 +218,4 @@ def _number(value: Any, name: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise SurvmigError(f"must be a number, got {value!r}", where=name) from None
+        raise SurvmigError(f"must be a number, got {show(value)}", where=name) from None

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from survmig.arrays import positions_in_groups
-from survmig.errors import SurvmigError
+from survmig.errors import SurvmigError, show
 from survmig.sampling.results import check_count, check_unique, generator
 
 __all__ = [
@@ -204,7 +204,7 @@ def select_households(
     missing = ~psus[psu].isin(listed.index)
     if missing.any():
         raise SurvmigError(
-            f"selected PSU {psus[psu][missing].iloc[0]!r} has no households in the listing",
+            f"selected PSU {show(psus[psu][missing].iloc[0])} has no households in the listing",
             where=psu,
             hint="list every selected PSU before selecting households",
         )
@@ -269,13 +269,15 @@ def select_two_phase(
     unknown = sorted(set(classes.astype(str)) - set(lookup))
     if unknown:
         raise SurvmigError(
-            f"no phase-2 rate for class {unknown[0]!r}",
+            f"no phase-2 rate for class {show(unknown[0])}",
             where="rate",
             hint=f"give a rate for every class: {', '.join(sorted(set(classes.astype(str))))}",
         )
     for name, rate in lookup.items():
         if not 0 < float(rate) <= 1:
-            raise SurvmigError(f"must be in (0, 1], got {rate} for class {name!r}", where="rate")
+            raise SurvmigError(
+                f"must be in (0, 1], got {rate} for class {show(name)}", where="rate"
+            )
     nu = classes.astype(str).map(lookup).to_numpy(dtype=float)
     group_cols = [within, by] if within else [by]
     codes = sample.groupby(group_cols, sort=True, dropna=False).ngroup().to_numpy()
@@ -332,7 +334,7 @@ def _sizes_per_stratum(
         empty = sorted(set(by_text) - known)
         if empty and any(by_text[k] for k in empty):
             raise SurvmigError(
-                f"stratum {empty[0]!r} has no units in the frame",
+                f"stratum {show(empty[0])} has no units in the frame",
                 where=strata or "stratum",
                 hint="check the stratum codes of the allocation against the frame",
             )

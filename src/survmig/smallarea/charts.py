@@ -100,6 +100,13 @@ def plot_diagnostics(result: SmallAreaResult, path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
+def _correlation(a: pd.Series, b: pd.Series) -> float:
+    """Pearson correlation, NaN when either is constant (σ²_v = 0 makes every shrinkage 0)."""
+    if a.nunique() < 2 or b.nunique() < 2:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def diagnostics_table(result: SmallAreaResult) -> pd.DataFrame:
     """One row per diagnostic: the fit, the residuals, the gain in precision."""
     t = result.table[result.table["sampled"]]
@@ -121,7 +128,7 @@ def diagnostics_table(result: SmallAreaResult) -> pd.DataFrame:
         ("Shapiro-Wilk p", result.shapiro_p),
         (
             "correlation shrinkage vs log n",
-            float(np.corrcoef(t["shrinkage"], np.log(t["n"]))[0, 1]),
+            _correlation(t["shrinkage"], np.log(t["n"])),
         ),
         ("median CV direct", float(t["direct_cv"].where(t["direct_se"] > 0).median())),
         ("median CV model", float(t["cv"].median())),

@@ -80,6 +80,7 @@ def run_steps(
     weights: np.ndarray | None = None,
     repweights: np.ndarray | None = None,
     linearization: bool | None = None,
+    matrix: np.ndarray | None = None,
 ) -> WeightingResult:
     """Apply ``steps`` (objects or a weighting.yaml path) to ``data`` and its weights.
 
@@ -87,6 +88,8 @@ def run_steps(
     adjusted replicate by replicate with the same steps. Calibration records are kept when
     ``linearization`` (default: no replicate weights). After a nonresponse step only respondents
     remain: ``result.rows`` are the positions of the weighted rows in ``data``.
+    ``matrix`` (n × (1 + R), float64) is the weights and replicate weights already side by side; it
+    is adjusted in place and the result's weights are views of it (no n × R copies).
     """
     step_list, source = _steps(steps)
     n = len(data)
@@ -98,8 +101,9 @@ def run_steps(
                 hint="add '- step: base' with the selection stages",
             )
         weights = np.ones(n)
-    W = np.array(weights, dtype=float).reshape(n, 1)  # a copy: steps adjust it in place
-    if repweights is not None:
+    # a copy (or the caller's own matrix): steps adjust it in place
+    W = matrix if matrix is not None else np.array(weights, dtype=float).reshape(n, 1)
+    if repweights is not None and matrix is None:
         R = np.asarray(repweights, float)
         if R.ndim != 2 or R.shape[0] != n:
             raise SurvmigError(f"replicate weights have shape {R.shape}, expected ({n}, R)")
@@ -121,9 +125,10 @@ def run_steps(
         if first_cal is None and step.kind in CALIBRATION_KINDS:
             first_cal, uncalibrated = i, state.W[:, 0].copy()
         reports.append(step.apply(state))
+    own = matrix is not None
     return WeightingResult(
-        state.W[:, 0].copy(),
-        state.W[:, 1:].copy() if state.W.shape[1] > 1 else None,
+        state.W[:, 0] if own else state.W[:, 0].copy(),
+        (state.W[:, 1:] if own else state.W[:, 1:].copy()) if state.W.shape[1] > 1 else None,
         state.calibration,
         reports,
         state.rows,
@@ -147,14 +152,21 @@ def weight_design(
         data = getattr(design, "data", None)
         if data is None:
             raise SurvmigError("the design carries no data: pass data= to weight_design")
-    rep = getattr(design, "repweights", None)
+    matrix = None
+    if getattr(design, "is_replicate", False):
+        # weights and replicate weights side by side, written once (no n × R temporaries)
+        matrix = np.empty((design.n, 1 + design.replicate_weights.n_replicates))
+        matrix[:, 0] = design.weights
+        design.write_repweights(matrix[:, 1:])
     res = run_steps(
         data,
         steps,
         weights=np.asarray(design.weights, float),
-        repweights=rep,
-        linearization=rep is None,
+        repweights=None if matrix is None else matrix[:, 1:],
+        linearization=matrix is None,
+        matrix=matrix,
     )
+    rep = matrix
     old = tuple(getattr(design, "calibration", ()) or ())
     if len(res.rows) < design.n:
         if old:
@@ -170,5 +182,8 @@ def weight_design(
         res.weights,
         res.repweights,
         calibration=old + tuple(res.calibration) if rep is None else None,
+        copy=False,
     )
+    if res.repweights is not None:  # the design's own (read-only) matrix, not a second copy
+        res.repweights = res.design.replicate_weights.matrix
     return res

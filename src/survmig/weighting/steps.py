@@ -934,7 +934,7 @@ class Trim(Step):
     median). Re-trimming is not the trimming estimator applied to a replicate sample: a bootstrap
     unit drawn k times is trimmed on k times its weight, jackknife replicates trim units only
     because of the n/(n-1) factor, and the equal redistribution undoes the replicate's calibration
-    — inflating SEs of calibrated quantities (see the README).
+    — inflating SEs of calibrated quantities (see docs/methods/weighting.md).
     """
 
     lower: float | None = None

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from survmig.errors import SurvmigError
-from survmig.fileio import atomic_path
+from survmig.fileio import atomic_path, check_output_file
 from survmig.modules.library import Library
 from survmig.questionnaire.compose import load_questionnaire
 from survmig.questionnaire.model import Questionnaire
@@ -42,6 +42,7 @@ def build(
     library: Library | None = None,
 ) -> BuildResult:
     """Compile ``spec_path`` to ``out_path``; by default check it with pyxform and ODK Validate."""
+    check_output_file(out_path, [spec_path])  # before the (slow) validation
     questionnaire = load_questionnaire(spec_path, library)
     data = compile_questionnaire(questionnaire)
     report = None

@@ -1,0 +1,133 @@
+"""The command line's side of scale: which columns to read, and the out-of-core engines' call.
+
+``survmig estimate`` in memory reads only the columns a request needs (design columns, analysis
+and domain variables); with ``--engine duckdb|spark`` it hands the file and the design to
+:func:`survmig.estimation.sql.estimate_sql` and the rows never reach Python.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+import yaml
+
+from survmig.errors import SurvmigWarning
+from survmig.estimation.sources import table_columns
+
+
+def one_line_spec(
+    strata: str | None, psu: str | None, weight: str | None, fpc: str | None, nest: bool
+) -> dict[str, Any]:
+    """The ``--strata/--psu/--weight/--fpc`` design as ``design.yaml`` fields."""
+    spec: dict[str, Any] = {"weights": weight, "nest": nest}
+    if strata:
+        spec["strata"] = strata
+    if psu:
+        spec["ids"] = [psu]
+    if fpc:
+        spec["fpc"] = [fpc]
+    return spec
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return []
+
+
+def needed_columns(
+    data: Path, spec: Path | dict[str, Any], request: dict[str, Any]
+) -> list[str] | None:
+    """Every column the design and the request use (``None``: read them all — a design file that
+    does not parse, a calibrated design, or a replicate pattern over a file whose columns are not
+    cheaply known; the design checks then report the problem as usual)."""
+    fields: Any = spec
+    if isinstance(spec, Path):
+        try:
+            fields = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return None
+    if not isinstance(fields, dict) or "calibration" in fields or "fixed_adjustments" in fields:
+        return None  # a calibrated design names its own columns (auxiliaries, weights before)
+    cols: list[str] = []
+    for key in ("ids", "strata", "fpc", "probs", "weights"):
+        cols += _names(fields.get(key))
+    rep = fields.get("repweights")
+    if isinstance(rep, str):
+        names = table_columns(data) if data.exists() else None
+        if names is None:
+            return None
+        try:
+            rx = re.compile(rep)
+        except re.error:
+            return None
+        cols += [c for c in names if rx.search(c)]
+    else:
+        cols += _names(rep)
+    for key in ("mean", "total", "prop", "by"):
+        cols += list(request.get(key) or [])
+    cols += [v for pair in request.get("ratio") or [] for v in pair]
+    cols += list(request.get("quantile") or {})
+    return list(dict.fromkeys(cols))
+
+
+def echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print the engine's statistical warnings (lonely PSUs…) on stderr, once each."""
+    for w in caught:
+        if issubclass(w.category, SurvmigWarning):
+            click.echo(f"warning: {w.message}", err=True)
+
+
+def run_out_of_core(
+    data: Path,
+    spec: Path | dict[str, Any],
+    engine: str,
+    spark_master: str | None,
+    lonely_psu: str | None,
+    lonely_psu_domain: bool,
+    request: dict[str, Any],
+    *,
+    by: list[str],
+    others: tuple[Any, ...] = (),
+) -> pd.DataFrame:
+    """``survmig estimate --engine duckdb|spark``: the design file (or one-liner) over the file.
+
+    One breakdown (``--by a`` or ``--by a,b``); ``others`` are the options that run in memory only
+    (``--indicators``, ``--design-data``, ``--compare``), refused when given.
+    """
+    from survmig.errors import SurvmigError
+    from survmig.estimation.sql import estimate_sql
+
+    if any(o is not None and o != () for o in others) or len(by) > 1:
+        raise SurvmigError(
+            "--indicators, --design-data, --compare and several --by run in memory",
+            where="--engine",
+            hint="use --engine memory, or one --by (a,b for a crossing) with --mean/--prop/…",
+        )
+    options: dict[str, Any] = {}
+    if lonely_psu:
+        options["lonely_psu"] = lonely_psu
+    if lonely_psu_domain:
+        options["lonely_psu_domain"] = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurvmigWarning)
+        table = estimate_sql(
+            data,
+            spec,
+            engine=engine,
+            spark_master=spark_master,
+            options=options or None,
+            by=[c.strip() for c in by[0].split(",") if c.strip()] if by else [],
+            **request,
+        )
+    echo_warnings(caught)
+    return table
