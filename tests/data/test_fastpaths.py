@@ -20,7 +20,8 @@ from survmig.data.coerce import (
     to_integer,
 )
 from survmig.data.labelled import SPSS_SYSMIS, _sav_date_seconds, _writer_frame
-from survmig.data.readers import _REPEAT_KEY, _isin_text, _read_csv_arrow, _repeat_key_parts
+from survmig.data.rawtext import read_csv_arrow as _read_csv_arrow
+from survmig.data.readers import _REPEAT_KEY, _isin_text, _repeat_key_parts
 
 # text that exercises parsers: digits (ASCII and Arabic-Indic), signs, exponents, blanks, brackets
 _ALPHABET = st.sampled_from(list("0123456789-+.eE x/[]\n٣a_"))

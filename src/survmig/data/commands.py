@@ -17,6 +17,8 @@ def _load(
     keep_going: bool,
     encoding: str,
     root_level: str,
+    platform: str = "auto",
+    timezone: str | None = None,
 ):
     from survmig.data.readers import read_export
     from survmig.fileio import note_input
@@ -25,8 +27,34 @@ def _load(
         if source is not None:
             note_input(source)
     return read_export(
-        export, form, level=level, strict=not keep_going, encoding=encoding, root_level=root_level
+        export,
+        form,
+        level=level,
+        strict=not keep_going,
+        encoding=encoding,
+        root_level=root_level,
+        platform=platform,
+        timezone=timezone,
     )
+
+
+def _platform_options(func):
+    from survmig.data.readers import PLATFORMS
+
+    func = click.option(
+        "--timezone",
+        default=None,
+        help="Time zone of the devices, for date-times exported without their UTC offset "
+        "(KoboToolbox XLSX, SurveyCTO): an IANA name (Africa/Lagos) or an offset (+01:00). "
+        "Default: detected from Kobo's _submission_time where possible, otherwise a warning.",
+    )(func)
+    return click.option(
+        "--platform",
+        type=click.Choice(PLATFORMS),
+        default="auto",
+        show_default=True,
+        help="Where the export comes from; auto detects it from the file (the summary says what was found).",
+    )(func)
 
 
 def _inputs(*paths: str | None) -> list[str]:
@@ -78,6 +106,7 @@ def data() -> None:
 
 @data.command("import")
 @_input_options
+@_platform_options
 @click.option(
     "-o",
     "--output",
@@ -85,25 +114,36 @@ def data() -> None:
     type=click.Path(file_okay=False),
     help="Dataset directory to write.",
 )
-def import_(export, form, level, keep_going, encoding, root_level, output) -> None:
+def import_(
+    export, form, level, keep_going, encoding, root_level, platform, timezone, output
+) -> None:
     """Read an export with its form into a typed, linked dataset (Parquet + metadata).
 
-    EXPORT is an ODK Central .zip, a KoboToolbox .xlsx (XML values and headers), a .csv, .parquet,
-    .sav or .dta table, or a directory of <level>.<ext> files.
+    EXPORT is an ODK Central .zip (also the full export with media and client audit), a
+    KoboToolbox .xlsx or ;-separated .csv (any header style, XML values or labels), a SurveyCTO
+    wide .csv or long .zip, a .csv, .parquet, .sav or .dta table, or a directory of
+    <level>.<ext> files. The summary says what was detected.
 
     \b
     Example:
       survmig data import submissions.csv.zip --form form.xlsx -o data/
-      survmig data import kobo.xlsx --form form.xlsx -o data/ --keep-going
+      survmig data import kobo.xlsx --form form.xlsx -o data/ --timezone Africa/Lagos
+      survmig data import survey_WIDE.csv --form form.xlsx --platform surveycto -o data/
     """
     if form is None:
         raise SurvmigError(
             "--form is required to import an export", hint="give the compiled XLSForm (.xlsx)"
         )
     check_output_dir(output, _inputs(export, form))
-    ds = _load(export, form, level, keep_going, encoding, root_level)
+    ds = _load(export, form, level, keep_going, encoding, root_level, platform, timezone)
     ds.write(output)
+    for key, value in (ds.source.get("detected") or {}).items():
+        click.echo(f"{key}: {value}")
+    for warning in ds.source.get("warnings") or []:
+        click.echo(f"warning: {warning}", err=True)
     sizes = ", ".join(f"{lv}: {len(ds.table(lv))} rows" for lv in ds.levels)
+    if ds.audit is not None:
+        sizes += f", client audit: {len(ds.audit)} events"
     click.echo(f"imported {sizes} -> {output}")
     if ds.notes:
         click.echo(

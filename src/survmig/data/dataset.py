@@ -28,6 +28,8 @@ from survmig.fileio import atomic_dir, note_input
 DATASET_FORMAT = "survmig-dataset"
 DATASET_VERSION = 1
 METADATA_FILE = "metadata.json"
+#: client audit events of a dataset (a file name no level can have: levels are XML names)
+AUDIT_FILE = "client-audit.parquet"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Dataset:
         self.metadata = metadata
         self.source = source or {}
         self.notes: list[Problem] = list(notes or [])
+        #: client audit events (ODK Central's full export), one row per event, KEY = submission
+        self.audit: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ access
     @property
@@ -181,6 +185,8 @@ class Dataset:
         with atomic_dir(directory) as tmp:
             for level, df in self._tables.items():
                 df.to_parquet(tmp / f"{level}.parquet", index=False)
+            if self.audit is not None:
+                self.audit.to_parquet(tmp / AUDIT_FILE, index=False)
             doc = {
                 "format": DATASET_FORMAT,
                 "version": DATASET_VERSION,
@@ -189,6 +195,7 @@ class Dataset:
                 "source": self.source,
                 "form": self.metadata.to_dict(),
                 "notes": [p.as_dict() for p in self.notes],
+                "audit_rows": None if self.audit is None else len(self.audit),
             }
             (tmp / METADATA_FILE).write_text(
                 json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8"
@@ -241,7 +248,10 @@ class Dataset:
                     file=path,
                     hint="import the export again with `survmig data import`",
                 ) from None
-        return cls(tables, meta, source=doc.get("source"), notes=notes)
+        ds = cls(tables, meta, source=doc.get("source"), notes=notes)
+        if (directory / AUDIT_FILE).exists():
+            ds.audit = pd.read_parquet(directory / AUDIT_FILE)
+        return ds
 
 
 def _take(series: pd.Series, idx: np.ndarray) -> pd.Series:

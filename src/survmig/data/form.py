@@ -42,7 +42,9 @@ PLATFORM_COLUMNS: dict[str, tuple[str, str | None, str | None]] = {
     "ReviewState": ("Review / validation state", "ReviewState", "_validation_status"),
     "SubmissionDeviceID": ("Device that sent the submission", "DeviceID", None),
     "SubmissionEdits": ("Number of edits on the server", "Edits", None),
-    "FormVersion": ("Form version the submission was made with", "FormVersion", "__version__"),
+    "FormVersion": ("Form version the submission was made with", "FormVersion", None),
+    # KoboToolbox's own id of the deployed form version, never the XLSForm ``version``
+    "DeploymentVersion": ("Platform's id of the deployed form version", None, "__version__"),
     "ReviewNotes": ("Reviewer notes", None, "_notes"),
     "ReviewTags": ("Reviewer tags", None, "_tags"),
 }
@@ -154,8 +156,11 @@ class FormMetadata:
         choices: dict[str, list[Choice]],
         source: str | None = None,
         silent: dict[str, list[str]] | None = None,
+        groups: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.title = title
+        #: "/"-joined path of each non-repeat group -> its labels (platforms put them in headers)
+        self.groups: dict[str, dict[str, str]] = groups or {}
         #: level -> names of form fields that hold no data (notes); exports may carry empty columns
         self.silent: dict[str, list[str]] = silent or {}
         self.form_id = form_id
@@ -237,6 +242,7 @@ class FormMetadata:
             choices=choices,
             source=source,
             silent=walker.silent,
+            groups=walker.groups,
         )
         meta._check_names()
         return meta
@@ -303,6 +309,22 @@ class FormMetadata:
             for v in self.variables.values()
             if v.parent == name and v.option is not None
         }
+
+    def generated_counts(self) -> dict[str, str]:
+        """Calculate name -> repeat, for the ``<repeat>_count`` calculates pyxform adds when a
+        repeat_count is an expression (ODK Central exports them; KoboToolbox and SurveyCTO's
+        own exports may not: the repeat's rows say the same thing)."""
+        out = {}
+        for lv in self.levels.values():
+            name = f"{lv.name}_count"
+            var = self.variables.get(name)
+            if (
+                var is not None
+                and var.type == "calculate"
+                and (lv.repeat_count or "").replace(" ", "") == "${" + name + "}"
+            ):
+                out[name] = lv.name
+        return out
 
     def concept_variables(self, concept: str) -> list[Variable]:
         return [v for v in self.variables.values() if v.concept == concept]
@@ -393,6 +415,7 @@ class FormMetadata:
             "variables": [dataclasses.asdict(v) for v in self.variables.values()],
             "choices": {k: [dataclasses.asdict(c) for c in v] for k, v in self.choices.items()},
             "silent": self.silent,
+            "groups": self.groups,
         }
 
     @classmethod
@@ -416,6 +439,7 @@ class FormMetadata:
             choices={k: [Choice(**c) for c in v] for k, v in data["choices"].items()},
             source=data.get("source"),
             silent={k: list(v) for k, v in data.get("silent", {}).items()},
+            groups={k: dict(v) for k, v in data.get("groups", {}).items()},
         )
 
     def __repr__(self) -> str:
@@ -507,6 +531,7 @@ class _Walker:
         self.languages = languages
         self.names: set[str] = set()
         self.silent: dict[str, list[str]] = {}
+        self.groups: dict[str, dict[str, str]] = {}
 
     def walk(
         self,
@@ -523,6 +548,7 @@ class _Walker:
             bind = node.get("bind") or {}
             relevant = bind.get("relevant") or None
             if ntype == "group":
+                self.groups["/".join((*path, name))] = _labels(node.get("label"), self.languages)
                 rel = (*group_relevant, relevant) if relevant else group_relevant
                 self.walk(
                     node.get("children", []),

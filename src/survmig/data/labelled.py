@@ -90,13 +90,21 @@ def _valid(name: str, fmt: str) -> bool:
     return True
 
 
-def output_names(columns: list[str], fmt: str) -> dict[str, str]:
-    """Column -> name legal in ``fmt`` (deterministic: the same columns always give the same names)."""
-    limit = 32 if fmt == "dta" else 64
+def output_names(
+    columns: list[str], fmt: str, labelled: set[str] | frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """Column -> name legal in ``fmt`` (deterministic: the same columns always give the same names).
+
+    Stata names hold 32 characters, but a variable with value labels names its label set after
+    itself and readstat writes label-set names of at most 31: ``labelled`` columns get 31.
+    """
     out: dict[str, str] = {}
     used: set[str] = set()
     for col in columns:
+        limit = (31 if col in labelled else 32) if fmt == "dta" else 64
         name = col
+        if fmt == "dta" and len(name) > limit:
+            name = name[:limit]
         if not _valid(name, fmt):
             name = re.sub(r"[^A-Za-z0-9_]", "_", name)
             if not re.match(r"[A-Za-z]", name):
@@ -212,6 +220,23 @@ def write_tables(
     return notes
 
 
+def labelled_columns(meta: FormMetadata, columns: list[str]) -> set[str]:
+    """Columns written with value labels (0/1 options, selects, numbers that may hold -8/-9)."""
+    out = set()
+    for col in columns:
+        var = meta.variables.get(col)
+        if var is None:
+            continue
+        if (
+            var.kind == "option"
+            or _numeric_with_specials(var, meta)
+            or var.has_choices
+            and var.type == "select_one"
+        ):
+            out.add(col)
+    return out
+
+
 def check_formats(formats: tuple[str, ...] | list[str]) -> None:
     """At least one format, each one we write (checked before any work)."""
     if not formats:
@@ -249,10 +274,12 @@ def _write_labelled(
 ) -> None:
     import pyreadstat
 
-    names = output_names(list(df.columns), fmt)
+    names = output_names(list(df.columns), fmt, labelled_columns(meta, list(df.columns)))
     for col, name in names.items():
         if col != name:
-            notes.append(ExportNote(level, col, fmt, f"renamed to {name}"))
+            notes.append(
+                ExportNote(level, col, fmt, f"renamed to {name} (the full name is in its label)")
+            )
     out: dict[str, pd.Series | np.ndarray] = {}
     labels: dict[str, str] = {}
     value_labels: dict[str, dict] = {}
@@ -265,6 +292,8 @@ def _write_labelled(
         series = df[col]
         var = meta.variables.get(col)
         label = _variable_label(meta, col, var, lang)
+        if name != col:
+            label = f"{col}: {label}" if label != col else col
         cut = _cut(label, fmt, "variable")
         if cut != label:
             notes.append(
@@ -347,6 +376,8 @@ def _write_labelled(
             out[name] = series.to_numpy(dtype=float, na_value=np.nan)
         else:
             out[name] = to_raw(series, var).to_numpy(dtype=object)
+            if fmt == "sav":
+                _note_trailing_blanks(series, level, col, notes)
         if vlabels:
             cut_labels = {k: _cut(v, fmt, "value") for k, v in vlabels.items()}
             if cut_labels != vlabels:
@@ -385,6 +416,22 @@ def _write_labelled(
         name = _failing_column(frame, lambda part: write(part, target.with_suffix(".probe")))
         column = next((c for c, n in names.items() if n == name), name)
         raise _write_error(fmt, level, column, err, shown or target) from None
+
+
+def _note_trailing_blanks(series: pd.Series, level: str, col: str, notes: list[ExportNote]) -> None:
+    """SPSS pads text with blanks and drops them when read: say which values lose some."""
+    text = series.astype("string")
+    lost = (text.str.len() != text.str.rstrip(" ").str.len()).fillna(False)
+    if lost.any():
+        notes.append(
+            ExportNote(
+                level,
+                col,
+                "sav",
+                f"{int(lost.sum())} value(s) end in blanks, which SPSS does not keep "
+                "(the .parquet and .csv files keep them)",
+            )
+        )
 
 
 def _failing_column(frame: pd.DataFrame, write) -> str | None:
@@ -503,12 +550,16 @@ def read_labelled(path: Path, meta: FormMetadata, level: str) -> pd.DataFrame:
     except Exception as err:
         raise SurvmigError(f"cannot read the {fmt} file: {err}", file=path) from None
     expected = _expected_columns(meta, level)
-    inverse = {v: k for k, v in output_names(expected, fmt).items()}
+    names = output_names(expected, fmt, labelled_columns(meta, expected))
+    inverse = {v: k for k, v in names.items()}
     out: dict[str, pd.Series] = {}
     for col in frame.columns:
         name = inverse.get(col, col)
         var = meta.variables.get(name)
         series = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            # SPSS/Stata hold seconds as a double: read back to the nearest millisecond
+            series = series.dt.round("ms")
         if series.dtype == object:
             letters = {v: str(k) for k, v in EXTENDED.items()}
             is_letter = series.isin(list(letters))

@@ -1,6 +1,6 @@
 """Readers: collected data in any of the accepted shapes -> a typed, linked :class:`Dataset`.
 
-Accepted shapes (see docs/data.md for the full description):
+Accepted shapes (``docs/data-platforms.md`` describes each, and what is detected):
 
 - **ODK Central** ``.zip`` (``submissions.csv.zip``): ``<formId>.csv`` for the root and one
   ``<formId>-<repeat>.csv`` per repeat (Central may prefix group names or add ``~N``; the repeat is
@@ -8,11 +8,10 @@ Accepted shapes (see docs/data.md for the full description):
   (``meta-instanceID``, ``hh-region``) or bare names (``groupPaths=false``); repeat columns are paths
   relative to the repeat. Links: ``KEY`` / ``PARENT_KEY``. select_multiple space-separated, with or
   without split ``question/option`` 0/1 columns; geopoints whole or split into ``-Latitude`` etc.
-- **KoboToolbox** ``.xlsx`` exported with *XML values and headers*: first sheet is the root, one sheet
-  per repeat, columns are ``/``-joined paths, links ``_index`` / ``_parent_table_name`` /
-  ``_parent_index``, select_multiple summary plus ``question/option`` columns, metadata ``_id``,
-  ``_uuid``, ``_submission_time``, ``_validation_status``, ``_status``, ``_submitted_by``,
-  ``__version__``, ``_notes``, ``_tags``, ``_submission__*``.
+  The full export's ``<formId> - audit.csv`` (client audit events) becomes :attr:`Dataset.audit`.
+- **KoboToolbox** ``.xlsx`` and ``;``-separated ``.csv`` exports in every header style its UI offers
+  (:mod:`survmig.data.kobo`).
+- **SurveyCTO** wide ``.csv`` and long ``.zip`` (:mod:`survmig.data.surveycto`).
 - **Single tables** ``.csv``, ``.parquet``, ``.sav``, ``.dta`` (one level; the root unless
   ``level=``), and **directories** of such files named ``<level>.<ext>`` (what the writers produce) or a
   dataset directory written by :meth:`Dataset.write`.
@@ -20,24 +19,19 @@ Accepted shapes (see docs/data.md for the full description):
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from survmig.data.coerce import coerce_column, key_series, option_dummies
 from survmig.data.dataset import METADATA_FILE, Dataset, Problem
 from survmig.data.form import (
-    GEO_TYPES,
     KEY,
     KEY_COLUMNS,
     PARENT_KEY,
@@ -47,45 +41,17 @@ from survmig.data.form import (
     FormMetadata,
     Variable,
 )
+from survmig.data.kobo import KOBO_IGNORED, KOBO_META, is_kobo_csv
+from survmig.data.mapping import CENTRAL_META, RawLevel, map_columns
+from survmig.data.rawtext import read_csv_bytes, sniff
 from survmig.data.ziplimits import read_member
 from survmig.errors import SurvmigError
-from survmig.tableio import check_header, csv_parser_error, decode_text
 
-CENTRAL_META = {v[1]: k for k, v in PLATFORM_COLUMNS.items() if v[1]}
-KOBO_META = {v[2]: k for k, v in PLATFORM_COLUMNS.items() if v[2]}
-#: Kobo columns that carry no answer and are not kept (links are rebuilt as KEY / PARENT_KEY).
-KOBO_IGNORED = {
-    "_index",
-    "_parent_table_name",
-    "_parent_index",
-    "_uuid",
-    "_xform_id_string",
-    "_attachments",
-    "_geolocation",
-    "_media_all_received",
-    "_total_media",
-    "_media_count",
-    "meta/rootUuid",
-    "formhub/uuid",
-}
 _REPEAT_KEY = re.compile(r"/([^/\[\]]+)\[(\d+)\]$")
 #: the same pattern for Arrow (RE2), restricted to what both engines match identically
 _REPEAT_KEY_RE2 = r"/(?P<name>[^/\[\]]+)\[(?P<pos>[0-9]+)\]$"
-#: a line of blanks or tabs only, which pandas skips and Arrow reads (after a newline: a fast scan)
-_CSV_BLANK_LINE = re.compile(r"\n[ \t]+\r?(?:\n|$)")
-_CSV_QUOTED = re.compile(r'"(?:[^"]|"")*"')
-_GEO_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
 _SUFFIXES = {".zip", ".xlsx", ".csv", ".parquet", ".sav", ".zsav", ".dta"}
-
-
-@dataclass
-class RawLevel:
-    """One level as read from the file, before typing: text columns keyed by variable name."""
-
-    frame: pd.DataFrame  # KEY, PARENT_KEY (repeats), variable columns, platform columns, extras
-    file: str
-    extra: list[str] = field(default_factory=list)  # columns the form does not know
-    missing: list[str] = field(default_factory=list)  # form columns the file lacks
+PLATFORMS = ("auto", "odk-central", "kobotoolbox", "surveycto", "table")
 
 
 def read_export(
@@ -96,15 +62,24 @@ def read_export(
     strict: bool = True,
     encoding: str = "utf-8",
     root_level: str = "household",
+    platform: str = "auto",
+    timezone: str | None = None,
 ) -> Dataset:
     """Read collected data into a :class:`Dataset`, dispatching on the file.
 
     ``form`` is the compiled XLSForm (path or :class:`FormMetadata`); it may be omitted only for a
     dataset directory. ``strict`` (default) refuses exports that do not match the form (other
     columns, broken repeat links, duplicate instance ids); with ``strict=False`` they are imported
-    and every such problem is listed in :attr:`Dataset.notes`.
+    and every such problem is listed in :attr:`Dataset.notes`. ``platform`` overrides what the
+    file's shape says (``odk-central``, ``kobotoolbox``, ``surveycto``, ``table``); ``timezone``
+    (IANA name or ``+01:00``) is the devices' zone for date-times exported without their offset.
+    What was detected is in ``source["detected"]``, warnings in ``source["warnings"]``.
     """
     path = Path(path)
+    if platform not in PLATFORMS:
+        raise SurvmigError(
+            f"unknown platform '{platform}'", hint="choose from " + ", ".join(PLATFORMS)
+        )
     if not path.exists():
         raise SurvmigError("file not found", file=path)
     if path.is_dir() and (path / METADATA_FILE).exists():
@@ -118,21 +93,40 @@ def read_export(
         if isinstance(form, FormMetadata)
         else FormMetadata.from_xlsform(form, root_level=root_level)
     )
+    detected: dict[str, str] = {}
+    warnings: list[str] = []
+    audit = None
     if path.is_dir():
         raw, shape = _read_directory(path, meta, encoding), "directory"
+        detected["platform"] = "tables (one file per level)"
     else:
         suffix = path.suffix.lower()
         if suffix not in _SUFFIXES:
             raise SurvmigError(
                 f"unknown file type '{suffix}'",
                 file=path,
-                hint="give an ODK Central .zip, a KoboToolbox .xlsx, or .csv/.parquet/.sav/.dta",
+                hint="give an ODK Central .zip, a KoboToolbox .xlsx/.csv, a SurveyCTO .csv/.zip, or .csv/.parquet/.sav/.dta",
             )
-        _sniff(path, suffix)
-        if suffix == ".zip":
-            raw, shape = _read_central(path, meta, encoding), "odk-central"
-        elif suffix == ".xlsx":
-            raw, shape = _read_kobo(path, meta), "kobotoolbox"
+        sniff(path, suffix)
+        kind = platform if platform != "auto" else _platform_of(path, suffix)
+        _check_platform(kind, suffix, path)
+        if kind == "odk-central":
+            raw, audit = _read_central(path, meta, encoding)
+            shape = "odk-central"
+            detected = _central_detected(raw, meta, audit)
+        elif kind == "kobotoolbox":
+            from survmig.data.kobo_import import read_kobo, with_url_variables
+
+            kr = read_kobo(
+                path, meta, timezone=timezone, encoding=encoding, csv_export=suffix == ".csv"
+            )
+            raw, shape, detected, warnings = kr.raw, "kobotoolbox", kr.detected, kr.warnings
+            meta = with_url_variables(meta, kr.urls)
+        elif kind == "surveycto":
+            from survmig.data.surveycto import read_surveycto
+
+            sr = read_surveycto(path, meta, timezone=timezone, encoding=encoding)
+            raw, shape, detected, warnings = sr.raw, "surveycto", sr.detected, sr.warnings
         else:
             target = level or meta.root
             if target not in meta.levels:
@@ -143,254 +137,73 @@ def read_export(
                 target: _read_single(path, meta, target, encoding, explicit_level=level is not None)
             }
             shape = suffix.lstrip(".")
-    return build_dataset(raw, meta, strict=strict, source={"file": str(path), "shape": shape})
+            detected["platform"] = f"a single {shape} table (level {target})"
+    source = {"file": str(path), "shape": shape, "detected": detected, "warnings": warnings}
+    ds = build_dataset(raw, meta, strict=strict, source=source)
+    ds.audit = audit
+    return ds
 
 
-# ---------------------------------------------------------------------------------------- sniffing
-def _sniff(path: Path, suffix: str) -> None:
-    """Refuse a file whose content is not what its extension says (before any parser sees it)."""
-    size = path.stat().st_size
-    if size == 0:
-        raise SurvmigError("the file is empty (0 bytes)", file=path, hint="export the data again")
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-    actual = _content_kind(head)
-    expected = {
-        ".zip": "zip",
-        ".xlsx": "zip",
-        ".parquet": "parquet",
-        ".sav": "sav",
-        ".zsav": "sav",
-        ".dta": "dta",
-        ".csv": "text",
-    }[suffix]
-    if actual != expected:
-        raise SurvmigError(
-            f"the file is not a {suffix} file: its content looks like {_KIND_WORDS.get(actual, actual)}",
-            file=path,
-            hint="check that you downloaded the export itself (not an error page) and kept its extension",
-        )
+def _platform_of(path: Path, suffix: str) -> str:
+    """The platform a file's shape says it comes from."""
     if suffix == ".xlsx":
-        with zipfile.ZipFile(path) as zf:
-            if "xl/workbook.xml" not in zf.namelist():
-                raise SurvmigError("the file is a zip archive but not an Excel workbook", file=path)
+        return "kobotoolbox"
+    if suffix == ".zip":
+        from survmig.data.surveycto import is_surveycto_zip
+
+        return "surveycto" if is_surveycto_zip(path) else "odk-central"
+    if suffix == ".csv":
+        from survmig.data.surveycto import is_surveycto_csv
+
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+        if is_kobo_csv(head):
+            return "kobotoolbox"
+        if is_surveycto_csv(head):
+            return "surveycto"
+    return "table"
 
 
-_KIND_WORDS = {
-    "zip": "a zip archive",
-    "parquet": "a Parquet file",
-    "sav": "an SPSS .sav file",
-    "dta": "a Stata .dta file",
-    "html": "an HTML page",
-    "text": "a text/CSV file",
-    "binary": "binary data",
-}
-
-
-def _content_kind(head: bytes) -> str:
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return "zip"
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if head.startswith((b"$FL2", b"$FL3")):
-        return "sav"
-    if head.startswith(b"<stata_dta>") or (
-        len(head) > 1 and head[0] in (0x71, 0x72, 0x73) and head[1] in (1, 2)
-    ):
-        return "dta"
-    lowered = head.lstrip().lower()
-    if lowered.startswith((b"<!doctype html", b"<html")):
-        return "html"
-    if b"\x00" in head:
-        return "binary"
-    return "text"
-
-
-# ---------------------------------------------------------------------------------------- CSV text
-def _read_csv_bytes(data: bytes, *, file: str, encoding: str) -> pd.DataFrame:
-    if not data.strip():
-        raise SurvmigError("the file is empty", file=file, hint="export the data again")
-    text = decode_text(data, encoding, file)
-    check_header(text, file)
-    fast = _read_csv_arrow(text)
-    if fast is not None:
-        return fast
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except pd.errors.ParserError as err:
-        raise csv_parser_error(err, file) from None
-    except pd.errors.EmptyDataError:
-        raise SurvmigError("the file is empty (no header row)", file=file) from None
-
-
-def _read_csv_arrow(text: str) -> pd.DataFrame | None:
-    """What pandas reads from a plainly well-formed CSV (every cell as text), parsed by Arrow.
-
-    Arrow parses on both cores straight into Arrow strings, where pandas' parser builds Python
-    strings first (most of an export's reading time). ``None`` for anything not plainly well formed
-    (blank or repeated column names, ragged rows, cells Arrow would read otherwise): pandas then
-    reads the file with its own rules and messages.
-    """
-    lone_cr = text.count("\r") != text.count("\r\n")
-    blank_line = _CSV_BLANK_LINE.search("\n" + text) is not None
-    if lone_cr or blank_line or not _plainly_quoted(text):
-        return None  # lines or quotes the two parsers treat differently: pandas' own rules
-    try:
-        header = next(csv.reader(io.StringIO(text)))
-    except (StopIteration, csv.Error):
-        return None
-    if not header or "" in header or len(set(header)) != len(header):
-        return None
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8", errors="strict")),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.large_string() for name in header},
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+def _check_platform(kind: str, suffix: str, path: Path) -> None:
+    allowed = {
+        "odk-central": {".zip"},
+        "kobotoolbox": {".xlsx", ".csv"},
+        "surveycto": {".csv", ".zip"},
+        "table": {".csv", ".parquet", ".sav", ".zsav", ".dta"},
+    }[kind]
+    if suffix not in allowed:
+        raise SurvmigError(
+            f"a {kind} export is not a {suffix} file",
+            file=path,
+            hint=f"{kind} exports are {', '.join(sorted(allowed))}; check --platform",
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeEncodeError):
-        return None
-    if table.num_rows == 0 or table.column_names != header:
-        return None
-    if not all(pa.types.is_large_string(t) for t in table.schema.types):
-        return None
-    return table.to_pandas()
 
 
-def _plainly_quoted(text: str) -> bool:
-    """Every ``"`` belongs to a quoted cell that spans a whole field and is closed."""
-    total = text.count('"')
-    if not total:
-        return True
-    seen = 0
-    for m in _CSV_QUOTED.finditer(text):
-        start, end = m.span()
-        if start > 0 and text[start - 1] not in ",\n":
-            return False
-        if end < len(text) and text[end] not in ",\r\n":
-            return False
-        seen += m.group().count('"')
-    return seen == total
-
-
-# ---------------------------------------------------------------------------------------- mapping
-class _ColumnMap:
-    """Maps export column names of one level to form variables, whatever the naming style."""
-
-    def __init__(self, meta: FormMetadata, level: str) -> None:
-        self.meta = meta
-        self.level = level
-        base = meta.levels[level].path
-        self.lookup: dict[str, Variable] = {}
-        self.variables = [v for v in meta.variables_at(level) if v.kind in ("question", "meta")]
-        for var in self.variables:
-            rel = var.path[len(base) :]
-            for candidate in (
-                "-".join(rel),
-                "/".join(var.path),
-                "/".join(rel),
-                "-".join(var.path),
-                var.name,
-            ):
-                self.lookup.setdefault(candidate, var)
-        self.silent = {v.name for v in meta.variables_at(level, kinds=["option"])}
-        for path in meta.silent.get(level, []):
-            parts = tuple(path.split("/"))
-            rel = parts[len(base) :]
-            self.silent.update({"-".join(rel), "/".join(parts), "/".join(rel), parts[-1]})
-
-    def classify(self, column: str) -> tuple[str, Variable | None, str | None]:
-        """('var', var, None) | ('option', var, code) | ('geo', var, part) | ('silent'|'unknown', None, None)."""
-        if column in self.lookup:
-            return "var", self.lookup[column], None
-        if column in self.silent:
-            return "silent", None, None
-        if "/" in column:
-            head, _, code = column.rpartition("/")
-            var = self.lookup.get(head)
-            if var is not None and var.type == "select_multiple":
-                return "option", var, code
-        if "-" in column:
-            head, _, part = column.rpartition("-")
-            var = self.lookup.get(head)
-            if var is not None and var.type in GEO_TYPES and part in _GEO_PARTS:
-                return "geo", var, part
-        m = re.match(r"^_(.+)_(latitude|longitude|altitude|precision)$", column)
-        if m and m.group(1) in self.lookup and self.lookup[m.group(1)].type in GEO_TYPES:
-            return "geo-derived", self.lookup[m.group(1)], None
-        return "unknown", None, None
-
-
-def _map_columns(
-    frame: pd.DataFrame,
-    meta: FormMetadata,
-    level: str,
-    *,
-    file: str,
-    platform: dict[str, str],
-    ignored: set[str],
-) -> RawLevel:
-    """Rename export columns to variable names; rebuild summaries from split columns."""
-    cmap = _ColumnMap(meta, level)
-    out: dict[str, pd.Series] = {}
-    options: dict[str, dict[str, pd.Series]] = {}
-    geo: dict[str, dict[str, pd.Series]] = {}
-    extra: list[str] = []
-    for col in frame.columns:
-        if col in (KEY, PARENT_KEY):
-            out[col] = frame[col]
-            continue
-        if col in platform:
-            if level == meta.root:
-                out[platform[col]] = frame[col]
-            continue
-        if col in ignored or col.startswith("SET-OF-") or col.startswith("_submission_"):
-            continue
-        kind, var, part = cmap.classify(col)
-        if kind == "var":
-            out[var.name] = frame[col]  # type: ignore[union-attr]
-        elif kind == "option":
-            options.setdefault(var.name, {})[part] = frame[col]  # type: ignore[union-attr,index]
-        elif kind == "geo":
-            geo.setdefault(var.name, {})[part] = frame[col]  # type: ignore[union-attr,index]
-        elif kind in ("silent", "geo-derived"):
-            continue
-        else:
-            extra.append(col)
-            out[col] = frame[col]
-    for name, parts in geo.items():
-        if name not in out:
-            cols = [
-                parts.get(p, pd.Series([""] * len(frame), index=frame.index)).astype(str)
-                for p in _GEO_PARTS
-            ]
-            joined = cols[0].str.cat(cols[1:], sep=" ").str.strip()
-            out[name] = joined.where(cols[0].str.strip() != "", "")
-    for name, split in options.items():
-        if name in out:
-            continue  # the summary column is the answer; split columns are recomputed from it
-        var = meta.variables[name]
-        codes = [c.name for c in meta.choices.get(var.list_name or "", []) if c.name in split]
-        codes += [c for c in split if c not in codes]
-        flags = {
-            c: split[c].astype(str).str.strip().str.lower().isin(["1", "true", "1.0"])
-            for c in codes
-        }
-        text = pd.Series([""] * len(frame), index=frame.index, dtype=object)
-        for code in codes:
-            text = text.where(~flags[code], (text + " " + code).str.strip())
-        out[name] = text
-    expected = [v.name for v in cmap.variables if v.kind == "question"]
-    missing = [name for name in expected if name not in out]
-    return RawLevel(pd.DataFrame(out, index=frame.index), file, extra, missing)
+def _central_detected(raw: dict[str, RawLevel], meta: FormMetadata, audit) -> dict[str, str]:
+    cols = list(raw[meta.root].frame.columns)
+    detected = {
+        "platform": "ODK Central",
+        "file": "CSV export (.zip)",
+        "headers": "group paths joined with '-'"
+        if any("-" in c for c in cols if c not in PLATFORM_COLUMNS)
+        else "names without group paths",
+        "values": "XML values (codes)",
+    }
+    if audit is not None:
+        detected["client audit"] = f"{len(audit)} events of {audit[KEY].nunique()} submissions"
+    return detected
 
 
 # ---------------------------------------------------------------------------------------- ODK Central
-def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, RawLevel]:
+def _read_central(
+    path: Path,
+    meta: FormMetadata,
+    encoding: str,
+    *,
+    platform: dict[str, str] | None = None,
+    ignored: frozenset[str] = frozenset(),
+) -> tuple[dict[str, RawLevel], pd.DataFrame | None]:
+    """Central's CSV zip (and SurveyCTO's long zip, the same layout with its own metadata)."""
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as err:
@@ -406,9 +219,14 @@ def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, Ra
                 hint="download the CSV export (submissions.csv.zip)",
             )
         frames = {
-            n: _read_csv_bytes(read_member(zf, n, path), file=f"{path}:{n}", encoding=encoding)
+            n: read_csv_bytes(read_member(zf, n, path), file=f"{path}:{n}", encoding=encoding)
             for n in members
         }
+    audit = None
+    for name in [n for n in frames if _is_client_audit(n, frames[n])]:
+        if audit is not None:
+            raise SurvmigError("two client-audit tables in the archive", file=f"{path}:{name}")
+        audit = client_audit_table(frames.pop(name), file=f"{path}:{name}")
     root_name = f"{meta.form_id}.csv"
     roots = [n for n, df in frames.items() if PARENT_KEY not in df.columns]
     if root_name in frames:
@@ -425,13 +243,13 @@ def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, Ra
     root_frame = frames.pop(root_member)
     if KEY not in root_frame.columns:
         raise SurvmigError("the submissions table has no KEY column", file=f"{path}:{root_member}")
-    out[meta.root] = _map_columns(
+    out[meta.root] = map_columns(
         root_frame,
         meta,
         meta.root,
         file=f"{path}:{root_member}",
-        platform=CENTRAL_META,
-        ignored=set(),
+        platform=CENTRAL_META if platform is None else platform,
+        ignored=set(ignored),
     )
     repeats = {lv.name for lv in meta.levels.values() if lv.parent is not None}
     for member, frame in frames.items():
@@ -449,8 +267,34 @@ def _read_central(path: Path, meta: FormMetadata, encoding: str) -> dict[str, Ra
             )
         if level in out:
             raise SurvmigError(f"two tables in the archive hold repeat '{level}'", file=where)
-        out[level] = _map_columns(frame, meta, level, file=where, platform={}, ignored=set())
-    return out
+        out[level] = map_columns(frame, meta, level, file=where, platform={}, ignored=set(ignored))
+    return out, audit
+
+
+def _is_client_audit(member: str, frame: pd.DataFrame) -> bool:
+    """Central's full export adds ``<formId> - audit.csv`` (client-audits.js): the events of every
+    submission's audit log, first column ``instance ID``, no KEY / PARENT_KEY."""
+    cols = list(frame.columns)
+    return member.endswith(" - audit.csv") or (
+        bool(cols) and cols[0] == "instance ID" and {"event", "node"} <= set(cols)
+    )
+
+
+def client_audit_table(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
+    """The audit events typed: KEY (the submission), event, node, start/end (UTC), place, changes."""
+    if "instance ID" not in frame.columns:
+        raise SurvmigError("the client-audit table has no 'instance ID' column", file=file)
+    out = {KEY: frame["instance ID"].astype(str).str.strip().astype("string")}
+    for col in frame.columns[1:]:
+        text = frame[col].astype(str).str.strip()
+        if col in ("start", "end"):
+            ms = pd.to_numeric(text.where(text != ""), errors="coerce")
+            out[col] = pd.to_datetime(ms, unit="ms").astype("datetime64[ms]")
+        elif col in ("latitude", "longitude", "accuracy"):
+            out[col] = pd.to_numeric(text.where(text != ""), errors="coerce").astype("Float64")
+        else:
+            out[col] = text.where(text != "").astype("string")
+    return pd.DataFrame(out)
 
 
 def _central_level(
@@ -469,122 +313,6 @@ def _central_level(
     return None
 
 
-# ---------------------------------------------------------------------------------------- KoboToolbox
-def _read_kobo(path: Path, meta: FormMetadata) -> dict[str, RawLevel]:
-    try:
-        sheets = pd.read_excel(
-            path, sheet_name=None, dtype=str, keep_default_na=False, na_filter=False
-        )
-    except Exception as err:  # openpyxl raises many kinds on damaged workbooks
-        raise SurvmigError(
-            f"cannot read the workbook: {type(err).__name__}: {err}", file=path
-        ) from None
-    if not sheets:
-        raise SurvmigError("the workbook has no sheet", file=path)
-    names = list(sheets)
-    root_frame = sheets[names[0]]
-    if root_frame.empty and not len(root_frame.columns):
-        raise SurvmigError("the first sheet is empty", file=path)
-    known = set(_ColumnMap(meta, meta.root).lookup) | set(KOBO_META) | KOBO_IGNORED
-    if len(root_frame.columns) and not (set(root_frame.columns) & known):
-        raise SurvmigError(
-            "no column of the first sheet matches the form",
-            file=path,
-            hint="export from KoboToolbox with 'XML values and headers', and check the form",
-        )
-    repeats = {lv.name for lv in meta.levels.values() if lv.parent is not None}
-    sheet_level: dict[str, str] = {names[0]: meta.root}
-    for name in names[1:]:
-        level = next((r for r in repeats if r == name or r[:31] == name), None)
-        if level is None:
-            frame = sheets[name]
-            if "_parent_table_name" in frame.columns and not len(frame):
-                continue
-            raise SurvmigError(
-                f"sheet '{name}' belongs to no repeat of the form",
-                file=path,
-                hint="repeats in the form: " + (", ".join(sorted(repeats)) or "none"),
-            )
-        sheet_level[name] = level
-    root_frame = _kobo_root_keys(root_frame, file=f"{path}:{names[0]}")
-    index_to_key: dict[str, pd.Series] = {
-        names[0]: pd.Series(root_frame[KEY].to_numpy(), index=_kobo_index(root_frame))
-    }
-    out = {
-        meta.root: _map_columns(
-            root_frame,
-            meta,
-            meta.root,
-            file=f"{path}:{names[0]}",
-            platform=KOBO_META,
-            ignored=KOBO_IGNORED,
-        )
-    }
-    # parents before children: follow the form's level order
-    order = sorted(sheet_level.items(), key=lambda kv: list(meta.levels).index(kv[1]))
-    for sheet, level in order[1:]:
-        where = f"{path}:{sheet}"
-        frame = sheets[sheet].copy()
-        for col in ("_parent_index", "_parent_table_name"):
-            if col not in frame.columns:
-                raise SurvmigError(f"repeat sheet has no {col} column", file=where)
-        parent_level = meta.levels[level].parent
-        parent_sheet = next(s for s, lv in sheet_level.items() if lv == parent_level)
-        lookup = index_to_key.get(parent_sheet)
-        if lookup is None:
-            raise SurvmigError(f"the parent sheet of '{sheet}' has no _index column", file=where)
-        lookup = lookup[~lookup.index.duplicated()]
-        parent_index = (
-            frame["_parent_index"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-        )
-        pos = lookup.index.get_indexer(parent_index)
-        parent_key = np.where(pos >= 0, lookup.to_numpy(dtype=object)[pos], None)
-        orphan = pos < 0
-        # orphans keep a recognisable parent key so the link problem can be reported
-        parent_key = np.where(
-            orphan, "_parent_index:" + parent_index.to_numpy(dtype=object), parent_key
-        )
-        frame[PARENT_KEY] = parent_key
-        pos_in_parent = frame.groupby(PARENT_KEY, sort=False).cumcount().to_numpy() + 1
-        segment = meta.levels[level].key_segment
-        frame[KEY] = (
-            pd.Series(parent_key, index=frame.index).astype(str)
-            + "/"
-            + segment
-            + "["
-            + pd.Series(pos_in_parent, index=frame.index).astype(str)
-            + "]"
-        )
-        if "_index" in frame.columns:
-            index_to_key[sheet] = pd.Series(frame[KEY].to_numpy(), index=_kobo_index(frame))
-        out[level] = _map_columns(frame, meta, level, file=where, platform={}, ignored=KOBO_IGNORED)
-    return out
-
-
-def _kobo_index(frame: pd.DataFrame) -> pd.Index:
-    if "_index" not in frame.columns:
-        return pd.Index(np.arange(1, len(frame) + 1).astype(str))
-    return pd.Index(frame["_index"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True))
-
-
-def _kobo_root_keys(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
-    frame = frame.copy()
-    instance = (
-        frame["meta/instanceID"].astype(str).str.strip()
-        if "meta/instanceID" in frame.columns
-        else None
-    )
-    if "_uuid" in frame.columns:
-        from_uuid = "uuid:" + frame["_uuid"].astype(str).str.strip()
-        key = from_uuid if instance is None else instance.where(instance != "", from_uuid)
-    elif instance is not None:
-        key = instance
-    else:
-        raise SurvmigError("the submissions sheet has neither _uuid nor meta/instanceID", file=file)
-    frame[KEY] = key
-    return frame
-
-
 # ---------------------------------------------------------------------------------------- single tables
 def _read_single(
     path: Path, meta: FormMetadata, level: str, encoding: str, *, explicit_level: bool
@@ -593,7 +321,7 @@ def _read_single(
 
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = _read_csv_bytes(path.read_bytes(), file=str(path), encoding=encoding)
+        frame = read_csv_bytes(path.read_bytes(), file=str(path), encoding=encoding)
     elif suffix == ".parquet":
         try:
             typed = pd.read_parquet(path)
@@ -619,7 +347,7 @@ def _read_single(
             frame[KEY] = [f"row:{i}" for i in range(1, len(frame) + 1)]
     platform = {**CENTRAL_META, **KOBO_META, **{k: k for k in PLATFORM_COLUMNS}}
     ignored = set(KOBO_IGNORED) | {ROOT_KEY, ROW_POS}
-    return _map_columns(frame, meta, level, file=str(path), platform=platform, ignored=ignored)
+    return map_columns(frame, meta, level, file=str(path), platform=platform, ignored=ignored)
 
 
 def _text(series: pd.Series, var: Variable | None) -> pd.Series:
@@ -639,7 +367,7 @@ def _read_directory(path: Path, meta: FormMetadata, encoding: str) -> dict[str, 
         if not found:
             continue
         file = found[0]
-        _sniff(file, file.suffix.lower())
+        sniff(file, file.suffix.lower())
         out[level] = _read_single(file, meta, level, encoding, explicit_level=True)
     if not out:
         raise SurvmigError(
@@ -707,10 +435,10 @@ def _check_version(
     problems = []
     for level, rl in raw.items():
         if rl.extra:
-            problems.append(f"{level}: columns not in the form: {', '.join(rl.extra)}")
+            problems.append(f"{level}: columns not in the form: {_first_few(rl.extra)}")
         if rl.missing:
             problems.append(
-                f"{level}: form questions missing from the file: {', '.join(rl.missing)}"
+                f"{level}: form questions missing from the file: {_first_few(rl.missing)}"
             )
     if not problems and not other_versions:
         return
@@ -751,6 +479,12 @@ def _check_version(
                 version,
             )
         )
+
+
+def _first_few(names: list[str], n: int = 5) -> str:
+    """``a, b, c, d, e (+12 more)``: a message names columns without running to pages."""
+    more = f" (+{len(names) - n} more)" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
 
 
 def _link(

@@ -36,8 +36,20 @@ __all__ = ["demo"]
     is_flag=True,
     help="Skip ODK Validate (Java) when building the questionnaire; pyxform still converts it.",
 )
+@click.option(
+    "--platform",
+    type=click.Choice(["odk-central", "kobo", "surveycto"]),
+    default="odk-central",
+    show_default=True,
+    help="Shape of the fieldwork export: ODK Central zip, KoboToolbox XLSX or SurveyCTO wide CSV.",
+)
 def demo(
-    directory: Path, households: int, population: int | None, seed: int, no_validate: bool
+    directory: Path,
+    households: int,
+    population: int | None,
+    seed: int,
+    no_validate: bool,
+    platform: str,
 ) -> None:
     """Run the whole pipeline on a synthetic country and write the results to DIRECTORY.
 
@@ -53,9 +65,15 @@ def demo(
     Examples:
       survmig demo                         # into ./survmig-demo
       survmig demo out --households 600 --seed 7
+      survmig demo out-kobo --platform kobo   # the fieldwork as a KoboToolbox export
     """
     from survmig.demo.cli import run_cli
 
     run_cli(
-        directory, households=households, population=population, seed=seed, validate=not no_validate
+        directory,
+        households=households,
+        population=population,
+        seed=seed,
+        validate=not no_validate,
+        platform=platform,
     )

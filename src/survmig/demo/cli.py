@@ -15,7 +15,13 @@ from survmig.demo.run import DemoResult, run_demo
 
 
 def run_cli(
-    directory: Path, *, households: int, population: int | None, seed: int, validate: bool
+    directory: Path,
+    *,
+    households: int,
+    population: int | None,
+    seed: int,
+    validate: bool,
+    platform: str = "odk-central",
 ) -> DemoResult:
     """Run the demo showing each step (spinner, then a tick and its duration) and print the summary."""
     err = Console(stderr=True)
@@ -37,6 +43,7 @@ def run_cli(
         seed=seed,
         validate=validate,
         step=step,
+        platform=platform,
     )
     _summary(out, result)
     return result

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survmig.data import KEY, ROOT_KEY, Dataset, FormMetadata, read_export, write_central_export
+from survmig.data import KEY, ROOT_KEY, Dataset, FormMetadata, read_export
 from survmig.data.checks import check_dataset
 from survmig.demo.country import REGIONS, Country, calibration_cells, synthetic_country
 from survmig.demo.districts import district_census, district_small_area
@@ -99,10 +99,18 @@ def run_demo(
     seed: int = 2025,
     validate: bool = True,
     step: Step = _no_progress,
+    platform: str = "odk-central",
 ) -> DemoResult:
     """Run the demo into ``directory`` (written atomically); ``step(description)`` is a context
     manager that shows progress. ``households`` is the phase-2 sample size aimed at and
-    ``population`` the country's number of households (default: 10 × households, at least 6,000)."""
+    ``population`` the country's number of households (default: 10 × households, at least 6,000).
+    ``platform`` (odk-central, kobo, surveycto) is the shape the fieldwork export is written in."""
+    from survmig.demo.platforms import PLATFORMS, describe, write_fieldwork
+
+    if platform not in PLATFORMS:
+        raise SurvmigError(
+            f"unknown platform '{platform}'", hint="choose from " + ", ".join(PLATFORMS)
+        )
     if households < 100:
         raise SurvmigError(
             f"at least 100 households are needed, got {households}", where="--households"
@@ -141,13 +149,14 @@ def run_demo(
         with step("Selecting EAs by PPS, listing, screening, subsampling by migrant class"):
             fw = draw_sample(country, households, seed=seeds[2])
             sample = attach_keys(fw, pop_ds, hh_ids)
-        with step("Writing the respondents' submissions as an ODK Central export"):
-            export = tmp / "fieldwork" / f"{form.form_id}.zip"
+        with step(f"Writing the respondents' submissions as {describe(platform)}"):
             respondents = sample.loc[sample["responded"] == 1, KEY]
-            write_central_export(subset_submissions(pop_ds, respondents), form, export)
+            export, read_options = write_fieldwork(
+                subset_submissions(pop_ds, respondents), form, tmp / "fieldwork", platform
+            )
             sample.to_csv(tmp / "fieldwork" / "sample.csv", index=False)
         with step("Importing the export and checking it against the form"):
-            data = read_export(export, form=form_path)
+            data = read_export(export, form=form_path, **read_options)
             report = check_dataset(data)
             report.write(tmp / "fieldwork" / "data_check.csv")
         with step("Weighting: base, nonresponse, calibration to census totals"):
@@ -201,7 +210,7 @@ def run_demo(
     files = {
         "readme": directory / "README.txt",
         "questionnaire": directory / "questionnaire" / f"{form.form_id}.xlsx",
-        "export": directory / "fieldwork" / f"{form.form_id}.zip",
+        "export": directory / "fieldwork" / export.name,
         "sample": directory / "fieldwork" / "sample.csv",
         "data_check": directory / "fieldwork" / "data_check.csv",
         "weights": directory / "weights" / "households_weighted.csv",
