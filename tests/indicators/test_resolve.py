@@ -353,9 +353,11 @@ def test_cli_rates_parameters_and_report(survey, tmp_path, run_cli):
     assert {"indicators.xlsx", "indicators.csv", "report.html"} <= {
         p.name for p in report.iterdir()
     }
-    # without rates the same request is reported as not computable, not silently zero
+    # without rates the same request cannot be computed: exit 1 with the reason, nothing written
     res = run_cli(*common, "-o", tmp_path / "norates.csv")
-    assert "not computable" in res.stderr and "exchange rates" in res.stderr
+    assert res.exit_code == 1
+    assert "can be computed" in res.stderr and "exchange rates" in res.stderr
+    assert not (tmp_path / "norates.csv").exists()
     # the options belong to --indicators, and a malformed parameter is named
     lone = run_cli(
         "estimate",

@@ -560,7 +560,8 @@ def read_labelled(path: Path, meta: FormMetadata, level: str) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(series.dtype):
             # SPSS/Stata hold seconds as a double: read back to the nearest millisecond
             series = series.dt.round("ms")
-        if series.dtype == object:
+        # pandas 3 reads text as the ``str`` dtype, older pandas as ``object``: both hold the letters
+        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
             letters = {v: str(k) for k, v in EXTENDED.items()}
             is_letter = series.isin(list(letters))
             if is_letter.any():

@@ -542,6 +542,14 @@ class _SqlEngine(_Engine):
         unit, dom, sums = self._base
         return group_sum(dom, D, sums)
 
+    def _domain_rows(self) -> np.ndarray:
+        """Rows of each domain (Korn-Graubard intervals): one grouped count in the backend."""
+        req = self.req
+        frame = req.grouped([], ["count(*) AS rows_in_domain"])
+        out = np.zeros((req.n_domains, 1))
+        out[req.domain_codes(frame), 0] = frame["rows_in_domain"].to_numpy(dtype=float)
+        return out
+
     def _stage_sums(self, stage: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._cells(stage)
 
