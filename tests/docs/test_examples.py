@@ -10,6 +10,7 @@ the line ``<!-- norun -->`` is skipped (an install, a cluster URL); see docs/REA
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import re
 import shutil
@@ -92,31 +93,64 @@ def _env() -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_page_examples_run(page, demo_output, tmp_path):
-    runnable = [
+def runnable_blocks(page: Path) -> list[tuple[int, str]]:
+    """(line, body) of the page's bash blocks that are not marked norun."""
+    return [
         (line, body)
         for line, info, body, skipped in blocks(page.read_text(encoding="utf-8"))
         if info.split()[:1] == ["bash"] and not skipped
     ]
-    if not runnable:
-        pytest.skip(f"{page.relative_to(ROOT)} has no runnable bash block")
-    shutil.copytree(demo_output, tmp_path / "demo-output")
-    for folder in ("xlsform", "modules"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    name = page.relative_to(ROOT)
-    for line, body in runnable:
+
+
+RUNNABLE = [page for page in PAGES if runnable_blocks(page)]
+
+
+def test_pages_with_examples_are_found():
+    assert ROOT / "README.md" in RUNNABLE and len(RUNNABLE) >= 10
+
+
+def run_page(page: Path, demo_output: Path, folder: Path) -> str | None:
+    """Run a page's blocks in order in its own folder; the first failure's report, or None."""
+    shutil.copytree(demo_output, folder / "demo-output")
+    for name in ("xlsform", "modules"):
+        shutil.copytree(ROOT / name, folder / name)
+    rel = page.relative_to(ROOT)
+    for line, body in runnable_blocks(page):
         start = time.perf_counter()
         run = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", body],
-            cwd=tmp_path,
+            cwd=folder,
             env=_env(),
             capture_output=True,
             text=True,
             timeout=900,
         )
-        print(f"{name}:{line}: {time.perf_counter() - start:.1f} s")  # shown with -s / -rP
-        assert run.returncode == 0, (
-            f"{name}, block at line {line} exited with {run.returncode}:\n{body}\n"
-            f"--- stderr ---\n{run.stderr[-2000:]}\n--- stdout ---\n{run.stdout[-1000:]}"
-        )
+        print(f"{rel}:{line}: {time.perf_counter() - start:.1f} s")  # shown with -s / -rP
+        if run.returncode != 0:
+            return (
+                f"{rel}, block at line {line} exited with {run.returncode}:\n{body}\n"
+                f"--- stderr ---\n{run.stderr[-2000:]}\n--- stdout ---\n{run.stdout[-1000:]}"
+            )
+    return None
+
+
+@pytest.fixture(scope="session")
+def page_results(demo_output, tmp_path_factory) -> dict[Path, str | None]:
+    """Every page run once, two at a time (the pages are independent and each block is one
+    process, so the machine's cores are used); each parametrized test reads its page's result."""
+    base = tmp_path_factory.mktemp("docs-pages")
+    folders = {page: base / f"page{i}" for i, page in enumerate(RUNNABLE)}
+    for folder in folders.values():
+        folder.mkdir()
+    workers = max(1, min(2, os.cpu_count() or 1))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            page: pool.submit(run_page, page, demo_output, folders[page]) for page in RUNNABLE
+        }
+        return {page: future.result() for page, future in futures.items()}
+
+
+@pytest.mark.parametrize("page", RUNNABLE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_page_examples_run(page, page_results):
+    failure = page_results[page]
+    assert failure is None, failure
