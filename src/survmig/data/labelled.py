@@ -562,18 +562,10 @@ def read_labelled(path: Path, meta: FormMetadata, level: str) -> pd.DataFrame:
             series = series.dt.round("ms")
         # pandas 3 reads text as the ``str`` dtype, older pandas as ``object``: both hold the letters
         if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            letters = {v: str(k) for k, v in EXTENDED.items()}
-            is_letter = series.isin(list(letters))
+            codes = {v: float(k) for k, v in EXTENDED.items()}  # .a -> -8, .b -> -9
+            is_letter = series.isin(list(codes))
             if is_letter.any():
-                series = series.mask(is_letter, series.map(letters))
-                series = pd.Series(
-                    [
-                        float(v) if isinstance(v, str) and re.fullmatch(r"-?\d+", v) else v
-                        for v in series
-                    ],
-                    index=series.index,
-                    dtype=object,
-                )
+                series = series.astype(object).mask(is_letter, series.map(codes))
         if (
             fmt == "dta"
             and var is not None
