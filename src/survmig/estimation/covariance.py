@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from survmig.design.core import Stage, SurveyDesign
+from survmig.design.twophase import twophase_quadratic
 from survmig.errors import SurvmigError
 from survmig.estimation.variance import SELF_REPRESENTING, Cells, group_sum
 
@@ -88,7 +89,15 @@ def covariance(engine: object, reported_var: np.ndarray | None = None) -> np.nda
         )
     req = engine.req  # type: ignore[attr-defined]
     design = req.design
-    if joint[0] == "linearization":
+    if joint[0] == "twophase":
+        _, tp, cells = joint
+        D = req.n_domains
+        P = cells.scores.shape[1]
+        dense = np.zeros((tp.n_units, D, P))
+        dense[cells.unit, cells.domain] = cells.scores
+        S = dense.transpose(0, 2, 1).reshape(tp.n_units, P * D)  # output-major: p * D + d
+        cov = twophase_quadratic(tp, S, full=True)
+    elif joint[0] == "linearization":
         _, stages, cells = joint
         cov = sum(
             _stage_covariance(st, c, req.n_domains, design)

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from survmig.conventions import SPECIAL_CODES
 from survmig.design.core import SurveyDesign, require_columns, show
+from survmig.design.twophase import twophase_quadratic
 from survmig.errors import SurvmigError
 from survmig.estimation import ci as cimod
 from survmig.estimation.quantiles import qrule_math, sort_segments
@@ -547,6 +548,14 @@ def estimate(
     return table
 
 
+@dataclasses.dataclass(frozen=True)
+class _PhaseUnits:
+    """The phase-2 units as the calibration residuals see a stage (row codes and their count)."""
+
+    units: np.ndarray
+    n_units_total: int
+
+
 class _Engine:
     def __init__(
         self, req: _Request, reducer: Reducer, *, ci: str, level: float, deff: bool, empty: str
@@ -789,6 +798,8 @@ class _Engine:
     def _linearization_variance(self, K, kidx, coef, okc) -> np.ndarray:
         req = self.req
         design = req.design
+        if design.twophase is not None:
+            return self._twophase_variance(K, kidx, coef, okc)
         stages = list(design.stages if design.variance == "multistage" else design.stages[:1])
         cells = [self._stage_cells(s, K, kidx, coef, okc) for s in range(len(stages))]
         if design.calibration:
@@ -798,6 +809,28 @@ class _Engine:
         for s, (st, c) in enumerate(zip(stages, cells, strict=True)):
             total = total + stage_variance(st, c, req.n_domains, design, s + 1, self.warn)
         return total
+
+    def _twophase_variance(self, K, kidx, coef, okc) -> np.ndarray:
+        """R ``twophase2var`` on the scores summed to phase-2 units (after the calibration
+        residuals, which then act on both phases: calibration to population totals)."""
+        req = self.req
+        tp = req.design.twophase
+        D = req.n_domains
+        units = _PhaseUnits(tp.units, tp.n_units)
+        codes = np.where(req.domain >= 0, tp.units * D + req.domain, -1)
+        groups, sums = self.reducer(codes, tp.n_units * D, self._A)
+        unit, dom = groups // D, groups % D
+        G = sums[:, :K]
+        scores = np.einsum("cpt,cpt->cp", G[:, kidx], coef[dom])
+        cells = Cells(unit, dom, scores, sums[:, K:][:, okc] > 0)
+        if req.design.calibration:
+            cells = self._calibrated([units], [cells], K, kidx, coef)[0]
+        self.joint = ("twophase", tp, cells)
+        P = scores.shape[1]
+        dense = np.zeros((tp.n_units, D, P))
+        dense[cells.unit, cells.domain] = cells.scores
+        var = twophase_quadratic(tp, dense.reshape(tp.n_units, D * P))
+        return var.reshape(D, P)
 
     # -- replicates ---------------------------------------------------------------------------------
 
