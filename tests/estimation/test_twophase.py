@@ -144,3 +144,30 @@ def test_bad_two_phase_designs(change, message: str) -> None:
     frame, spec = change(households(), spec)
     with pytest.raises(SurvmigError, match=message):
         load_design(spec, frame)
+
+
+def test_cli_estimate_with_a_two_phase_design_file(tmp_path: Path, run_cli) -> None:
+    import yaml
+
+    data = tmp_path / "hh.csv"
+    households().to_csv(data, index=False)
+    good = tmp_path / "design.yaml"
+    good.write_text(yaml.safe_dump({"ids": "ea", "strata": "st", "fpc": "N1", "phase2": PHASE2}))
+    out = tmp_path / "est.json"
+    res = run_cli("estimate", data, "--design", good, "--total", "remit", "-o", out)
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(out.read_text())
+    assert doc["variance"].startswith("two-phase")
+    np.testing.assert_allclose(
+        doc["estimates"][0]["se"], FIX["cases"]["fpc"]["total"]["se"][0], rtol=REL
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump({"ids": "ea", "strata": "st", "fpc": "N1", "phase2": {**PHASE2, "fpc": "x"}})
+    )
+    out2 = tmp_path / "never.json"
+    res = run_cli("estimate", data, "--design", bad, "--total", "remit", "-o", out2)
+    assert res.exit_code == 2
+    assert "phase2 fpc column 'x' is not in the data" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert not out2.exists()

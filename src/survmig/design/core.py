@@ -893,6 +893,33 @@ class SurveyDesign:
                 )
         return SurveyDesign._from_parts(**parts)
 
+    def respondents(self, mask: np.ndarray | pd.Series) -> SurveyDesign:
+        """The design over the rows in ``mask`` after nonresponse. One-phase designs: as
+        :meth:`subset`. Two-phase designs: the respondents become the phase-2 sample (the phase-2
+        structure is rebuilt on them: response is taken as random within the phase-2 strata)."""
+        tp = self._twophase
+        if tp is None:
+            return self.subset(mask)
+        m = np.asarray(mask, dtype=bool)
+        if self._calibration:
+            raise SurvmigError(
+                "the design is already calibrated: nonresponse adjustment must come first",
+                where="phase2",
+            )
+        idx = np.flatnonzero(m)
+        return SurveyDesign(
+            self._data.iloc[idx],
+            ids=list(self._ids) or None,
+            strata=list(self._strata_cols) or None,
+            weights=self._weights[idx].copy(),
+            probs=list(tp.probs1) or None,
+            fpc=list(self._fpc_cols) or None,
+            nest=self._nest,
+            lonely_psu=self._lonely_psu,
+            lonely_psu_domain=self._lonely_psu_domain,
+            phase2=tp.spec(),
+        )
+
     def to_replicate(
         self,
         type: str = "bootstrap",

@@ -782,6 +782,15 @@ def _from_survey_design(
         extra.update({n: data[c].to_numpy() for n, c in zip(names, cols, strict=True)})
         if names:
             spec[key] = names
+    tp = design.twophase
+    if tp is not None:  # a two-phase design: its phase-1 probabilities and phase-2 columns too
+        cols = dict.fromkeys([*tp.probs1, *tp.ids, *tp.strata, tp.fpc])
+        renamed = {c: f"{_DESIGN_PREFIX}p2_{j}" for j, c in enumerate(cols)}
+        extra.update({renamed[c]: data[c].to_numpy() for c in cols})
+        tp = tp.renamed(renamed)
+        if tp.probs1:
+            spec["probs"] = list(tp.probs1)
+        spec["phase2"] = tp.spec()
     tables[dataset.root] = pd.concat([root, pd.DataFrame(extra)], axis=1)
     out = Dataset(tables, dataset.metadata, source=dataset.source, notes=dataset.notes)
     return out, spec, tuple(design.calibration)

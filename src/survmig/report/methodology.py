@@ -42,7 +42,7 @@ def from_design(
 ) -> Methodology:
     """A methodology note from a :class:`~survmig.design.SurveyDesign` (household rows)."""
     rep = design.replicate_weights if design.is_replicate else None
-    if two_phase:
+    if two_phase or getattr(design, "twophase", None) is not None:
         variance = "twophase"
     elif rep is not None:
         variance = "replicate"
