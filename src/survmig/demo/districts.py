@@ -80,7 +80,6 @@ def district_small_area(
     persons = country.persons.merge(country.households[["hh_id", "district"]], on="hh_id")
     truth = (persons["born_here"] == 0).groupby(persons["district"]).mean()
     design = {"ids": "ea", "strata": "stratum", "weights": "weight", "lonely_psu": "adjust"}
-
     def fit(variance: str) -> Any:
         return small_area(
             data,
