@@ -171,3 +171,27 @@ def test_cli_estimate_with_a_two_phase_design_file(tmp_path: Path, run_cli) -> N
     assert "phase2 fpc column 'x' is not in the data" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
     assert not out2.exists()
+
+
+def test_phase2_calibrated_to_phase1_totals() -> None:
+    """R ``calibrate(twophase, phase = 2, ~hhsize)``: the phase-2 weights 1/p2 calibrated to the
+    listing's totals; the residuals enter the phase-2 term only."""
+    from survmig.design.twophase import calibrate_to_phase1
+
+    case = FIX["cases"]["phase1_totals"]
+    pop = case["population"]
+    step = Calibrate(continuous={"hhsize": pop["hhsize"]}, population=pop["households"])
+    cal = calibrate_to_phase1(design("probs"), step)
+    np.testing.assert_allclose(cal.weights, case["weights"], rtol=REL)
+    t = estimate(cal, total=["remit", "emig"])
+    np.testing.assert_allclose(t["estimate"], case["total"]["estimate"], rtol=REL)
+    np.testing.assert_allclose(t["se"], case["total"]["se"], rtol=REL)
+    m = estimate(cal, mean="remit")
+    np.testing.assert_allclose(m["se"], flat(case["mean"]["se"]), rtol=REL)
+    b = estimate(cal, mean="remit", by="region")
+    np.testing.assert_allclose(b["estimate"], case["by_region_mean"]["estimate"], rtol=REL)
+    np.testing.assert_allclose(b["se"], case["by_region_mean"]["se"], rtol=REL)
+    table, cov = domain_covariance(cal, by="region", mean="remit")
+    np.testing.assert_allclose(np.sqrt(np.diag(cov.to_numpy())), table["se"], rtol=1e-10)
+    with pytest.raises(SurvmigError, match="already calibrated"):
+        calibrate_to_phase1(cal, step)

@@ -12,6 +12,7 @@
 # Person-level case: the respondents' persons, one row each, phase-2 unit the household.
 # Calibrated case: the phase-2 weights calibrated (GREG, linear) to population totals; the calibration residuals
 # (survey's own greg_calibration record) then enter both phases of twophase2var.
+# Phase-1-totals case: calibrate(twophase, phase = 2) to the listing's totals (household size).
 suppressMessages({library(survey); library(jsonlite)})
 set.seed(1313)
 ea <- data.frame(ea = 1:60, st = rep(c("a", "b", "c"), each = 20))
@@ -105,6 +106,17 @@ cases$calibrated <- list(
   weights = unname(wf),
   total = list(estimate = unname(tot), se = unname(sqrt(v_tot))),
   mean = list(estimate = mu, se = sqrt(as.numeric(v_mean)))
+)
+
+# phase 2 calibrated to phase-1 totals (R's calibrate(phase = 2), linear): household size is
+# known for every listed household; the residuals enter the phase-2 term only
+c2 <- calibrate(tp_probs, phase = 2, ~hhsize)
+cases$phase1_totals <- list(
+  population = list(households = nrow(h), hhsize = sum(h$hhsize)),
+  weights = unname(1 / c2$prob),
+  total = res(svytotal(~remit + emig, c2)),
+  mean = res(svymean(~remit, c2)),
+  by_region_mean = byres(svyby(~remit, ~region, c2, svymean))
 )
 
 write_json(list(

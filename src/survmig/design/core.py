@@ -893,6 +893,11 @@ class SurveyDesign:
                 )
         return SurveyDesign._from_parts(**parts)
 
+    def _with_twophase(self, twophase: TwoPhase) -> SurveyDesign:
+        parts = self._parts()
+        parts["twophase"] = twophase
+        return SurveyDesign._from_parts(**parts)
+
     def respondents(self, mask: np.ndarray | pd.Series) -> SurveyDesign:
         """The design over the rows in ``mask`` after nonresponse. One-phase designs: as
         :meth:`subset`. Two-phase designs: the respondents become the phase-2 sample (the phase-2
@@ -901,7 +906,7 @@ class SurveyDesign:
         if tp is None:
             return self.subset(mask)
         m = np.asarray(mask, dtype=bool)
-        if self._calibration:
+        if self._calibration or tp.phase2_calibration:
             raise SurvmigError(
                 "the design is already calibrated: nonresponse adjustment must come first",
                 where="phase2",
@@ -999,7 +1004,7 @@ def _phase2(
     else:
         p1 = (st.n_units / st.popsize)[st.strata]
         tp = build_twophase(data, section, st, None)
-    return tp, p1
+    return dataclasses.replace(tp, prob1=_readonly(p1)), p1
 
 
 def _check_choice(value: str, choices: Sequence[str], what: str) -> None:

@@ -53,6 +53,10 @@ class TwoPhase:
     e: np.ndarray  # (U,) Ď₂ between units of a phase-2 stratum
     prob2: np.ndarray  # (n,) phase-2 probability of each row's unit
     probs1: tuple[str, ...] = ()  # the design's phase-1 probability columns (empty with fpc)
+    prob1: np.ndarray | None = None  # (n,) phase-1 probability of each row's PSU
+    #: calibration of phase 2 to phase-1 totals (R ``calibrate(twophase, phase = 2)``): records
+    #: whose residuals enter the phase-2 term only
+    phase2_calibration: tuple[Any, ...] = ()
 
     def describe(self) -> str:
         return (
@@ -238,7 +242,9 @@ def _quad(codes: np.ndarray, weight: np.ndarray, S: np.ndarray, full: bool) -> n
     return (w[:, None] * G * G).sum(axis=0)
 
 
-def twophase_quadratic(tp: TwoPhase, S: np.ndarray, full: bool = False) -> np.ndarray:
+def twophase_quadratic(
+    tp: TwoPhase, S: np.ndarray, full: bool = False, phase2_only: bool = False
+) -> np.ndarray:
     """R ``twophase2var``: ``S' Ď S`` for scores ``S`` summed to phase-2 units (U × M), the
     M × M matrix (``full``) or its diagonal.
 
@@ -247,20 +253,25 @@ def twophase_quadratic(tp: TwoPhase, S: np.ndarray, full: bool = False) -> np.nd
         A = Σ_c (a − g) X_c X_c' + Σ_s g T_s T_s'
         B = Σ_h (1 − p₂ − e) x_h x_h' + Σ_k e S_k S_k'
         C = Σ_h a (1 − p₂ − e) x_h x_h' + Σ_kc e (a − g) S_kc S_kc' + Σ_ks e g S_ks S_ks'
+
+    ``phase2_only``: B alone (R's ``htvar.matrix(x, dcheck$phase2)``).
     """
     c, s, k = tp.unit_cluster, tp.unit_stratum1, tp.unit_stratum2
     a, g, p2, e = tp.a, tp.g, tp.p2, tp.e
     units = np.arange(tp.n_units)
     C1 = int(c.max()) + 1
     S1 = int(s.max()) + 1
-    terms = [
-        (c, a - g),
-        (s, g),
-        (units, (1.0 - p2 - e) * (1.0 - a)),
-        (k, e),
-        (k * C1 + c, -e * (a - g)),
-        (k * S1 + s, -e * g),
-    ]
+    if phase2_only:
+        terms = [(units, 1.0 - p2 - e), (k, e)]
+    else:
+        terms = [
+            (c, a - g),
+            (s, g),
+            (units, (1.0 - p2 - e) * (1.0 - a)),
+            (k, e),
+            (k * C1 + c, -e * (a - g)),
+            (k * S1 + s, -e * g),
+        ]
     out = None
     for codes, weight in terms:
         if not np.any(weight):
@@ -271,3 +282,32 @@ def twophase_quadratic(tp: TwoPhase, S: np.ndarray, full: bool = False) -> np.nd
         M = S.shape[1]
         out = np.zeros((M, M)) if full else np.zeros(M)
     return out
+
+
+def calibrate_to_phase1(design: Any, step: Any) -> Any:
+    """A two-phase design whose phase 2 is calibrated to phase-1 totals (R ``calibrate()`` of a
+    ``twophase2`` design with ``phase = 2``).
+
+    ``step``: a :class:`~survmig.weighting.Calibrate` step whose totals are those of the whole
+    phase-1 sample (every listed unit, unweighted: what phase 2 estimates). As R, the phase-2 weights
+    ``1/p₂`` are calibrated, the final weights are ``g / (p₁ p₂)``, and the calibration residuals
+    enter the phase-2 term of the variance only (the phase-1 totals are themselves estimates).
+    """
+    from survmig.weighting.pipeline import run_steps
+
+    tp = design.twophase
+    if tp is None:
+        raise SurvmigError(
+            "calibration to phase-1 totals needs a two-phase design",
+            where="calibration",
+            hint="give the design a phase2 section",
+        )
+    if design.calibration or tp.phase2_calibration:
+        raise SurvmigError("the two-phase design is already calibrated", where="calibration")
+    d2 = 1.0 / tp.prob2
+    res = run_steps(design.data, [step], weights=d2, linearization=True)
+    if len(res.rows) != design.n:
+        raise SurvmigError("calibration to phase-1 totals keeps every row", where="calibration")
+    weights = res.weights / tp.prob1
+    new = design.with_weights(weights)
+    return new._with_twophase(dataclasses.replace(tp, phase2_calibration=tuple(res.calibration)))

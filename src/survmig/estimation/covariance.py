@@ -90,13 +90,18 @@ def covariance(engine: object, reported_var: np.ndarray | None = None) -> np.nda
     req = engine.req  # type: ignore[attr-defined]
     design = req.design
     if joint[0] == "twophase":
-        _, tp, cells = joint
+        from survmig.estimation.engine import dense_unit_scores
+
+        _, tp, cells, resid = joint
         D = req.n_domains
         P = cells.scores.shape[1]
-        dense = np.zeros((tp.n_units, D, P))
-        dense[cells.unit, cells.domain] = cells.scores
-        S = dense.transpose(0, 2, 1).reshape(tp.n_units, P * D)  # output-major: p * D + d
+        S = dense_unit_scores(tp, cells, D, P, output_major=True)  # columns p * D + d
         cov = twophase_quadratic(tp, S, full=True)
+        if resid is not None:  # phase-2 calibration: its residuals in the phase-2 term
+            R2 = dense_unit_scores(tp, resid, D, P, output_major=True)
+            cov = (
+                cov - twophase_quadratic(tp, S, True, True) + twophase_quadratic(tp, R2, True, True)
+            )
     elif joint[0] == "linearization":
         _, stages, cells = joint
         cov = sum(

@@ -556,6 +556,22 @@ class _PhaseUnits:
     n_units_total: int
 
 
+@dataclasses.dataclass(frozen=True)
+class _CalibrationOnly:
+    """What the calibration residuals read of a design: its records."""
+
+    calibration: tuple[Any, ...]
+
+
+def dense_unit_scores(tp: Any, cells: Cells, D: int, P: int, output_major: bool = False) -> Any:
+    """Phase-2 unit scores as a dense U × (D·P) matrix (domain-major, or output-major)."""
+    dense = np.zeros((tp.n_units, D, P))
+    dense[cells.unit, cells.domain] = cells.scores
+    if output_major:
+        return dense.transpose(0, 2, 1).reshape(tp.n_units, P * D)
+    return dense.reshape(tp.n_units, D * P)
+
+
 class _Engine:
     def __init__(
         self, req: _Request, reducer: Reducer, *, ci: str, level: float, deff: bool, empty: str
@@ -823,14 +839,42 @@ class _Engine:
         G = sums[:, :K]
         scores = np.einsum("cpt,cpt->cp", G[:, kidx], coef[dom])
         cells = Cells(unit, dom, scores, sums[:, K:][:, okc] > 0)
+        resid = None
+        if req.design.calibration and tp.phase2_calibration:
+            raise SurvmigError(
+                "a two-phase design calibrated both to phase-1 and to population totals",
+                where="calibration",
+                hint="calibrate phase 2 to phase-1 totals or the design to population totals",
+            )
         if req.design.calibration:
             cells = self._calibrated([units], [cells], K, kidx, coef)[0]
-        self.joint = ("twophase", tp, cells)
+        elif tp.phase2_calibration:  # R: the residuals enter the phase-2 term only
+            resid = self._phase2_residuals(tp, cells, K, kidx, coef)
+        self.joint = ("twophase", tp, cells, resid)
         P = scores.shape[1]
-        dense = np.zeros((tp.n_units, D, P))
-        dense[cells.unit, cells.domain] = cells.scores
-        var = twophase_quadratic(tp, dense.reshape(tp.n_units, D * P))
+        var = twophase_quadratic(tp, dense_unit_scores(tp, cells, D, P))
+        if resid is not None:
+            raw2 = twophase_quadratic(tp, dense_unit_scores(tp, cells, D, P), phase2_only=True)
+            res2 = twophase_quadratic(tp, dense_unit_scores(tp, resid, D, P), phase2_only=True)
+            var = var - raw2 + res2
         return var.reshape(D, P)
+
+    def _phase2_residuals(self, tp, cells: Cells, K, kidx, coef) -> Cells:
+        """Unit scores after the phase-2 calibration residuals, each domain's summed over the
+        domain's rows only: R's ``[.twophase2`` zeroes the rows of Ď outside the domain, so the
+        residuals of those rows drop out (unlike a one-phase calibrated design's)."""
+        req = self.req
+        D = req.n_domains
+        # (unit, domain) pairs as the units of the projection; rows outside every domain apart
+        pair = np.where(req.domain >= 0, tp.units * D + req.domain, tp.n_units * D)
+        units = _PhaseUnits(pair, tp.n_units * D + 1)
+        base = Cells(cells.unit * D + cells.domain, cells.domain, cells.scores, cells.present)
+        proxy = _CalibrationOnly(tp.phase2_calibration)
+        out = calibrated_unit_scores(
+            proxy, [units], [base], D, self._A[:, :K], req.domain, kidx, coef, self.reducer
+        )[0]
+        own = (out.unit < tp.n_units * D) & (out.unit % D == out.domain)
+        return Cells(out.unit[own] // D, out.domain[own], out.scores[own], out.present[own])
 
     # -- replicates ---------------------------------------------------------------------------------
 
