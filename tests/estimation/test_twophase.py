@@ -195,3 +195,19 @@ def test_phase2_calibrated_to_phase1_totals() -> None:
     np.testing.assert_allclose(np.sqrt(np.diag(cov.to_numpy())), table["se"], rtol=1e-10)
     with pytest.raises(SurvmigError, match="already calibrated"):
         calibrate_to_phase1(cal, step)
+
+
+@pytest.mark.parametrize("phase1", ["probs", "fpc"])
+def test_models_and_quantiles_on_a_two_phase_design(phase1: str) -> None:
+    """R ``svyglm`` (gaussian, quasibinomial) and ``svyquantile`` on the ``twophase`` design."""
+    from survmig.models.glm import svyglm
+
+    case = FIX["cases"][phase1]
+    d = design(phase1)
+    for family_name, key, y in (("gaussian", "glm", "remit"), ("quasibinomial", "logit", "emig")):
+        fit = svyglm(d, f"{y} ~ C(region) + hhsize", family_name=family_name)
+        np.testing.assert_allclose(fit.table["estimate"], case[key]["estimate"], rtol=REL)
+        np.testing.assert_allclose(fit.table["se"], case[key]["se"], rtol=REL)
+    q = estimate(d, quantile={"remit": [0.5, 0.9]})
+    np.testing.assert_allclose(q["estimate"], case["quantile"]["estimate"], rtol=REL)
+    np.testing.assert_allclose(q["se"], case["quantile"]["se"], rtol=REL)

@@ -66,7 +66,22 @@ stats <- function(d) {
     phases_total = {v <- attr(vcov(svytotal(~remit, d)), "phases"); c(v$phase1, v$phase2)}
   )
 }
+s2 <- h[h$in2, ]
 cases <- list(probs = stats(tp_probs), fpc = stats(tp_fpc))
+# models and quantiles on the two-phase design
+for (nm in c("probs", "fpc")) {
+  d <- if (nm == "probs") tp_probs else tp_fpc
+  g <- summary(svyglm(remit ~ region + hhsize, d))$coefficients
+  cases[[nm]]$glm <- list(estimate = unname(g[, 1]), se = unname(g[, 2]))
+  ctl <- glm.control(epsilon = 1e-15, maxit = 200)  # converged fully, as tests/reference/models.R
+  lg0 <- svyglm(emig ~ region + hhsize, d, family = quasibinomial(), control = ctl)
+  lg <- summary(svyglm(emig ~ region + hhsize, d, family = quasibinomial(), control = ctl,
+                       start = coef(lg0)))$coefficients
+  cases[[nm]]$logit <- list(estimate = unname(lg[, 1]), se = unname(lg[, 2]))
+  # survmig's df for a two-phase design: phase-1 PSUs minus strata (R's degf counts phase 2)
+  q <- svyquantile(~remit, d, c(0.5, 0.9), df = length(unique(s2$ea)) - 3)$remit
+  cases[[nm]]$quantile <- list(estimate = unname(q[, 1]), se = unname(q[, 4]))
+}
 
 # persons: the phase-1 frame with one row per person of each responding household and one
 # placeholder row per other listed household
