@@ -680,7 +680,7 @@ class _Engine:
         """Rows of each domain's subset design (R ``nrow(subset(design, domain))``: every row of a
         calibrated design, whose subset keeps all rows), for Korn-Graubard intervals (D, 1)."""
         req = self.req
-        if req.design.calibration:
+        if req.design.calibration or req.design.twophase is not None:  # R keeps every row
             return np.full((req.n_domains, 1), float(req.design.n))
         dom = req.domain[req.domain >= 0]
         return np.bincount(dom, minlength=req.n_domains).astype(float)[:, None]

@@ -824,8 +824,12 @@ def _spec_columns(spec: dict[str, Any] | Path) -> set[str]:
 
     doc = spec if isinstance(spec, dict) else load_yaml(Path(spec))
     out: set[str] = set()
-    for key in ("ids", "strata", "weights", "probs", "fpc", "repweights"):
-        value = (doc or {}).get(key)
+    phase2 = (doc or {}).get("phase2")
+    for section, key in [
+        *((doc, k) for k in ("ids", "strata", "weights", "probs", "fpc", "repweights")),
+        *((phase2, k) for k in ("ids", "strata", "fpc")),
+    ]:
+        value = section.get(key) if isinstance(section, dict) else None
         if isinstance(value, str):
             out.add(value)
         elif isinstance(value, list):
