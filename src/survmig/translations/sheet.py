@@ -338,12 +338,15 @@ def import_sheet(
                 continue
             if state == "generated" and value == before:
                 continue  # pycountry's name, unchanged: nothing to overlay
-            drift = placeholders(value) ^ placeholders(src_text)
-            if drift:
+            lost = placeholders(src_text) - placeholders(value)
+            added = placeholders(value) - placeholders(src_text)
+            if lost or added:
+                drift = [f"lost {', '.join(sorted(lost))}"] if lost else []
+                drift += [f"added {', '.join(sorted(added))}"] if added else []
                 errors.append(
                     f"row {r}, column {column}: {key}: the translation must use the same "
                     f"{{{{parameters}}}} and ${{references}} as the {source} text "
-                    f"(differs in {', '.join(sorted(drift))})"
+                    f"({'; '.join(drift)})"
                 )
                 continue
             if not src_text:
