@@ -408,6 +408,10 @@ BAD_SHEETS = {
         lambda p: set_cell(p, "list/cc_area/1", "English (en)", "Tangier"),
         r"column English \(en\): list/cc_area/1: this cell comes from the spec and was changed",
     ),
+    "a source-language name edited": (
+        lambda p: set_cell(p, "list/countries/FRA", "English (en)", "La France"),
+        r"column English \(en\): list/countries/FRA: this cell comes from the source texts",
+    ),
     "a reference dropped": (
         lambda p: set_cell(p, "household_roster/member_name/label", PT, "Qual é o nome?"),
         r"household_roster/member_name/label: the translation must use the same \{\{parameters\}\} "

@@ -92,9 +92,11 @@ def export_sheet(
         for lang in spec.languages:
             value = unit.text.get(lang, "")
             state = unit.origin.get(lang, "empty")
+            if lang == source and state in EDITABLE:
+                state = "source"  # the text translated from: never edited in the sheet
             cells.append(value)
             states.append([unit.key, lang, state, value])
-            if state == "empty":
+            if state == "empty" and lang != source:
                 to_fill[lang] += 1
             note = _note(unit, lang, source)
             if note:
@@ -324,9 +326,10 @@ def import_sheet(
             column = language_label(lang)
             if state not in EDITABLE:
                 if value != before:
+                    origin = {"spec": "spec", "source": "source texts"}.get(state, "modules")
                     errors.append(
                         f"row {r}, column {column}: {key}: this cell comes from the "
-                        f"{'spec' if state == 'spec' else 'modules'} and was changed; only "
+                        f"{origin} and was changed; only "
                         "yellow cells are imported (revert it; change module texts with an "
                         "override in the spec)"
                     )
