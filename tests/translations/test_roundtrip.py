@@ -289,6 +289,14 @@ def test_translation_file_language_must_be_in_the_spec(spec, tmp_path):
         load_questionnaire(spec)
 
 
+def test_a_missing_translation_file_names_the_spec_line(spec):
+    add_portuguese(spec, "[translations/pt.yaml]")
+    with pytest.raises(
+        SurvmigError, match=r"spec\.yaml:10: translations: file .*pt\.yaml not found"
+    ):
+        load_questionnaire(spec)
+
+
 def test_a_language_pycountry_does_not_name_gets_every_country_to_translate(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(

@@ -390,6 +390,14 @@ def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
 
 
 def _translator(spec: Spec) -> Translator:
+    for index, path in enumerate(spec.translation_files):
+        if not path.is_file():
+            raise SurvmigError(
+                f"translations: file {path} not found",
+                file=spec.file,
+                line=spec.raw["translations"].line_of(index),
+                hint="paths are relative to the spec; write it with survmig translations import",
+            )
     overlay = load_overlay(spec.translation_files, spec.default_language)
     for lang, path in overlay.languages.items():
         if lang not in spec.languages:
