@@ -277,6 +277,8 @@ class Translator:
         """The final text of ``key``: base, then the translation files, then the override."""
         if not base and not override:
             return None
+        if key in self.units:  # one text seen twice (a name filled in several texts): one unit
+            return self.units[key].text
         base, override = dict(base or {}), dict(override or {})
         current = {**base, **override}
         source = current.get(self.source_language)
@@ -310,8 +312,6 @@ class Translator:
         for lang in list(stale):
             if lang in final:
                 del stale[lang]
-        if key in self.units:  # a shared list seen twice: one unit
-            return self.units[key].text
         self.units[key] = TextUnit(key, kind, final, file, line, origin, stale)
         return final
 
