@@ -48,6 +48,7 @@ tr.suppressed td{color:#888} tr.caution td{background:#fff6e5}
 td.num{white-space:nowrap}
 .toc{columns:2} .toc li{margin:.1em 0} svg{max-width:100%;height:auto}
 figure{margin:.6em 0;direction:ltr;text-align:center}
+figure svg text{unicode-bidi:plaintext}
 .note{font-size:.85em;color:#444}
 .warn{border-inline-start:4px solid #c0392b;background:#fdf0ee;padding:.4em .8em}
 section.indicator{break-before:page;page-break-before:always}
