@@ -15,7 +15,7 @@ from survmig.fileio import atomic_dir, atomic_path
 from survmig.indicators import IndicatorResults
 from survmig.report.charts import svg_text
 from survmig.report.i18n import Texts, decimals_for
-from survmig.report.methodology import Methodology
+from survmig.report.methodology import Methodology, step_names
 from survmig.report.tables import (
     FLAG_RECOVERABLE,
     FLAG_SUPPRESSED,
@@ -259,7 +259,7 @@ def _methodology(
         if m.population is not None:
             rows.append((tx.t("population"), tx.t("population_text", n=tx.number(m.population))))
         if m.weighting:
-            rows.append((tx.t("weighting"), " → ".join(m.weighting)))
+            rows.append((tx.t("weighting"), " → ".join(step_names(m, tx))))
         kind = m.variance
         how = str((results.variance or {}).get("variance", ""))
         if how:  # what the estimation itself used (a design file's calibration, replicates)
