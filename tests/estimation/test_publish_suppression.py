@@ -175,10 +175,24 @@ def test_no_written_format_gives_a_suppressed_value_back(
     assert pub.loc[sup, values].isna().all().all()
     keep = ~sup
     np.testing.assert_allclose(pub.loc[keep, "estimate"], truth.loc[keep, "estimate"], rtol=1e-12)
-    wb = openpyxl.load_workbook(tmp_path / "pub.xlsx")
-    ws = wb["estimates"]
-    head = [c.value for c in ws[1]]
-    assert "flag" in head
+    # the workbook: numbers stay numbers with display formats, suppressed rows grey, caution yellow
+    ws = openpyxl.load_workbook(tmp_path / "pub.xlsx")["estimates"]
+    col = {c.value: c.column for c in ws[1]}
+    for i, rec in enumerate(pub.itertuples(index=False), start=2):
+        est = ws.cell(i, col["estimate"])
+        fill = est.fill.fgColor.rgb if est.fill.fill_type == "solid" else None
+        if str(rec.flag).startswith("suppressed"):
+            assert est.value is None and str(fill).endswith("E7E6E6")
+            continue
+        assert isinstance(est.value, float)
+        if rec.flag == "use with caution":
+            assert str(fill).endswith("FFF2CC")
+        if rec.statistic == "prop":
+            assert est.number_format == "0.0%"
+        elif abs(rec.estimate) >= 1000:
+            assert est.number_format == "#,##0"
+        assert ws.cell(i, col["cv"]).number_format == "0.0%"
+        assert ws.cell(i, col["n"]).number_format == "#,##0"
 
 
 def test_thresholds_with_compare_are_refused(run_cli, api_csv: Path, tmp_path: Path) -> None:
