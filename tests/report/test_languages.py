@@ -143,6 +143,7 @@ def test_workbook_in_each_language(results, tmp_path, lang):
     assert ws["A1"].hyperlink.location == f"'{tx.t('contents')}'!A1"
     notes = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(2, 10)}
     assert notes[tx.t("definition")] == tx.indicator(results.info["foreign_born_share"].definition)
+    assert notes[tx.t("unit")] == tx.t("unit_share")
     top = next(r for r in range(2, 20) if ws.cell(r, 1).value == tx.t("estimate")) + 1
     head = [ws.cell(top - 1, c).value for c in range(1, 7)]
     assert head[:2] == [tx.t("estimate"), tx.t("se")] and head[4:6] == [tx.t("cv"), tx.t("n")]

@@ -53,6 +53,11 @@ def number_format(col: str, unit: str, statistic: str, values: Sequence[float] =
     return "#,##0" if d == 0 else "#,##0." + "0" * d
 
 
+def unit_text(unit: str, tx: Texts) -> str:
+    """A unit in the workbook's language (``unit_<unit>`` of texts.yaml), else as written."""
+    return tx.t(f"unit_{unit}") if f"unit_{unit}" in tx._texts else unit
+
+
 def sheet_title(text: str) -> str:
     """A valid Excel sheet name for a text: ≤ 31 characters, none of []:*?/\\."""
     return re.sub(r"[\[\]:*?/\\]", "_", text).strip("'")[:31] or "_"
@@ -196,7 +201,7 @@ def write_excel(
             (tx.t("standard"), info.standard),
             (tx.t("universe"), tx.indicator(info.universe, info.parameters)),
             (tx.t("reference_period"), tx.indicator(info.reference_period, info.parameters)),
-            (tx.t("unit"), tx.indicator(info.unit, info.parameters)),
+            (tx.t("unit"), unit_text(tx.indicator(info.unit, info.parameters), tx)),
         ]
         if info.note:
             notes.append((tx.t("note"), tx.indicator(info.note, info.parameters)))
