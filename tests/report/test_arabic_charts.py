@@ -84,3 +84,37 @@ def test_report_charts_carry_arabic_as_text(results, tmp_path):
     assert all("DejaVuSans-" not in svg for svg in svgs)  # no glyph outlines instead of text
     # each chart text takes its direction from its first letter ("95 %" ends an Arabic line)
     assert "figure svg text{unicode-bidi:plaintext}" in page
+
+
+def test_without_libraqm_the_texts_and_tick_labels_are_shaped_while_drawn(monkeypatch):
+    """The fallback's plumbing, with stand-ins for arabic-reshaper and python-bidi: every text
+    and every tick label goes through them for the drawing, and comes back afterwards."""
+    import types
+
+    reshaper = types.ModuleType("arabic_reshaper")
+
+    class ArabicReshaper:
+        def __init__(self, configuration=None):
+            pass
+
+        def reshape(self, text):
+            return f"<{text}>"
+
+    reshaper.ArabicReshaper = ArabicReshaper
+    bidi = types.ModuleType("bidi")
+    bidi.get_display = lambda text: text[::-1]
+    monkeypatch.setitem(sys.modules, "arabic_reshaper", reshaper)
+    monkeypatch.setitem(sys.modules, "bidi", bidi)
+    monkeypatch.setattr(shaping, "NATIVE", False)
+    fig, ax = plt.subplots()
+    ax.set_yticks([0, 1])
+    ax.set_yticklabels([MALE, "Male"])
+    ax.set_title(MALE)
+    with shaping.shaped(fig):
+        fig.canvas.draw()
+        assert ax.get_title() == f">{MALE[::-1]}<"
+        assert [t.get_text() for t in ax.get_yticklabels()] == [f">{MALE[::-1]}<", "Male"]
+    fig.canvas.draw()
+    assert ax.get_title() == MALE
+    assert [t.get_text() for t in ax.get_yticklabels()] == [MALE, "Male"]
+    plt.close(fig)
