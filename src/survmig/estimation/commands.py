@@ -18,7 +18,7 @@ from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.margins import breakdowns_of, estimate_margins, with_national
 from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
-from survmig.estimation.publish import for_output, given_thresholds
+from survmig.estimation.publish import for_output, refuse_thresholds_with_compare
 from survmig.estimation.scale import needed_columns, one_line_spec, run_out_of_core
 from survmig.estimation.sources import ENGINES, choose_engine, read_columns, table_columns
 from survmig.fileio import check_output_dir
@@ -523,13 +523,7 @@ def estimate_command(
     if compare_var is None and reference is not None:
         raise SurvmigError("--reference goes with --compare", where="--reference")
     if compare_var is not None:
-        if given_thresholds(click.get_current_context()):
-            raise SurvmigError(
-                "--cv-suppress, --min-n, --cv-caution and --secondary do not apply to --compare: "
-                "a published difference would give a suppressed group estimate back",
-                where="--compare",
-                hint="suppress the group estimates with --by VAR instead of --compare VAR",
-            )
+        refuse_thresholds_with_compare()
         return _compare_command(
             design, compare_var, breakdowns, reference, contrast, indicators,
             dict(mean=_split(means), total=_split(totals), prop=_split(props),

@@ -66,3 +66,19 @@ def for_output(table: pd.DataFrame, publish: Mapping[str, Any]) -> pd.DataFrame:
     if not given_thresholds(click.get_current_context()):
         return table
     return suppress_estimates(table, publish["thresholds"])
+
+
+def refuse_thresholds_with_compare() -> None:
+    """``--compare`` with a threshold: an error (a published difference between two groups, with
+    one group published, gives the other, suppressed one back)."""
+    import click
+
+    from survmig.errors import SurvmigError
+
+    if given_thresholds(click.get_current_context()):
+        raise SurvmigError(
+            "--cv-suppress, --min-n, --cv-caution and --secondary do not apply to --compare: "
+            "a published difference would give a suppressed group estimate back",
+            where="--compare",
+            hint="suppress the group estimates with --by VAR instead of --compare VAR",
+        )
