@@ -27,7 +27,10 @@ def _histogram(values: np.ndarray) -> dict[str, list[float]]:
     lo, hi = float(values.min()), float(values.max())
     if hi - lo <= 1e-12 * max(abs(hi), 1.0):  # one value: one bin around it
         lo, hi = lo - 0.05 * max(abs(lo), 1e-3), hi + 0.05 * max(abs(hi), 1e-3)
-    counts, edges = np.histogram(values, bins=BINS, range=(lo, hi))
+    # equal bins as np.histogram (the last one closed), by one multiply and a bincount
+    edges = np.linspace(lo, hi, BINS + 1)
+    k = ((values - lo) * (BINS / (hi - lo))).astype(np.int64)
+    counts = np.bincount(np.clip(k, 0, BINS - 1), minlength=BINS)
     return {"edges": edges.tolist(), "counts": counts.astype(int).tolist()}
 
 
@@ -41,8 +44,10 @@ def distribution(
 ) -> dict[str, Any]:
     """Histograms of the weights after ``step`` and of its g-factors (after / before, for the rows
     kept: a nonresponse step drops the nonrespondents), with the step's bounds."""
-    idx = np.searchsorted(rows_before, rows_after)  # rows stay in input order
-    old = before[idx]
+    if len(rows_after) == len(rows_before):  # no row dropped
+        old = before
+    else:  # rows stay in input order
+        old = before[np.searchsorted(rows_before, rows_after)]
     live = after != 0
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(old > 0, after / old, np.nan)
