@@ -29,8 +29,10 @@ def _histogram(values: np.ndarray) -> dict[str, list[float]]:
         lo, hi = lo - 0.05 * max(abs(lo), 1e-3), hi + 0.05 * max(abs(hi), 1e-3)
     # equal bins as np.histogram (the last one closed), by one multiply and a bincount
     edges = np.linspace(lo, hi, BINS + 1)
-    k = ((values - lo) * (BINS / (hi - lo))).astype(np.int64)
-    counts = np.bincount(np.clip(k, 0, BINS - 1), minlength=BINS)
+    k = np.clip(((values - lo) * (BINS / (hi - lo))).astype(np.int64), 0, BINS - 1)
+    k -= values < edges[k]  # rounding at an edge: the bin np.histogram puts the value in
+    k += (values >= edges[k + 1]) & (k != BINS - 1)
+    counts = np.bincount(k, minlength=BINS)
     return {"edges": edges.tolist(), "counts": counts.astype(int).tolist()}
 
 
