@@ -88,3 +88,15 @@ def test_cli_prints_the_picture(run_cli, tmp_path):
                   "-o", out)  # fmt: skip
     assert res.exit_code == 0, res.stderr
     assert "o.weighting.png" in res.stdout and (tmp_path / "o.weighting.png").stat().st_size > 5000
+
+
+def test_histogram_bins_are_numpy_s_even_for_values_on_an_edge():
+    from survmig.weighting.pictures import _histogram
+
+    rng = np.random.default_rng(3)
+    for _ in range(100):  # rounded values: many fall exactly on a bin edge
+        v = np.round(rng.uniform(0, rng.integers(1, 100), rng.integers(2, 3000)), 1)
+        h = _histogram(v)
+        assert h["counts"] == np.histogram(v, bins=np.asarray(h["edges"]))[0].tolist()
+    one = _histogram(np.full(5, 2.0))  # a single value: one bin around it holds them all
+    assert sum(one["counts"]) == 5 and one["edges"][0] < 2 < one["edges"][-1]
