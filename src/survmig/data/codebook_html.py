@@ -34,16 +34,14 @@ def bidi(text: object) -> Markup:
     """HTML for a label: in right-to-left text, ``${…}`` and Latin runs are isolated in ``<bdi>``.
 
     Without isolation the browser's bidi algorithm reorders the braces and neighbouring words of
-    ``${member_name}`` inside an Arabic sentence, so the placeholder shows scrambled; the isolate
-    says ``dir="ltr"`` (Chromium lays a bare ``<bdi>`` out in its parent's direction, which shows
-    ``{member_name}$``).
+    ``${member_name}`` inside an Arabic sentence, so the placeholder shows scrambled.
     """
     text = "" if text is None else str(text)
     if not _RTL.search(text):
         return escape(text)
     out, pos = [], 0
     for m in _LTR_RUN.finditer(text):
-        out += [str(escape(text[pos : m.start()])), f'<bdi dir="ltr">{escape(m.group())}</bdi>']
+        out += [str(escape(text[pos : m.start()])), f"<bdi>{escape(m.group())}</bdi>"]
         pos = m.end()
     out.append(str(escape(text[pos:])))
     return Markup("".join(out))
