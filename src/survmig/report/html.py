@@ -277,7 +277,7 @@ def _methodology(
             method=m.replicate_method or "",
             replicates=tx.number(m.replicates or 0),
         )
-        if m.variance == "twophase":
+        if m.variance == "twophase" or how.startswith("two-phase"):
             text = tx.t("var_twophase") + " " + text
         note = (results.variance or {}).get("weights_note")
         if note and tx.lang == "en":  # the estimation's own warning about the weights

@@ -52,7 +52,7 @@ def from_design(
     ``weighting``: the steps' names, or their records (anything with ``name`` and ``kind``, e.g.
     :attr:`survmig.weighting.WeightingResult.reports`), whose kinds name them in other languages."""
     rep = design.replicate_weights if design.is_replicate else None
-    if two_phase:
+    if two_phase or getattr(design, "twophase", None) is not None:
         variance = "twophase"
     elif rep is not None:
         variance = "replicate"

@@ -183,7 +183,7 @@ def weight_design(
         # respondents only; strata keep their full-design PSU counts (R's subset())
         mask = np.zeros(design.n, dtype=bool)
         mask[res.rows] = True
-        design = design.subset(mask)
+        design = design.respondents(mask) if hasattr(design, "respondents") else design.subset(mask)
     res.design = design.with_weights(
         res.weights,
         res.repweights,
