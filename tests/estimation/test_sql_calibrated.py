@@ -98,8 +98,10 @@ REQUESTS = [
 
 
 def weighted(d: pd.DataFrame, steps: list[dict]) -> pd.DataFrame:
+    """The weights and the design file's calibration section ``survmig weight`` would write."""
     res = run_steps(d, [step_from_spec(s, ValueError) for s in steps], weights=d["w0"].to_numpy())
-    return d.assign(wt=res.weights), calibration_spec(res.calibration_steps, "w0")
+    section = calibration_spec(res.calibration_steps, "wt_uncalibrated")
+    return d.assign(wt=res.weights, wt_uncalibrated=res.uncalibrated), section
 
 
 @pytest.fixture(scope="module")

@@ -32,9 +32,10 @@ import pandas as pd
 from survmig.design.calibration import GregCalibration, PostStratification, Raking
 from survmig.design.core import require_columns, show
 from survmig.errors import SurvmigError
+from survmig.estimation.sqlrows import RowCalibration
 from survmig.estimation.variance import Cells, contract_scores, group_sum, residual_cells
 from survmig.weighting.designfile import CALIBRATION_FIELDS, WEIGHT_RTOL, step_from_spec
-from survmig.weighting.steps import Calibrate, PostStratify, Rake
+from survmig.weighting.steps import Calibrate, PostStratify, Rake, Trim
 
 #: the dense (GREG) basis keeps singular values above this fraction of the largest, as in memory
 _RANK_TOL = 1e-7
@@ -54,6 +55,9 @@ class _CellBasis:
 
 
 def _cell_level(step: Any) -> bool:
+    """Whether the step's factor is a function of the row's margin cell."""
+    if isinstance(step, Trim):
+        return False
     return not isinstance(step, Calibrate) or (not step.continuous and step.bounds_on != "weight")
 
 
@@ -92,20 +96,11 @@ class SqlCalibration:
             if isinstance(step, PostStratify):
                 assert step.controls is not None
                 margins += list(step.controls.by)
-            elif isinstance(step, Rake | Calibrate) and _cell_level(step):
+            elif isinstance(step, Rake | Calibrate):
                 margins += [c for m in step.margins for c in m.by]
-            else:
-                what = {
-                    "trim": "trimming",
-                    "calibrate": "calibration to continuous totals or with bounds on the weights",
-                }.get(step.kind, f"a {step.kind} step")
-                raise SurvmigError(
-                    f"{what} ({step.label}) changes weights within a margin cell: "
-                    "that design is estimated in memory",
-                    file=b.label,
-                    where="calibration",
-                    hint="use --engine memory for this design file",
-                )
+            elif not isinstance(step, Trim):
+                raise fail(f"a {step.kind} step cannot be carried in a design file's calibration")
+        row_level = not all(_cell_level(s) for s in steps)
         self.b = b
         q = b.quote
         self.margins = list(dict.fromkeys(margins))
@@ -117,13 +112,14 @@ class SqlCalibration:
         self.before = f"CAST({q(col)} AS DOUBLE)"
         wb, w = self.before, weight
         self.cell_keys = [f"m{i}" for i in range(len(self.margins))]
-        sel = ", ".join(f"{q(c)} AS m{i}" for i, c in enumerate(self.margins))
+        sel = "".join(f"{q(c)} AS m{i}, " for i, c in enumerate(self.margins))
         bad = f"{wb} IS NULL OR isnan({wb}) OR {wb} < 0 OR {wb} = CAST('Infinity' AS DOUBLE)"
         ratio = f"CASE WHEN {w} > 0 THEN {wb} / {w} END"
         cells = b.query(
-            f"SELECT {sel}, sum({wb}) AS wb, count(*) AS n, min({ratio}) AS tlo, "
+            f"SELECT {sel}sum({wb}) AS wb, count(*) AS n, min({ratio}) AS tlo, "
             f"max({ratio}) AS thi, sum(CASE WHEN {bad} THEN 1 ELSE 0 END) AS badwb "
-            f"FROM {b.table} GROUP BY {', '.join(q(c) for c in self.margins)}"
+            f"FROM {b.table}"
+            + (f" GROUP BY {', '.join(q(c) for c in self.margins)}" if self.margins else "")
         )
         nbad = int(cells["badwb"].fillna(0).sum())
         if nbad:
@@ -138,8 +134,15 @@ class SqlCalibration:
                     f"recomputing the recorded calibration failed: margin column {show(c)} has "
                     f"{int(cells['n'].to_numpy()[missing].sum())} missing value(s)"
                 )
-        cells = cells.sort_values(self.cell_keys, kind="stable").reset_index(drop=True)
+        if self.cell_keys:
+            cells = cells.sort_values(self.cell_keys, kind="stable").reset_index(drop=True)
         self.cells = cells
+        self.rows: RowCalibration | None = None
+        if row_level:  # weights change within cells: per-row SQL expressions (:mod:`.sqlrows`)
+            self.rows = RowCalibration(
+                b, steps, wb, weight, weights_label, self.margins, cells, fail
+            )
+            return
         WB = cells["wb"].to_numpy(dtype=float)
         self.WB = WB
         self.n_rows = cells["n"].to_numpy(dtype=float)
@@ -235,6 +238,8 @@ class SqlCalibration:
         coef: np.ndarray,
     ) -> list[Cells]:
         """The calibrated unit scores of every stage, from SQL group sums (see the module doc)."""
+        if self.rows is not None:
+            return self.rows.unit_scores(req, stages, base_cells, kidx, coef)
         b, q = self.b, self.b.quote
         rd = req.rd
         D, K, P = req.n_domains, len(req.feat.cols), kidx.shape[0]
