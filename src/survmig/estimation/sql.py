@@ -19,9 +19,11 @@ Woodruff interval's CDF feature ``1[y ≤ q̂_d]`` is one more feature of the ce
 one row per distinct value and domain: fine for ages, money amounts and other rounded values,
 large for a continuous variable over a census.
 
+A design file's ``calibration:`` section is rerun in SQL and its residuals are taken from group
+sums (:mod:`.sqlcal`, :mod:`.sqlrows`).
+
 Not out of core (errors say so): element sampling without PSU ids (every row would be a cell),
-weights implied by the fpc alone, calibration records and ``combined_weights: false`` JKn without
-``rscales``.
+weights implied by the fpc alone and ``combined_weights: false`` JKn without ``rscales``.
 """
 
 from __future__ import annotations

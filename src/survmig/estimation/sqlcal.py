@@ -17,8 +17,9 @@ calibration for the weights (``psw``, ``oldw``, ``whalf²``), over it for raking
 residual algebra (:func:`survmig.estimation.variance.residual_cells`) needs three group sums:
 features by (cell, domain), weights before by cell, and weights before by (sampling unit, cell).
 
-Not out of core (errors say so): calibration to continuous totals, bounds on the weights
-themselves (``bounds_on: weight``) and trimming, which make factors differ within a cell.
+Calibration to continuous totals, bounds on the weights themselves (``bounds_on: weight``) and
+trimming make factors differ within a cell: those sections run as per-row SQL expressions
+(:mod:`.sqlrows`).
 """
 
 from __future__ import annotations
