@@ -62,6 +62,10 @@ def needed_columns(
     cols: list[str] = []
     for key in ("ids", "strata", "fpc", "probs", "weights"):
         cols += _names(fields.get(key))
+    phase2 = fields.get("phase2")
+    if isinstance(phase2, dict):  # a two-phase design: the phase-2 unit, strata and sizes too
+        for key in ("ids", "strata", "fpc"):
+            cols += _names(phase2.get(key))
     rep = fields.get("repweights")
     if isinstance(rep, str):
         names = table_columns(data) if data.exists() else None

@@ -101,6 +101,12 @@ class _ReducedDesign:
         cols = b.frame_of_columns()
         self.replicate = "repweights" in spec
         self.calibration: SqlCalibration | None = None
+        if spec.get("phase2"):
+            raise SurvmigError(
+                "two-phase designs are estimated in memory",
+                where="phase2",
+                hint="use --engine memory (the two-phase variance needs the phase-2 units)",
+            )
         self.ids = _as_list(spec.get("ids"))
         self.strata = _as_list(spec.get("strata"))
         self.fpc = _as_list(spec.get("fpc"))
