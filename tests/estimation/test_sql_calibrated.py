@@ -363,6 +363,16 @@ def test_cli_weight_then_estimate_out_of_core(run_cli, tmp_path):
         assert res.exit_code == 0, res.stderr
         tables[engine] = pd.read_csv(est)
     assert_same(tables["duckdb"], tables["memory"])
+    for engine in ("memory", "duckdb"):  # margins: national, by region, by sex
+        est = tmp_path / f"margins-{engine}.csv"
+        res = run_cli(
+            "estimate", out, "--design", design, "--mean", "spend", "--prop", "migrant",
+            "--by", "region", "--by", "sex", "--engine", engine, "-o", est,
+        )  # fmt: skip
+        assert res.exit_code == 0, res.stderr
+        tables[engine] = pd.read_csv(est)
+    assert set(tables["memory"]["breakdown"]) == {"national", "region", "sex"}
+    assert_same(tables["duckdb"], tables["memory"])
     frame = pd.read_parquet(out)
     frame.loc[frame.index[0], "w0"] *= 2
     bad = tmp_path / "bad.parquet"
