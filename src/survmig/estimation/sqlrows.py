@@ -33,6 +33,7 @@ from survmig.design.calibration import GregCalibration, PostStratification, Raki
 from survmig.design.core import show
 from survmig.errors import SurvmigError
 from survmig.estimation.sources import sql_literal
+from survmig.estimation.sqlfun import ONE, ZERO, calfun, merge_pieces, split_pieces
 from survmig.estimation.variance import Cells, contract_scores, group_sum, residual_cells
 from survmig.weighting.designfile import WEIGHT_RTOL
 from survmig.weighting.steps import Calibrate, Trim, WeightState
@@ -41,7 +42,6 @@ _RANK_TOL = 1e-7  # as the in-memory dense basis
 _RESCALE = 20.0  # R grake: weights rescaled when every population/sample ratio exceeds this
 _GINV_RCOND = 256 * np.finfo(float).eps
 INF = "CAST('Infinity' AS DOUBLE)"
-ONE, ZERO = "CAST(1 AS DOUBLE)", "CAST(0 AS DOUBLE)"  # 1.0 would be a DECIMAL
 PREFIX = "__svm"
 
 
@@ -63,40 +63,6 @@ class _Basis:
     u: np.ndarray
     ev: list[str]
     v: np.ndarray
-
-
-def _bounded(lo: str | None, up: str | None, x: str) -> str:
-    if lo is not None:
-        x = f"greatest({x}, {lo})"
-    if up is not None:
-        x = f"least({x}, {up})"
-    return x
-
-
-def _calfun(method: str, u: str, lo: str | None, up: str | None) -> tuple[str, str]:
-    """R's ``calfun`` ``Fm1`` and ``dF`` as SQL (``lo``/``up``: None when infinite)."""
-    inside = " AND ".join(
-        [f"{u} < {up} - 1"] * (up is not None) + [f"{u} > {lo} - 1"] * (lo is not None)
-    )
-    inside = inside or "TRUE"
-    if method == "linear":
-        return (
-            f"({_bounded(lo, up, f'{u} + 1')} - 1)",
-            f"CASE WHEN {inside} THEN {ONE} ELSE {ZERO} END",
-        )
-    if method == "raking":
-        return (
-            f"({_bounded(lo, up, f'exp({u})')} - 1)",
-            f"CASE WHEN {inside} THEN exp({u}) ELSE {ZERO} END",
-        )
-    assert lo is not None and up is not None
-    a = f"(({up}) - ({lo})) / ((({up}) - 1) * (1 - ({lo})))"
-    e = f"exp({a} * {u})"
-    top = f"(({lo}) * (({up}) - 1) + ({up}) * (1 - ({lo})) * {e})"
-    den = f"((({up}) - 1) + (1 - ({lo})) * {e})"
-    fm1 = f"({top} / {den} - 1)"
-    df = f"(({up}) * (1 - ({lo})) * {e} * {a} / {den} - {top} * ((1 - ({lo})) * {e} * {a}) / ({den} * {den}))"
-    return fm1, df
 
 
 class RowCalibration:
@@ -390,7 +356,7 @@ class RowCalibration:
 
         def at(eta: np.ndarray) -> tuple[Any, ...]:
             u, join = linear_predictor(eta)
-            fm1, df = _calfun(step.method, u, lo, up)
+            fm1, df = calfun(step.method, u, lo, up)
             T, _, bad_d = moments(df, join)
             _, F1, bad_f = moments(fm1, join)
             return T * scale, totals - sample_total * scale - F1 * scale, bad_d + bad_f, u, join
@@ -417,7 +383,7 @@ class RowCalibration:
                     f"{step.method} calibration of the full-sample weights did not converge in "
                     f"{step.maxit} iterations (relative misfit {rel.max():.3g})"
                 )
-        fm1, _ = _calfun(step.method, u, lo, up)
+        fm1, _ = calfun(step.method, u, lo, up)
         return f"((1 + {fm1}) * {_num(scale)})", join
 
     def _trim(self, k: int, step: Trim) -> None:
@@ -447,7 +413,7 @@ class RowCalibration:
         w0 = w
         pieces: list[tuple[float, float, float]] = [(np.inf, 1.0, 0.0)]  # (below, slope, shift)
         for _ in range(100):
-            sub = _split(pieces, lo, up)
+            sub = split_pieces(pieces, lo, up)
             case = " ".join(f"WHEN {w0} < {_num(t)} THEN {j}" for j, (t, *_) in enumerate(sub[:-1]))
             got = self.b.query(
                 f"SELECT p, count(*) AS n, sum(w) AS s FROM (SELECT "
@@ -478,7 +444,7 @@ class RowCalibration:
                     base = float(g[inside].sum())
                     r = trimmings / (base if base > 0 else 1.0)
                     new.append((t, aj * (1 + r), cj * (1 + r)))
-            pieces = _merge(new)
+            pieces = merge_pieces(new)
             if not step.strict:
                 break
         arms = " ".join(
@@ -579,44 +545,6 @@ class RowCalibration:
             return out
 
         return residual_cells(stages, base_cells, D, P, self.steps, r0, cross, up)
-
-
-def _split(
-    pieces: list[tuple[float, float, float]], lo: float, up: float
-) -> list[tuple[float, float, float, str]]:
-    """The pieces cut where the current weight crosses a bound, each classed lo / in / up."""
-    out = []
-    t_prev = -np.inf
-    for t, a, c in pieces:
-        cuts = []
-        if a > 0:
-            cuts = sorted(
-                x for x in ((bd - c) / a for bd in (lo, up) if np.isfinite(bd)) if t_prev < x < t
-            )
-        edges = [t_prev, *cuts, t]
-        for e0, e1 in zip(edges[:-1], edges[1:], strict=True):
-            if np.isfinite(e0) and np.isfinite(e1):
-                r = (e0 + e1) / 2
-            elif np.isfinite(e1):
-                r = e1 - abs(e1) - 1
-            elif np.isfinite(e0):
-                r = e0 + abs(e0) + 1
-            else:
-                r = 0.0
-            g = a * r + c
-            out.append((e1, a, c, "lo" if g < lo else "up" if g > up else "in"))
-        t_prev = t
-    return out
-
-
-def _merge(pieces: list[tuple[float, float, float]]) -> list[tuple[float, float, float]]:
-    out: list[tuple[float, float, float]] = []
-    for t, a, c in pieces:
-        if out and out[-1][1:] == (a, c):
-            out[-1] = (t, a, c)
-        else:
-            out.append((t, a, c))
-    return out
 
 
 def _one_hot(groups: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
