@@ -471,7 +471,7 @@ def estimate_command(
     if chosen != "memory":
         table = run_out_of_core(
             data, spec, chosen, spark_master, lonely_psu, lonely_psu_domain, request,
-            by=list(by), others=(indicators, design_data_file, compare_var),
+            by=list(by), others=(indicators, design_data_file, compare_var), national=national,
         )  # fmt: skip
         if output is None:
             print_table(table, all_columns=all_columns, level=level)
