@@ -201,7 +201,7 @@ def run_demo(
                 design,
                 persons=len(data.table(level_map(data)["person"])),
                 response_rate=float(sample["responded"].mean()),
-                weighting=[r.name for r in weighting.reports],
+                weighting=weighting.reports,
             )
             write_report(
                 results,

@@ -796,6 +796,11 @@ class _Engine:
         present = sums[:, K:][:, okc] > 0
         return Cells(unit, dom, scores, present)
 
+    def _is_calibrated(self) -> bool:
+        """Whether the scores take calibration residuals (the SQL engines keep their records
+        outside the reduced design)."""
+        return bool(self.req.design.calibration)
+
     def _calibrated(self, stages, cells, K, kidx, coef) -> list[Cells]:
         """Unit scores after the calibration residuals (rows in memory)."""
         req = self.req
@@ -818,7 +823,7 @@ class _Engine:
             return self._twophase_variance(K, kidx, coef, okc)
         stages = list(design.stages if design.variance == "multistage" else design.stages[:1])
         cells = [self._stage_cells(s, K, kidx, coef, okc) for s in range(len(stages))]
-        if design.calibration:
+        if self._is_calibrated():
             cells = self._calibrated(stages, cells, K, kidx, coef)
         self.joint = ("linearization", stages, cells)
         total = np.zeros_like(coef[:, :, 0])
