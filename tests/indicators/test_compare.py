@@ -118,3 +118,39 @@ def _with_constant(ds, hh):
     from survmig.data import KEY
 
     return {"design_data": pd.DataFrame({KEY: hh[KEY].to_numpy(), "one_value": "x"})}
+
+
+@pytest.fixture
+def dataset_dir(survey, tmp_path):
+    import yaml
+
+    ds, spec = survey
+    ds.write(tmp_path / "ds")
+    (tmp_path / "design.yaml").write_text(yaml.safe_dump(spec))
+    return ["estimate", tmp_path / "ds", "--design", tmp_path / "design.yaml"]
+
+
+def test_cli_indicators_compare(run_cli, dataset_dir, tmp_path, comparisons):
+    out = tmp_path / "cmp.csv"
+    res = run_cli(
+        *dataset_dir, "--indicators", "foreign_born_share,intention_to_migrate_share",
+        "--compare", "born_in_country", "--reference", "1", "--contrast", "both", "-o", out,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert "foreign_born_share not compared by born_in_country" in res.stderr
+    assert "wrote 2 estimates and 2 comparisons" in res.stdout
+    got = pd.read_csv(out)
+    diff = got[got["contrast"] == "difference"].iloc[0]
+    assert diff["variable"] == "intention_to_migrate_share"
+    assert diff["se"] == pytest.approx(FIX["members"]["intent"]["difference"]["se"], rel=REL)
+
+
+def test_cli_compare_errors_are_one_line(run_cli, dataset_dir):
+    res = run_cli(
+        *dataset_dir, "--indicators", "foreign_born_share", "--compare", "born_in_country"
+    )
+    assert res.exit_code == 2
+    assert "none of the requested indicators can be compared by born_in_country" in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) <= 2
+    res = run_cli(*dataset_dir, "--indicators", "intention_to_migrate_share", "--compare", "nope")
+    assert res.exit_code == 2 and "neither a concept nor a column" in res.stderr
