@@ -69,12 +69,15 @@ def compare_indicators(
     reference: Any = None,
     contrast: str | Sequence[str] = ("difference",),
     level: float = 0.95,
+    derived_from: Sequence[str] = (),
     **options: Any,
 ) -> IndicatorComparison:
     """Every indicator for each group of ``compare`` (within the domains of ``by``) and each
     group's ``contrast`` (``difference``, ``ratio``) to ``reference`` (default: the first group
-    in the data's order). ``options`` go to :func:`~survmig.indicators.compute`. Indicators that
-    cannot be compared are in ``notes`` (see the module docstring)."""
+    in the data's order). ``derived_from``: the concepts a derived grouping is made of (a "migrant
+    household" from ``born_in_country``): indicators defined by them are not compared either.
+    ``options`` go to :func:`~survmig.indicators.compute`. Indicators that cannot be compared are
+    in ``notes`` (see the module docstring)."""
     kinds = [contrast] if isinstance(contrast, str) else list(contrast)
     bad = [k for k in kinds if k not in CONTRASTS]
     if bad or not kinds:
@@ -106,7 +109,7 @@ def compare_indicators(
             hint=f"choose one of {', '.join(map(show, values)) or '(no values)'}",
         )
     for iid, info in results.info.items():
-        why = _not_comparable(results, iid, compare)
+        why = _not_comparable(results, iid, compare, derived_from)
         rows = results.table[results.table["indicator"] == iid].reset_index(drop=True)
         present = _group_values(rows, compare)
         if why is None and len(present) < 2:
@@ -159,11 +162,13 @@ def _group_values(table: pd.DataFrame, var: str) -> list[str]:
     return [str(v) for v in pd.unique(live[var].dropna())]
 
 
-def _not_comparable(results: Any, iid: str, var: str) -> tuple[str, dict[str, Any]] | None:
+def _not_comparable(
+    results: Any, iid: str, var: str, derived_from: Sequence[str]
+) -> tuple[str, dict[str, Any]] | None:
     info = results.info[iid]
     if var not in info.by:
         return "level", {}
-    if var in info.defined_by:
+    if {var, *derived_from} & set(info.defined_by):
         return "defines", {}
     if iid not in results.covariance:
         return results.no_covariance.get(iid, "quantile"), {}
