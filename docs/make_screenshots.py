@@ -1,4 +1,6 @@
-"""Screenshots for docs/publishing.md: the report (en, ar), the questionnaire (fr), the workbook.
+"""Screenshots for the docs: the report (en, ar), the questionnaire (fr), the workbook (en, ar) in
+docs/publishing.md; the weighting report's histograms (docs/weighting.md); an Arabic codebook page
+(docs/data.md).
 
 Rerun from the repository root after `survmig demo demo-output` (or give the folder):
 
@@ -118,6 +120,7 @@ def workbook_page(xlsx: Path, sheet: str, out: Path, rows: int = 40) -> Path:
             tds.append(f'<td style="{style}">{text}</td>')
         cells.append("<tr>" + "".join(tds) + "</tr>")
     px = [(ws.column_dimensions[chr(65 + j)].width or 9) * 7 for j in range(min(ws.max_column, 12))]
+    rtl = " dir='rtl'" if ws.sheet_view.rightToLeft else ""  # as Excel shows an Arabic sheet
     widths = "".join(f'<col style="width:{w}px">' for w in px)
     tabs = " ".join(
         f'<span class="tab{" on" if n == sheet else ""}">{html.escape(n)}</span>'
@@ -129,10 +132,26 @@ def workbook_page(xlsx: Path, sheet: str, out: Path, rows: int = 40) -> Path:
         "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;height:17px}"
         ".tab{display:inline-block;padding:2px 10px;border:1px solid #bbb;margin-top:6px;background:#eee}"
         ".tab.on{background:#fff;font-weight:bold}</style>"
-        f"<table style='width:{sum(px)}px'><colgroup>{widths}</colgroup>{''.join(cells)}</table><div>{tabs}</div>",
+        f"<table{rtl} style='width:{sum(px)}px'><colgroup>{widths}</colgroup>{''.join(cells)}</table>"
+        f"<div{rtl}>{tabs}</div>",
         encoding="utf-8",
     )
     return out
+
+
+def codebook_excerpt(page: Path, names: list[str], out: Path) -> Path:
+    """A copy of a codebook page with its header and only the variables ``names``."""
+    text = page.read_text(encoding="utf-8")
+    head = text[: text.index("<nav>")]
+    blocks = text.split('<div class="var" ')[1:]
+    keep = [b for b in blocks if any(b.startswith(f'id="{n}">') for n in names)]
+    body = "".join('<div class="var" ' + b.split("\n</div>\n\n")[0] + "\n</div>\n" for b in keep)
+    out.write_text(head + body + "</body></html>", encoding="utf-8")
+    return out
+
+
+#: the demo's weighting with a trimming step, so the picture shows bounds
+TRIM_STEP = "- step: trim\n  lower: 1\n  upper: 40\n"
 
 
 def run(*args: str) -> None:
@@ -245,6 +264,40 @@ def main(demo: Path) -> None:
         1100,
         600,
     )
+    # the Arabic workbook (right to left), from the Arabic report
+    shoot(
+        workbook_page(ar / "indicators.xlsx", "emigrants_by_sex", work / "wb_ar.html"),
+        IMAGES / "workbook_ar_indicator.png",
+        1100,
+        600,
+    )
+    # the weighting report's histograms (the demo's steps and a trimming step)
+    steps = work / "weighting.yaml"
+    steps.write_text(
+        (demo / "inputs" / "weighting.yaml").read_text(encoding="utf-8") + TRIM_STEP,
+        encoding="utf-8",
+    )
+    shutil.copy(demo / "inputs" / "household_totals.csv", work / "household_totals.csv")
+    weighted = work / "weighted.csv"
+    run("weight", str(demo / "fieldwork" / "sample.csv"), "--design",
+        str(demo / "inputs" / "design.yaml"), "--steps", str(steps), "-o", str(weighted))  # fmt: skip
+    shutil.copy(work / "weighted.weighting.png", IMAGES / "weighting_histograms.png")
+    print("wrote", IMAGES / "weighting_histograms.png")
+    # an Arabic codebook page: frequency bars, a numeric histogram, right to left
+    codebooks = work / "codebook_ar"
+    run("data", "codebook", str(demo / "fieldwork" / "survmig_demo.zip"), "--form",
+        str(demo / "questionnaire" / "survmig_demo.xlsx"), "--lang", "ar", "-o", str(codebooks))  # fmt: skip
+    shoot(
+        codebook_excerpt(
+            codebooks / "codebook-members.html",
+            ["sex", "marital_status", "age_reported"],
+            work / "cb.html",
+        ),
+        IMAGES / "codebook_ar.png",
+        900,
+        1500,
+    )
+    shoot(codebooks / "index.html", IMAGES / "codebook_index_ar.png", 900, 520)
     shutil.rmtree(work, ignore_errors=True)
 
 

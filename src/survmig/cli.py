@@ -36,6 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "survmig.formtest.commands:test_form",
         "Fill a form in the ODK engine following scripted scenarios.",
     ),
+    "translations": (
+        "survmig.translations.commands:translations",
+        "Add a language: export every text to a sheet, import the translations.",
+    ),
     "render": (
         "survmig.render.commands:render",
         "Render a form as a printable questionnaire (HTML).",
@@ -87,7 +91,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: ``survmig --help`` sections, in the order of the work (a command in no section is listed last)
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Start here", ("demo",)),
-    ("1. Design the questionnaire", ("modules", "build", "validate", "test-form", "render")),
+    (
+        "1. Design the questionnaire",
+        ("modules", "build", "validate", "test-form", "render", "translations"),
+    ),
     ("2. Collected data", ("data",)),
     ("3. Weight", ("weight",)),
     ("4. Estimate and publish", ("estimate", "model", "indicators", "small-area", "sdmx")),

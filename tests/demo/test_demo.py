@@ -197,7 +197,8 @@ def test_household_ses_use_the_calibration(api_run):
     data = read_export(api_run.files["export"], form=api_run.files["questionnaire"])
     weights = pd.read_csv(api_run.files["weights"], dtype={"KEY": str})
     ids = ["households_with_emigrant_share", "foreign_born_share"]
-    fixed = compute(data, DESIGN, ids, design_data=weights[["KEY", "ea", "stratum", "weight"]])
+    one_phase = {k: DESIGN[k] for k in ("ids", "strata", "weights", "lonely_psu")}
+    fixed = compute(data, one_phase, ids, design_data=weights[["KEY", "ea", "stratum", "weight"]])
     fixed = fixed.table.set_index("indicator")
     est = api_run.estimates
     nat = est[est["domain"] == "national"].set_index("indicator")

@@ -118,3 +118,49 @@ def test_report_in_each_language(results, tmp_path, lang):
         and ">-0<" not in text
         and "nan" not in body.lower().replace("nanc", "")
     )
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ar"])
+def test_workbook_in_each_language(results, tmp_path, lang):
+    """Sheet names, notes and headers in the language; Arabic sheets right to left; the same
+    number formats in every language (Excel writes the separators of the reader's locale)."""
+    import openpyxl
+
+    from survmig.report import write_excel
+
+    tx = Texts(lang)
+    wb = openpyxl.load_workbook(write_excel(results, tmp_path / f"w_{lang}.xlsx", lang=lang))
+    assert wb.sheetnames[:2] == [tx.t("contents"), tx.t("not_computable")]
+    assert all(ws.sheet_view.rightToLeft is (True if lang == "ar" else None) for ws in wb)
+    contents = wb[tx.t("contents")]
+    assert contents["A1"].value == tx.t("title")
+    title = tx.indicator(results.info["foreign_born_share"].title)
+    row = next(r for r in range(5, 12) if contents.cell(r, 1).value == title)
+    sheet = contents.cell(row, 2).value
+    assert contents.cell(row, 1).hyperlink.location == f"'{sheet}'!A1"
+    ws = wb[sheet]
+    assert ws["A1"].value == "← " + tx.t("contents")
+    assert ws["A1"].hyperlink.location == f"'{tx.t('contents')}'!A1"
+    notes = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(2, 10)}
+    assert notes[tx.t("definition")] == tx.indicator(results.info["foreign_born_share"].definition)
+    assert notes[tx.t("unit")] == tx.t("unit_share")
+    top = next(r for r in range(2, 20) if ws.cell(r, 1).value == tx.t("estimate")) + 1
+    head = [ws.cell(top - 1, c).value for c in range(1, 7)]
+    assert head[:2] == [tx.t("estimate"), tx.t("se")] and head[4:6] == [tx.t("cv"), tx.t("n")]
+    assert ws.cell(top, 1).number_format == "0.0%" and ws.cell(top, 6).number_format == "#,##0"
+    assert isinstance(ws.cell(top, 1).value, float)
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar"])
+def test_weighting_steps_are_named_in_the_language(lang):
+    from survmig.report.methodology import step_names
+
+    tx = Texts(lang)
+    m = Methodology(
+        weighting=("base (PPS of EAs)", "nonresponse", "calibration to the census"),
+        weighting_kinds=("base", "nonresponse", "calibrate"),
+    )
+    names = step_names(m, tx)
+    assert names == [tx.t("step_base"), tx.t("step_nonresponse"), tx.t("step_calibrate")]
+    assert not any(re.search("[A-Za-z]{4}", n) for n in names if lang == "ar")
+    assert step_names(m, Texts("en")) == list(m.weighting)  # the user's own names in English

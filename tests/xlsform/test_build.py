@@ -235,3 +235,35 @@ def test_local_module_file_in_a_spec(tmp_path):
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["survey", "choices", "settings"]
     assert validate_xlsform(data, odk=False).ok
+
+
+def test_compiled_sheets_are_laid_out_for_people(example):
+    """Label columns wide and wrapped, names narrow, expressions readable, header bold and frozen."""
+    from survmig.xlsform.layout import EXPRESSION_WIDTH, MAX_FIT, TEXT_WIDTH
+
+    wb = load_workbook(io.BytesIO(compile_questionnaire(example)))
+    survey = wb["survey"]
+    header = {c.value: c.column_letter for c in survey[1]}
+    assert survey.freeze_panes == "A2" and all(c.font.bold for c in survey[1])
+    for name, letter in header.items():
+        width = survey.column_dimensions[letter].width
+        base = name.split("::")[0]
+        if base in ("label", "hint", "constraint_message"):
+            assert width == TEXT_WIDTH, name
+        elif base in ("relevant", "constraint", "calculation", "choice_filter", "repeat_count"):
+            assert width == EXPRESSION_WIDTH, name
+        elif base == "name":
+            assert width == 22
+        else:
+            assert 8 <= width <= max(MAX_FIT, 26), name
+    label = header["label::English (en)"]
+    cells = [c for (c,) in survey.iter_rows(min_row=2, min_col=survey[label + "1"].column,
+                                             max_col=survey[label + "1"].column) if c.value]  # fmt: skip
+    assert cells and all(c.alignment.wrap_text for c in cells)
+    name_cells = [survey[f"{header['name']}{i}"] for i in range(2, 12)]
+    assert not any(c.alignment.wrap_text for c in name_cells)
+    choices = wb["choices"]
+    widths = {c.value: choices.column_dimensions[c.column_letter].width for c in choices[1]}
+    assert widths["list_name"] == 20 and widths["name"] == 22
+    assert widths["label::العربية (ar)"] == TEXT_WIDTH
+    assert wb["settings"].column_dimensions["A"].width == TEXT_WIDTH  # form_title

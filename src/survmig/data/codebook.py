@@ -1,4 +1,5 @@
-"""Codebooks: HTML for people and DDI Codebook 2.5 XML for archives, one file per level.
+"""Codebooks: HTML for people and DDI Codebook 2.5 XML for archives, one file per level, and an
+index page linking them (the HTML pages are made by :mod:`survmig.data.codebook_html`).
 
 Each variable shows its name, type, concept, PII flag, question text in every language of the form,
 the universe (its relevance, in words where the expression allows), the codes with their labels and
@@ -10,10 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 from lxml import etree
-from markupsafe import Markup, escape
 
 from survmig.conventions import SPECIAL_CODES
 from survmig.data.dataset import Dataset
@@ -211,87 +210,6 @@ def describe_level(ds: Dataset, level: str, lang: str | None = None) -> list[dic
     return out
 
 
-#: Right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko and their presentation forms).
-_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
-#: What reads left to right inside such text: ${placeholders} and runs of Latin words or codes.
-_LTR_RUN = re.compile(
-    r"\$\{[^}]*\}|[A-Za-z0-9_.:/%+-]*[A-Za-z][A-Za-z0-9_.:/%+-]*"
-    r"(?:\s+[A-Za-z0-9_.:/%+-]*[A-Za-z][A-Za-z0-9_.:/%+-]*)*"
-)
-
-
-def bidi(text: object) -> Markup:
-    """HTML for a label: in right-to-left text, ``${…}`` and Latin runs are isolated in ``<bdi>``.
-
-    Without isolation the browser's bidi algorithm reorders the braces and neighbouring words of
-    ``${member_name}`` inside an Arabic sentence, so the placeholder shows scrambled.
-    """
-    text = "" if text is None else str(text)
-    if not _RTL.search(text):
-        return escape(text)
-    out, pos = [], 0
-    for m in _LTR_RUN.finditer(text):
-        out += [str(escape(text[pos : m.start()])), f"<bdi>{escape(m.group())}</bdi>"]
-        pos = m.end()
-    out.append(str(escape(text[pos:])))
-    return Markup("".join(out))
-
-
-def _num_or_blank(x: object) -> str:
-    return "" if x is None else _num(float(x))
-
-
-_ENV = jinja2.Environment(autoescape=True)
-_ENV.filters["bidi"] = bidi
-_ENV.filters["num"] = _num_or_blank
-
-_HTML = _ENV.from_string(
-    """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }} — {{ level }}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
-.var{border-top:2px solid #345;margin-top:1.5em;padding-top:.5em}.name{font-family:monospace;font-size:1.1em;font-weight:bold}
-.meta{color:#555}.pii{color:#a00;font-weight:bold}.missing{color:#777;font-style:italic}[dir=rtl]{text-align:right}
-nav a{margin-right:.6em;font-family:monospace}
-</style></head><body>
-<h1>{{ title }}</h1>
-<p class="meta">Form <code>{{ form_id }}</code>{% if version %}, version {{ version }}{% endif %}.
-Level <b>{{ level }}</b>: {{ rows }} records, {{ variables|length }} variables. Languages: {{ languages|join(", ") }}.</p>
-<nav>{% for v in variables %}<a href="#{{ v.name }}">{{ v.name }}</a>{% endfor %}</nav>
-{% for v in variables %}
-<div class="var" id="{{ v.name }}">
-<div><span class="name">{{ v.name }}</span> — <bdi>{{ v.label|bidi }}</bdi> <span class="meta">({{ v.type }}{% if v.concept %}; concept <code>{{ v.concept }}</code>{% endif %}{% if v.module %}; module {{ v.module }}{% endif %})</span>
-{% if v.pii %}<span class="pii">PII — removed from public-use files</span>{% endif %}</div>
-{% if v.questions %}<table>{% for l, q in v.questions.items() %}<tr><th>{{ l }}</th><td{% if "(ar)" in l %} dir="rtl"{% endif %}>{{ q|bidi }}{% if v.hints.get(l) %}<br><span class="meta">{{ v.hints[l]|bidi }}</span>{% endif %}</td></tr>{% endfor %}</table>{% endif %}
-{% if v.universe %}<p><b>Universe:</b> {{ v.universe }}{% if v.relevant %} <span class="meta">(<code>{{ v.relevant }}</code>)</span>{% endif %}</p>{% endif %}
-{% if v.constraint %}<p class="meta">Constraint: <code>{{ v.constraint }}</code></p>{% endif %}
-<p class="meta">Answered: {{ v.answered }}; empty: {{ v.missing }}.</p>
-{% if v.categories %}<table><tr><th>Code</th><th>Label</th><th>Frequency</th><th>%</th></tr>
-{% for c in v.categories %}<tr{% if c.missing %} class="missing"{% endif %}><td>{{ c.code }}</td><td><bdi>{{ c.label|bidi }}</bdi>{% if c.missing %} (missing for estimation){% endif %}</td><td>{{ c.n }}</td><td>{{ "%.1f"|format(100 * c.n / (rows or 1)) }}</td></tr>{% endfor %}
-</table>{% endif %}
-{% if v.summary %}<table><tr><th>Valid</th><th>Min</th><th>Max</th><th>Mean</th><th>Median</th><th>Don't know (-8)</th><th>Refused (-9)</th></tr>
-<tr><td>{{ v.summary.n }}</td><td>{{ v.summary.get("min")|num }}</td><td>{{ v.summary.get("max")|num }}</td><td>{{ "%.3g"|format(v.summary.mean) if v.summary.get("mean") is not none else "" }}</td><td>{{ v.summary.get("median")|num }}</td><td>{{ v.summary.specials[-8] }}</td><td>{{ v.summary.specials[-9] }}</td></tr></table>{% endif %}
-</div>
-{% endfor %}
-</body></html>
-"""
-)
-
-
-def codebook_html(ds: Dataset, level: str, lang: str | None = None) -> str:
-    meta = ds.metadata
-    return _HTML.render(
-        title=meta.title,
-        form_id=meta.form_id,
-        version=meta.version,
-        level=level,
-        rows=len(ds.table(level)),
-        languages=meta.languages,
-        variables=describe_level(ds, level, lang),
-    )
-
-
 def _lang_attr(language: str) -> str | None:
     m = re.search(r"\(([A-Za-z-]+)\)\s*$", language)
     return m.group(1) if m else None
@@ -417,7 +335,8 @@ def _xml_id(text: str) -> str:
 
 
 def write_codebooks(ds: Dataset, directory: str | Path, lang: str | None = None) -> list[Path]:
-    """``codebook-<level>.html`` and ``ddi-<level>.xml`` for every level (all or nothing)."""
+    """``index.html``, and ``codebook-<level>.html`` and ``ddi-<level>.xml`` for every level
+    (all or nothing)."""
     directory = Path(directory)
     with atomic_dir(directory) as tmp:
         names = write_codebook_files(ds, tmp, lang)
@@ -427,8 +346,11 @@ def write_codebooks(ds: Dataset, directory: str | Path, lang: str | None = None)
 def write_codebook_files(ds: Dataset, folder: Path, lang: str | None = None) -> list[str]:
     """Write the codebooks of :func:`published_view` into ``folder`` (one being written); the
     file names written."""
+    from survmig.data.codebook_html import codebook_html, index_html
+
     ds = published_view(ds)
-    names = []
+    (folder / "index.html").write_text(index_html(ds, lang), encoding="utf-8")
+    names = ["index.html"]
     for level in ds.levels:
         (folder / f"codebook-{level}.html").write_text(
             codebook_html(ds, level, lang), encoding="utf-8"
@@ -436,3 +358,10 @@ def write_codebook_files(ds: Dataset, folder: Path, lang: str | None = None) -> 
         (folder / f"ddi-{level}.xml").write_bytes(codebook_ddi(ds, level, lang))
         names += [f"codebook-{level}.html", f"ddi-{level}.xml"]
     return names
+
+
+def codebook_html(ds: Dataset, level: str, lang: str | None = None) -> str:
+    """The HTML codebook of one level (see :func:`survmig.data.codebook_html.codebook_html`)."""
+    from survmig.data.codebook_html import codebook_html as render
+
+    return render(ds, level, lang)

@@ -281,8 +281,8 @@ def export(
     click.echo(f"wrote {', '.join(f'{lv}.{f}' for lv in ds.levels for f in fmts)} -> {output}")
     if config is not None:
         click.echo(
-            "public use: codebook-<level>.html and ddi-<level>.xml describe exactly the published "
-            "files (nothing removed is named)"
+            "public use: index.html, codebook-<level>.html and ddi-<level>.xml describe exactly "
+            "the published files (nothing removed is named)"
         )
     lost = sum(n.note.startswith(NOT_WRITTEN) for n in notes)
     if lost:

@@ -94,6 +94,9 @@ def draw_sample(
         ),
     )
     phase1["screen"] = screen
+    # the phase-2 strata are EA × screening class: their population is the households listed in
+    # them (what a two-phase design needs for the phase-2 probabilities n₂/N₂)
+    phase1["screen_listed"] = phase1.groupby(["ea", "screen"])["screen"].transform("size")
     rates = {"emigrant": 1.0, "return": 1.0, "none": rate_none}
     sample = select_two_phase(
         phase1, rates, by="screen", within="ea", seed=int(rng.integers(2**31))

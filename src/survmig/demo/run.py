@@ -58,7 +58,16 @@ BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("region",), ("sex",))
 MIGRATORY_STATUS = ("migrant_household", "0")
 #: the design; a stratum left with one responding EA (possible in tiny samples) is centred on the
 #: grand mean, as R's options(survey.lonely.psu = "adjust")
-DESIGN = {"ids": "ea", "strata": "stratum", "weights": "weight", "lonely_psu": "adjust"}
+DESIGN = {
+    "ids": "ea",
+    "strata": "stratum",
+    "weights": "weight",
+    "lonely_psu": "adjust",
+    # two phases: EAs by PPS (phase 1, listed and screened), households by screening class within
+    # each EA (phase 2, the respondents: nonresponse taken as random within EA × class)
+    "probs": "prob_stage1",
+    "phase2": {"ids": "hh_id", "strata": ["ea", "screen"], "fpc": "screen_listed"},
+}
 
 
 @dataclasses.dataclass
@@ -198,7 +207,7 @@ def run_demo(
                 design,
                 persons=len(data.table(level_map(data)["person"])),
                 response_rate=float(sample["responded"].mean()),
-                weighting=[r.name for r in weighting.reports],
+                weighting=weighting.reports,
             )
             write_report(
                 results,
@@ -380,6 +389,9 @@ def weight_households(
             "region": kept["region"].to_numpy(),
             "district": kept["district"].to_numpy(),
             "screen": kept["screen"].to_numpy(),
+            "hh_id": kept["hh_id"].to_numpy(),
+            "prob_stage1": kept["prob_stage1"].to_numpy(),
+            "screen_listed": kept["screen_listed"].to_numpy(),
             "base_weight": 1.0 / kept["prob"].to_numpy(),
             "weight": result.weights,
         }
@@ -393,14 +405,17 @@ def weight_households(
 
 
 def calibrated_design(design_data: pd.DataFrame, weighting: WeightingResult) -> SurveyDesign:
-    """The respondents' household design (``DESIGN``) with the final weights and the calibration
-    records of the weighting, so that household-level SEs use the calibration residuals."""
+    """The respondents' two-phase household design (``DESIGN``) with the final weights and the
+    calibration records of the weighting, so that SEs have both phases' contributions and use the
+    calibration residuals."""
     design = SurveyDesign(
         design_data,
         ids=DESIGN["ids"],
         strata=DESIGN["strata"],
         weights=DESIGN["weights"],
         lonely_psu=DESIGN["lonely_psu"],
+        probs=DESIGN["probs"],
+        phase2=DESIGN["phase2"],
     )
     return design.with_weights(design.weights, calibration=tuple(weighting.calibration))
 
@@ -582,7 +597,9 @@ def write_inputs(
     _write_yaml(
         DESIGN,
         folder / "design.yaml",
-        "# the demo's household design: EAs are the PSUs, census-prevalence classes the strata\n",
+        "# the demo's two-phase household design: phase 1 EAs by PPS (prob_stage1) within the\n"
+        "# census-prevalence strata; phase 2 households within EA x screening class, of the\n"
+        "# screen_listed households listed there\n",
     )
     steps, totals = weighting_spec(sample, census)
     write_table(
@@ -708,12 +725,14 @@ fieldwork/data_check.csv
 fieldwork/data_check_not_checked.csv
     The form's rules the checker cannot evaluate (today(), indexed-repeat()…).
 weights/households_weighted.csv
-    Respondent households with design variables (ea, stratum, region, screening class), the base
-    weight and the final weight. The design for standard errors: EAs are the PSUs, the census-
-    prevalence classes the strata (a stratum left with one responding EA is centred on the grand
-    mean, as R's survey.lonely.psu = "adjust"). Indicators are estimated with the calibrated
-    household design, so SEs use the calibration residuals (as R's calibrate()); person,
-    emigrant… means, shares and totals as ratios/totals of household member totals on it.
+    Respondent households with design variables (ea, stratum, region, screening class, hh_id,
+    prob_stage1, screen_listed = households listed in the EA with that screening class), the base
+    weight and the final weight. The design for standard errors is two-phase (R's twophase()):
+    phase 1 the EAs by PPS within the census-prevalence strata, phase 2 the responding households
+    as a stratified sample of the listed ones within EA x screening class (inputs/design.yaml,
+    section phase2). Indicators are estimated with the calibrated two-phase household design, so
+    SEs have both phases' contributions and use the calibration residuals; person, emigrant…
+    means, shares and totals as ratios/totals of household member totals on it.
 weights/households_weighted.weighting.md
 weights/households_weighted.weighting.json
     What each weighting step did: weights before/after, controls, classes, convergence.

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from survmig.design.calibration import Calibration, GregCalibration, PostStratification, Raking
+from survmig.design.twophase import TwoPhase
 from survmig.errors import (
     SurvmigError,
     SurvmigWarning,
@@ -239,6 +240,7 @@ class SurveyDesign:
         "_stages",
         "_replicates",
         "_calibration",
+        "_twophase",
         "_weights_source",
         "_survey",
         "_weights_note",
@@ -260,6 +262,7 @@ class SurveyDesign:
         lonely_psu_domain: bool = False,
         variance: str = "ultimate",
         survey: str | None = None,
+        phase2: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise SurvmigError("the design needs a pandas DataFrame", where="design")
@@ -281,7 +284,7 @@ class SurveyDesign:
         require_columns(data, strata_cols, "strata")
         require_columns(data, fpc_cols, "fpc")
         require_columns(data, prob_cols, "probs")
-        if weights is not None and probs is not None:
+        if weights is not None and probs is not None and phase2 is None:
             raise SurvmigError("give weights or probs, not both", where="design")
         n_stages = max(len(id_cols), 1)
         if len(strata_cols) > n_stages:
@@ -298,7 +301,11 @@ class SurveyDesign:
             )
 
         stages = _build_stages(data, id_cols, strata_cols, fpc_cols, nest)
-
+        twophase = None
+        if phase2 is not None:
+            twophase, p1 = _phase2(data, phase2, stages, id_cols, prob_cols, fpc_cols, variance)
+            if weights is None:  # R's twophase2: 1 / (π₁ · n₂ₖ / N₂ₖ)
+                weights = 1.0 / (p1 * twophase.prob2)
         if weights is not None:
             if isinstance(weights, str):
                 require_columns(data, [weights], "weights")
@@ -355,6 +362,7 @@ class SurveyDesign:
             weights_source=source,
             survey=survey,
             weights_note=None,
+            twophase=twophase,
         )
 
     def _init(self, **parts: Any) -> None:
@@ -515,6 +523,7 @@ class SurveyDesign:
             stages=(),
             replicates=rep,
             calibration=(),
+            twophase=None,
             weights_source=weights if isinstance(weights, str) else None,
             survey=None,
             weights_note=None,
@@ -578,6 +587,11 @@ class SurveyDesign:
     @property
     def calibration(self) -> tuple[Calibration, ...]:
         return self._calibration
+
+    @property
+    def twophase(self) -> TwoPhase | None:
+        """The phase-2 structure of a two-phase design (R ``twophase``), or ``None``."""
+        return self._twophase
 
     @property
     def lonely_psu(self) -> str:
@@ -715,6 +729,8 @@ class SurveyDesign:
         parts.append(f"lonely PSU rule {self._lonely_psu}")
         if self._calibration:
             parts.append(f"{len(self._calibration)} calibration step(s)")
+        if self._twophase is not None:
+            parts.append(self._twophase.describe())
         return "linearization design: " + "; ".join(parts)
 
     # -- derived designs -------------------------------------------------------------------------
@@ -851,7 +867,7 @@ class SurveyDesign:
                 f"subset mask has shape {m.shape}, expected ({self.n},)", where="subset"
             )
         parts = self._parts()
-        if self._calibration:
+        if self._calibration or self._twophase is not None:
             w = self._weights.copy()
             w[~m] = 0.0
             parts["weights"] = _readonly(w)
@@ -877,6 +893,38 @@ class SurveyDesign:
                 )
         return SurveyDesign._from_parts(**parts)
 
+    def _with_twophase(self, twophase: TwoPhase) -> SurveyDesign:
+        parts = self._parts()
+        parts["twophase"] = twophase
+        return SurveyDesign._from_parts(**parts)
+
+    def respondents(self, mask: np.ndarray | pd.Series) -> SurveyDesign:
+        """The design over the rows in ``mask`` after nonresponse. One-phase designs: as
+        :meth:`subset`. Two-phase designs: the respondents become the phase-2 sample (the phase-2
+        structure is rebuilt on them: response is taken as random within the phase-2 strata)."""
+        tp = self._twophase
+        if tp is None:
+            return self.subset(mask)
+        m = np.asarray(mask, dtype=bool)
+        if self._calibration or tp.phase2_calibration:
+            raise SurvmigError(
+                "the design is already calibrated: nonresponse adjustment must come first",
+                where="phase2",
+            )
+        idx = np.flatnonzero(m)
+        return SurveyDesign(
+            self._data.iloc[idx],
+            ids=list(self._ids) or None,
+            strata=list(self._strata_cols) or None,
+            weights=self._weights[idx].copy(),
+            probs=list(tp.probs1) or None,
+            fpc=list(self._fpc_cols) or None,
+            nest=self._nest,
+            lonely_psu=self._lonely_psu,
+            lonely_psu_domain=self._lonely_psu_domain,
+            phase2=tp.spec(),
+        )
+
     def to_replicate(
         self,
         type: str = "bootstrap",
@@ -897,6 +945,12 @@ class SurveyDesign:
 
         if self._replicates is not None:
             raise SurvmigError("the design already has replicate weights", where="to_replicate")
+        if self._twophase is not None:
+            raise SurvmigError(
+                "replicate weights of a two-phase design are not offered",
+                where="to_replicate",
+                hint="estimate the two-phase design by linearization (its phase2 section)",
+            )
         if self._calibration:
             raise SurvmigError(
                 "create replicate weights before calibrating",
@@ -907,6 +961,50 @@ class SurveyDesign:
         parts = self._parts()
         parts["replicates"] = rep
         return SurveyDesign._from_parts(**parts)
+
+
+def _phase2(
+    data: pd.DataFrame,
+    section: dict[str, Any],
+    stages: list[Stage],
+    id_cols: list[str],
+    prob_cols: list[str],
+    fpc_cols: list[str],
+    variance: str,
+) -> tuple[TwoPhase, np.ndarray]:
+    """The two-phase structure and the per-row phase-1 probabilities (``probs``, or n/N of fpc)."""
+    from survmig.design.twophase import build_twophase
+
+    if len(id_cols) > 1 or variance != "ultimate":
+        raise SurvmigError(
+            "a two-phase design has one phase-1 stage (the PSUs whose units are listed)",
+            where="phase2",
+            hint="give ids: the phase-1 PSU column; the phase-2 unit goes in phase2: ids",
+        )
+    if bool(prob_cols) == bool(fpc_cols):
+        raise SurvmigError(
+            "a two-phase design needs the phase-1 probabilities (probs) or the phase-1 fpc, "
+            "one of them",
+            where="phase2",
+            hint="probs: the PSU's inclusion probability (PPS); fpc: PSUs in the stratum (SRS)",
+        )
+    st = stages[0]
+    if prob_cols:
+        p1 = np.ones(len(data))
+        for col in prob_cols:
+            p1 = p1 * numeric_column(data, col, "probs")
+        if (~(p1 > 0) | (p1 > 1)).any():
+            first = int(np.flatnonzero(~(p1 > 0) | (p1 > 1))[0])
+            raise SurvmigError(
+                f"phase-1 probabilities must be in (0, 1]; {show(p1[first])} at "
+                f"{_row_label(data, first)}",
+                where="probs",
+            )
+        tp = dataclasses.replace(build_twophase(data, section, st, p1), probs1=tuple(prob_cols))
+    else:
+        p1 = (st.n_units / st.popsize)[st.strata]
+        tp = build_twophase(data, section, st, None)
+    return dataclasses.replace(tp, prob1=_readonly(p1)), p1
 
 
 def _check_choice(value: str, choices: Sequence[str], what: str) -> None:

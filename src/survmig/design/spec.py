@@ -11,6 +11,10 @@ Two forms. A linearization design (R ``svydesign``)::
     lonely_psu: fail          # fail | remove | certainty | adjust | average
     lonely_psu_domain: false  # apply the rule to single-PSU strata inside a domain (R's option)
     variance: ultimate        # ultimate (first stage) | multistage (needs fpc for every stage)
+    phase2:                   # a two-phase design (R twophase): phase 1 = ids/strata above with
+      ids: household          #   probs (PSU probabilities) or fpc; phase 2 = a stratified SRS of
+      strata: [ea, screen]    #   the listed units, fpc = units listed in each phase-2 stratum
+      fpc: listed_in_class    #   (weights optional: final weights; default 1/(p1 n2/N2))
     create_replicates:        # optional: estimate with replicates made from this design
       type: bootstrap         # JK1 | JKn | BRR | Fay | bootstrap (Rao-Wu rescaled)
       replicates: 500
@@ -61,6 +65,7 @@ LINEARIZATION_KEYS = {
     "survey",
     "calibration",
     "fixed_adjustments",
+    "phase2",
 }
 REPLICATE_KEYS = {
     "weights",
@@ -186,6 +191,7 @@ def load_design(
             lonely_psu_domain=bool(typed("lonely_psu_domain", (bool,), "true or false") or False),
             variance=str(spec.get("variance", "ultimate")),
             survey=typed("survey", (str,), "a column name"),
+            phase2=_phase2_section(spec, fail),
         )
         create = spec.get("create_replicates")
         if "calibration" in spec:
@@ -240,6 +246,22 @@ def load_design(
                 hint=err.hint,
             ) from err
         raise
+
+
+def _phase2_section(spec: dict[str, Any], fail: Any) -> dict[str, Any] | None:
+    """The ``phase2`` section (two-phase design), checked for shape."""
+    section = spec.get("phase2")
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise fail(
+            "phase2",
+            "phase2 must be a mapping: ids (the phase-2 unit), strata, fpc (units listed per "
+            "phase-2 stratum)",
+        )
+    if spec.get("create_replicates") is not None:
+        raise fail("phase2", "a two-phase design cannot create replicates")
+    return dict(section)
 
 
 def _with_fixed_note(design: SurveyDesign, spec: dict[str, Any], fail: Any) -> SurveyDesign:
@@ -330,6 +352,11 @@ def design_to_spec(
     if design.lonely_psu_domain:
         spec["lonely_psu_domain"] = True
     spec["variance"] = design.variance
+    if design.twophase is not None:
+        # the phase-1 probabilities (or fpc) and the phase-2 structure; the weights stay the file's
+        if design.twophase.probs1:
+            spec["probs"] = list(design.twophase.probs1)
+        spec["phase2"] = design.twophase.spec()
     return spec
 
 

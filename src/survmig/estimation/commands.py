@@ -18,6 +18,7 @@ from survmig.estimation.engine import estimate as run_estimate
 from survmig.estimation.margins import breakdowns_of, estimate_margins, with_national
 from survmig.estimation.notes import variance_basis, written_design_beside
 from survmig.estimation.output import check_output_path, print_table, write_table
+from survmig.estimation.publish import for_output, refuse_thresholds_with_compare
 from survmig.estimation.scale import needed_columns, one_line_spec, run_out_of_core
 from survmig.estimation.sources import ENGINES, choose_engine, read_columns, table_columns
 from survmig.fileio import check_output_dir
@@ -470,12 +471,13 @@ def estimate_command(
     if chosen != "memory":
         table = run_out_of_core(
             data, spec, chosen, spark_master, lonely_psu, lonely_psu_domain, request,
-            by=list(by), others=(indicators, design_data_file, compare_var),
+            by=list(by), others=(indicators, design_data_file, compare_var), national=national,
         )  # fmt: skip
         if output is None:
             print_table(table, all_columns=all_columns, level=level)
         else:
             meta = {"data": str(data), "design": f"{chosen} engine", "level": level}
+            table = for_output(table, publish)
             write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)
             click.echo(f"wrote {len(table)} estimates to {output}")
         return
@@ -521,6 +523,7 @@ def estimate_command(
     if compare_var is None and reference is not None:
         raise SurvmigError("--reference goes with --compare", where="--reference")
     if compare_var is not None:
+        refuse_thresholds_with_compare()
         indicator_call = None
         if indicators:
 
@@ -601,6 +604,7 @@ def estimate_command(
         print_table(table, design=design, labels=labels, all_columns=all_columns, level=level)
     else:
         meta = {"data": str(data), "design": design.describe(), "level": level, **basis}
+        table = for_output(table, publish)
         write_table(table, output, meta=meta, spreadsheet_safe=spreadsheet_safe)
         click.echo(f"wrote {len(table)} estimates to {output}")
     if basis["weights_note"]:

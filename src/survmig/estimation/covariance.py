@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from survmig.design.core import Stage, SurveyDesign
+from survmig.design.twophase import twophase_quadratic
 from survmig.errors import SurvmigError
 from survmig.estimation.variance import SELF_REPRESENTING, Cells, group_sum
 
@@ -88,7 +89,20 @@ def covariance(engine: object, reported_var: np.ndarray | None = None) -> np.nda
         )
     req = engine.req  # type: ignore[attr-defined]
     design = req.design
-    if joint[0] == "linearization":
+    if joint[0] == "twophase":
+        from survmig.estimation.engine import dense_unit_scores
+
+        _, tp, cells, resid = joint
+        D = req.n_domains
+        P = cells.scores.shape[1]
+        S = dense_unit_scores(tp, cells, D, P, output_major=True)  # columns p * D + d
+        cov = twophase_quadratic(tp, S, full=True)
+        if resid is not None:  # phase-2 calibration: its residuals in the phase-2 term
+            R2 = dense_unit_scores(tp, resid, D, P, output_major=True)
+            cov = (
+                cov - twophase_quadratic(tp, S, True, True) + twophase_quadratic(tp, R2, True, True)
+            )
+    elif joint[0] == "linearization":
         _, stages, cells = joint
         cov = sum(
             stage_covariance(st, c, req.n_domains, design)

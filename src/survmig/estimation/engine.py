@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from survmig.conventions import SPECIAL_CODES
 from survmig.design.core import SurveyDesign, require_columns, show
+from survmig.design.twophase import twophase_quadratic
 from survmig.errors import SurvmigError
 from survmig.estimation import ci as cimod
 from survmig.estimation.quantiles import qrule_math, sort_segments
@@ -567,6 +568,30 @@ def estimate(
     return table
 
 
+@dataclasses.dataclass(frozen=True)
+class _PhaseUnits:
+    """The phase-2 units as the calibration residuals see a stage (row codes and their count)."""
+
+    units: np.ndarray
+    n_units_total: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _CalibrationOnly:
+    """What the calibration residuals read of a design: its records."""
+
+    calibration: tuple[Any, ...]
+
+
+def dense_unit_scores(tp: Any, cells: Cells, D: int, P: int, output_major: bool = False) -> Any:
+    """Phase-2 unit scores as a dense U × (D·P) matrix (domain-major, or output-major)."""
+    dense = np.zeros((tp.n_units, D, P))
+    dense[cells.unit, cells.domain] = cells.scores
+    if output_major:
+        return dense.transpose(0, 2, 1).reshape(tp.n_units, P * D)
+    return dense.reshape(tp.n_units, D * P)
+
+
 class _Engine:
     def __init__(
         self, req: _Request, reducer: Reducer, *, ci: str, level: float, deff: bool, empty: str
@@ -675,7 +700,7 @@ class _Engine:
         """Rows of each domain's subset design (R ``nrow(subset(design, domain))``: every row of a
         calibrated design, whose subset keeps all rows), for Korn-Graubard intervals (D, 1)."""
         req = self.req
-        if req.design.calibration:
+        if req.design.calibration or req.design.twophase is not None:  # R keeps every row
             return np.full((req.n_domains, 1), float(req.design.n))
         dom = req.domain[req.domain >= 0]
         return np.bincount(dom, minlength=req.n_domains).astype(float)[:, None]
@@ -791,6 +816,11 @@ class _Engine:
         present = sums[:, K:][:, okc] > 0
         return Cells(unit, dom, scores, present)
 
+    def _is_calibrated(self) -> bool:
+        """Whether the scores take calibration residuals (the SQL engines keep their records
+        outside the reduced design)."""
+        return bool(self.req.design.calibration)
+
     def _calibrated(self, stages, cells, K, kidx, coef) -> list[Cells]:
         """Unit scores after the calibration residuals (rows in memory)."""
         req = self.req
@@ -809,15 +839,67 @@ class _Engine:
     def _linearization_variance(self, K, kidx, coef, okc) -> np.ndarray:
         req = self.req
         design = req.design
+        if design.twophase is not None:
+            return self._twophase_variance(K, kidx, coef, okc)
         stages = list(design.stages if design.variance == "multistage" else design.stages[:1])
         cells = [self._stage_cells(s, K, kidx, coef, okc) for s in range(len(stages))]
-        if design.calibration:
+        if self._is_calibrated():
             cells = self._calibrated(stages, cells, K, kidx, coef)
         self.joint = ("linearization", stages, cells)
         total = np.zeros_like(coef[:, :, 0])
         for s, (st, c) in enumerate(zip(stages, cells, strict=True)):
             total = total + stage_variance(st, c, req.n_domains, design, s + 1, self.warn)
         return total
+
+    def _twophase_variance(self, K, kidx, coef, okc) -> np.ndarray:
+        """R ``twophase2var`` on the scores summed to phase-2 units (after the calibration
+        residuals, which then act on both phases: calibration to population totals)."""
+        req = self.req
+        tp = req.design.twophase
+        D = req.n_domains
+        units = _PhaseUnits(tp.units, tp.n_units)
+        codes = np.where(req.domain >= 0, tp.units * D + req.domain, -1)
+        groups, sums = self.reducer(codes, tp.n_units * D, self._A)
+        unit, dom = groups // D, groups % D
+        G = sums[:, :K]
+        scores = np.einsum("cpt,cpt->cp", G[:, kidx], coef[dom])
+        cells = Cells(unit, dom, scores, sums[:, K:][:, okc] > 0)
+        resid = None
+        if req.design.calibration and tp.phase2_calibration:
+            raise SurvmigError(
+                "a two-phase design calibrated both to phase-1 and to population totals",
+                where="calibration",
+                hint="calibrate phase 2 to phase-1 totals or the design to population totals",
+            )
+        if req.design.calibration:
+            cells = self._calibrated([units], [cells], K, kidx, coef)[0]
+        elif tp.phase2_calibration:  # R: the residuals enter the phase-2 term only
+            resid = self._phase2_residuals(tp, cells, K, kidx, coef)
+        self.joint = ("twophase", tp, cells, resid)
+        P = scores.shape[1]
+        var = twophase_quadratic(tp, dense_unit_scores(tp, cells, D, P))
+        if resid is not None:
+            raw2 = twophase_quadratic(tp, dense_unit_scores(tp, cells, D, P), phase2_only=True)
+            res2 = twophase_quadratic(tp, dense_unit_scores(tp, resid, D, P), phase2_only=True)
+            var = var - raw2 + res2
+        return var.reshape(D, P)
+
+    def _phase2_residuals(self, tp, cells: Cells, K, kidx, coef) -> Cells:
+        """Unit scores after the phase-2 calibration residuals, each domain's summed over the
+        domain's rows only: R's ``[.twophase2`` zeroes the rows of Ď outside the domain, so the
+        residuals of those rows drop out (unlike a one-phase calibrated design's)."""
+        req = self.req
+        D = req.n_domains
+        # (unit, domain) pairs as the units of the projection; rows outside every domain apart
+        pair = np.where(req.domain >= 0, tp.units * D + req.domain, tp.n_units * D)
+        units = _PhaseUnits(pair, tp.n_units * D + 1)
+        base = Cells(cells.unit * D + cells.domain, cells.domain, cells.scores, cells.present)
+        proxy = _CalibrationOnly(tp.phase2_calibration)
+        out = calibrated_unit_scores(
+            proxy, [units], [base], D, self._A[:, :K], req.domain, kidx, coef, self.reducer
+        )[0]
+        own = (out.unit < tp.n_units * D) & (out.unit % D == out.domain)
+        return Cells(out.unit[own] // D, out.domain[own], out.scores[own], out.present[own])
 
     # -- replicates ---------------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ def variance_basis(design: SurveyDesign, *, calibrated_file: Path | None = None)
         fixed = True
         if calibrated_file is not None:
             notes.insert(0, UNCALIBRATED_NOTE.format(file=calibrated_file))
+    if design.twophase is not None:
+        variance = "two-phase " + variance + " (phase 1 and phase 2 contributions, R twophase)"
     return {
         "variance": variance,
         "weights_treated_as_fixed": fixed,

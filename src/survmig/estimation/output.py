@@ -92,6 +92,21 @@ def format_estimates_sheet(ws: Any, table: pd.DataFrame) -> None:
             elif isinstance(cell.value, float):
                 cell.number_format = "#,##0" if abs(cell.value) >= 1000 else "#,##0.000"
     style_table(ws, 1, cols, {}, len(table))
+    if "flag" in table.columns:  # suppressed rows grey, "use with caution" yellow (as the report)
+        from openpyxl.styles import PatternFill
+
+        from survmig.report.workbook import CAUTION_FILL, SUPPRESSED_FILL
+
+        fills = {
+            "suppressed": PatternFill("solid", fgColor=SUPPRESSED_FILL),
+            "caution": PatternFill("solid", fgColor=CAUTION_FILL),
+        }
+        flag = table["flag"].fillna("").astype(str)
+        kind = np.where(flag.str.startswith("suppressed"), "suppressed",
+                        np.where(flag == "use with caution", "caution", ""))  # fmt: skip
+        for i in np.flatnonzero(kind != ""):
+            for j in range(1, len(cols) + 1):
+                ws.cell(row=i + 2, column=j).fill = fills[kind[i]]
 
 
 def write_table(

@@ -813,6 +813,15 @@ def _from_survey_design(
         extra.update({n: data[c].to_numpy() for n, c in zip(names, cols, strict=True)})
         if names:
             spec[key] = names
+    tp = design.twophase
+    if tp is not None:  # a two-phase design: its phase-1 probabilities and phase-2 columns too
+        cols = dict.fromkeys([*tp.probs1, *tp.ids, *tp.strata, tp.fpc])
+        renamed = {c: f"{_DESIGN_PREFIX}p2_{j}" for j, c in enumerate(cols)}
+        extra.update({renamed[c]: data[c].to_numpy() for c in cols})
+        tp = tp.renamed(renamed)
+        if tp.probs1:
+            spec["probs"] = list(tp.probs1)
+        spec["phase2"] = tp.spec()
     tables[dataset.root] = pd.concat([root, pd.DataFrame(extra)], axis=1)
     out = Dataset(tables, dataset.metadata, source=dataset.source, notes=dataset.notes)
     return out, spec, tuple(design.calibration)
@@ -846,8 +855,12 @@ def _spec_columns(spec: dict[str, Any] | Path) -> set[str]:
 
     doc = spec if isinstance(spec, dict) else load_yaml(Path(spec))
     out: set[str] = set()
-    for key in ("ids", "strata", "weights", "probs", "fpc", "repweights"):
-        value = (doc or {}).get(key)
+    phase2 = (doc or {}).get("phase2")
+    for section, key in [
+        *((doc, k) for k in ("ids", "strata", "weights", "probs", "fpc", "repweights")),
+        *((phase2, k) for k in ("ids", "strata", "fpc")),
+    ]:
+        value = section.get(key) if isinstance(section, dict) else None
         if isinstance(value, str):
             out.add(value)
         elif isinstance(value, list):

@@ -3,7 +3,8 @@
 Checks that need the whole questionnaire live here, each naming the module and question (and the
 file and line) to fix: unknown modules and missing dependencies, parameters, drops and overrides that
 name nothing, duplicate names across modules, two variables for one concept at one level, references
-to missing, dropped or later questions, calculation cycles, texts missing in a requested language.
+to missing, dropped or later questions, calculation cycles, texts missing in a requested language (all of them at once, with their keys: see
+:mod:`survmig.translations.overlay`, which also applies a spec's translation files).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from survmig.errors import SurvmigError
-from survmig.modules.choices import GENERATED_LISTS, country_name, currency_name, generated_list
+from survmig.modules.choices import country_name, currency_name
 from survmig.modules.library import (
     BUILTIN_PARAMETERS,
     SPECIAL_CODE_OF,
@@ -24,15 +25,21 @@ from survmig.modules.library import (
     load_library,
     suggest,
 )
-from survmig.modules.model import PLACEHOLDER, REFERENCE, Choice, ChoiceList, Item, Module
+from survmig.modules.model import PLACEHOLDER, REFERENCE, Item, Module
+from survmig.questionnaire.choices import compose_choices
 from survmig.questionnaire.model import Questionnaire
 from survmig.questionnaire.spec import (
     METADATA,
     OVERRIDABLE_TEXTS,
-    ListOptions,
     ModuleEntry,
     Spec,
     load_spec,
+)
+from survmig.translations.overlay import (
+    FIELD_KINDS,
+    MissingTexts,
+    Translator,
+    load_overlay,
 )
 
 
@@ -43,8 +50,11 @@ def _where(item: Item) -> str:
 class _Filler:
     """Fills ``{{parameter}}`` placeholders for one module, per language for texts."""
 
-    def __init__(self, spec: Spec, module: Module, values: dict[str, Any]) -> None:
+    def __init__(
+        self, spec: Spec, module: Module, values: dict[str, Any], translator: Translator
+    ) -> None:
         self.spec, self.module, self.values = spec, module, values
+        self.translator = translator
 
     def _value(self, name: str, lang: str | None, item: Item | None, field: str) -> str:
         def missing(what: str) -> SurvmigError:
@@ -72,12 +82,12 @@ class _Filler:
             raise missing("the spec sets no currency")
         if name == "currency":
             return str(spec.currency)
-        lookup = country_name if name == "country_name" else currency_name
-        code = spec.country if name == "country_name" else str(spec.currency)
-        text = lookup(code, lang or spec.default_language)
-        if text is None:
-            raise missing(f"no name of {code} is known in language {lang!r}")
-        return text
+        kind = "country" if name == "country_name" else "currency"
+        lookup = country_name if kind == "country" else currency_name
+        code = spec.country if kind == "country" else str(spec.currency)
+        text = self.translator.name(kind, code, lang or spec.default_language, lookup)
+        # None: reported once, as the missing text of the key name/KIND/CODE
+        return f"{{{{{name}}}}}" if text is None else text
 
     def fill(self, value: str, lang: str | None, item: Item | None, field: str) -> str:
         if "{{" not in value:
@@ -126,9 +136,15 @@ def _parameter_values(spec: Spec, modules: list[tuple[ModuleEntry, Module]]) -> 
     return out
 
 
-def _special_labels(library: Library) -> dict[str, dict[str, str]]:
+def _special_labels(library: Library, translator: Translator) -> dict[str, dict[str, str]]:
     specials = library.shared_choices[SPECIALS_LIST]
-    return {c.name: c.label for c in specials.options}
+    out = {}
+    for c in specials.options:
+        key = f"list/{SPECIALS_LIST}/{c.name}"
+        kind = "special answer (lists and numeric hints)"
+        line = c.line or specials.line
+        out[c.name] = translator.text(key, kind, c.label, file=specials.file, line=line) or {}
+    return out
 
 
 def _numeric_specials(item: Item, labels: dict[str, dict[str, str]]) -> Item:
@@ -154,6 +170,8 @@ def _resolve(
     present: set[str],
     dropped: dict[str, str],
     special_labels: dict[str, dict[str, str]],
+    translator: Translator,
+    spec: Spec,
 ) -> list[Item]:
     out = []
     for item in items:
@@ -172,16 +190,29 @@ def _resolve(
             present=present,
             dropped=dropped,
             special_labels=special_labels,
+            translator=translator,
+            spec=spec,
         )
         if item.kind != "question" and not children:
             dropped[item.name] = item.module
             continue
         new = dataclasses.replace(item, children=children)
         override = entry.override.get(item.name, {})
+        raw_override = entry.raw.get("override", {}).get(item.name, {})
         for field in OVERRIDABLE_TEXTS:
-            if field in override:
-                merged = {**(getattr(new, field) or {}), **dict(override[field])}
-                new = dataclasses.replace(new, **{field: merged})
+            given = dict(override[field]) if field in override else None
+            file, line = item.file, item.line_of(field)
+            if given is not None and spec.default_language in given:
+                file, line = spec.file, raw_override.line_of(field)
+            text = translator.text(
+                f"{item.module}/{item.name}/{field}",
+                FIELD_KINDS[field] if item.kind == "question" else f"{item.kind} {field}",
+                getattr(new, field),
+                override=given,
+                file=file,
+                line=line,
+            )
+            new = dataclasses.replace(new, **{field: text})
         for field in ("required", "appearance"):
             if field in override:
                 new = dataclasses.replace(new, **{field: override[field]})
@@ -222,98 +253,6 @@ def _check_entry_names(entry: ModuleEntry, module: Module, spec: Spec) -> None:
                 file=spec.file,
                 line=entry.raw["override"].line_of(name),
             )
-
-
-def _generated(name: str, options: ListOptions, languages: list[str], spec: Spec) -> ChoiceList:
-    base = generated_list(name, tuple(languages))
-    by_code = {c.name: c for c in base.options}
-    first = [by_code[code] for code in options.first]
-    keep = set(options.only) if options.only is not None else set(by_code)
-    rest = [c for c in base.options if c.name in keep and c.name not in options.first]
-    return dataclasses.replace(
-        base, options=tuple(first + rest), specials=options.specials, file=spec.file
-    )
-
-
-def _choices(
-    spec: Spec,
-    library: Library,
-    modules: list[tuple[ModuleEntry, Module]],
-    body: list[Item],
-    fillers: dict[str, _Filler],
-    special_labels: dict[str, dict[str, str]],
-) -> dict[str, ChoiceList]:
-    used: dict[str, Module] = {}
-    for item in (i for top in body for i in top.walk()):
-        if item.list_name and item.list_name not in used:
-            used[item.list_name] = next(m for _, m in modules if m.id == item.module)
-    currencies = dataclasses.replace(
-        spec.currencies,
-        first=spec.currencies.first or ((spec.currency,) if spec.currency else ()),
-    )
-    lists: dict[str, ChoiceList] = {}
-    for name, module in used.items():
-        if name in GENERATED_LISTS:
-            options = spec.countries if name == "countries" else currencies
-            lists[name] = _generated(name, options, spec.languages, spec)
-            continue
-        found = library.choice_list(name, module)
-        assert found is not None  # the module loader checked it
-        filler = fillers[found.origin] if found.origin in fillers else fillers[module.id]
-        options = [
-            dataclasses.replace(c, label=filler.text(c.label, None, f"choice {c.name}"))
-            for c in found.options
-        ]
-        lists[name] = dataclasses.replace(found, options=tuple(options))
-    for entry, _module in modules:
-        raw = entry.raw.get("add_choices", {})
-        for name, extra in entry.add_choices.items():
-            line = raw.line_of(name)
-            target = lists.get(name)
-            if target is None or name in GENERATED_LISTS:
-                raise SurvmigError(
-                    f"add_choices: list {name!r} is not used by the questionnaire"
-                    if target is None
-                    else f"add_choices: {name!r} is generated; use the spec's '{name}:' options",
-                    file=spec.file,
-                    line=line,
-                    hint=suggest(name, lists) if target is None else None,
-                )
-            codes = {c.name for c in target.options}
-            added = []
-            for index, option in enumerate(extra):
-                code = str(option["name"])
-                if code in codes or code in {str(v) for v in SPECIAL_CODE_OF.values()}:
-                    raise SurvmigError(
-                        f"add_choices: code {code!r} already exists in list {name!r}",
-                        file=spec.file,
-                        line=raw[name].line_of(index),
-                    )
-                if not code or any(ch.isspace() for ch in code):
-                    raise SurvmigError(
-                        f"add_choices: choice name {code!r} is empty or has spaces",
-                        file=spec.file,
-                        line=raw[name].line_of(index),
-                    )
-                codes.add(code)
-                added.append(Choice(code, dict(option["label"]), raw[name].line_of(index)))
-            lists[name] = dataclasses.replace(target, options=(*target.options, *added))
-    extended = {name for entry, _ in modules for name in entry.add_choices}
-    for name, cl in lists.items():
-        if cl.supplied_by_spec and name not in extended:
-            raise SurvmigError(
-                f"list {name!r} of module {cl.origin} is supplied by the country: "
-                "the spec adds none of its options",
-                file=spec.file,
-                hint=f"add the country's codes under 'add_choices: {name}:' of module {cl.origin}",
-            )
-    for name, cl in lists.items():
-        specials = tuple(
-            Choice(str(SPECIAL_CODE_OF[s]), special_labels[str(SPECIAL_CODE_OF[s])])
-            for s in cl.specials
-        )
-        lists[name] = dataclasses.replace(cl, options=(*cl.options, *specials))
-    return dict(sorted(lists.items(), key=lambda kv: list(used).index(kv[0])))
 
 
 def _metadata(spec: Spec) -> list[Item]:
@@ -437,43 +376,45 @@ def _check_concepts(q: Questionnaire) -> None:
         seen[key] = var
 
 
-def _check_languages(q: Questionnaire, spec: Spec) -> None:
-    for lang in spec.languages:
-        if lang not in q.title:
-            raise SurvmigError(
-                f"title has no text in language {lang!r}",
-                file=spec.file,
-                line=spec.raw.line_of("title"),
-            )
-        for item, _ in q.walk():
-            for field, text in item.texts():
-                if field == "universe":
-                    continue
-                if lang not in text:
-                    raise SurvmigError(
-                        f"{field} has no text in language {lang!r}",
-                        file=item.file,
-                        line=item.line_of(field),
-                        where=_where(item),
-                        hint="add the translation to the module, or give it in the spec "
-                        "under override",
-                    )
-        for cl in q.choices.values():
-            for choice in cl.options:
-                if lang not in choice.label:
-                    raise SurvmigError(
-                        f"choice list {cl.name!r}: choice {choice.name} has no label in "
-                        f"language {lang!r}",
-                        file=cl.file,
-                        line=choice.line or cl.line,
-                        hint="add the translation"
-                        if cl.origin != "generated"
-                        else "pycountry has no names in this language",
-                    )
-
-
 def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
-    """Build the questionnaire a spec describes, checking the whole form."""
+    """Build the questionnaire a spec describes, checking the whole form.
+
+    Texts missing (or stale) in a requested language raise one :class:`MissingTexts` that lists
+    every one of them.
+    """
+    q, translator = compose_texts(spec, library)
+    problems = translator.check()
+    if problems:
+        raise MissingTexts(problems, spec=spec.file, languages=spec.languages)
+    return q
+
+
+def _translator(spec: Spec) -> Translator:
+    for index, path in enumerate(spec.translation_files):
+        if not path.is_file():
+            raise SurvmigError(
+                f"translations: file {path} not found",
+                file=spec.file,
+                line=spec.raw["translations"].line_of(index),
+                hint="paths are relative to the spec; write it with survmig translations import",
+            )
+    overlay = load_overlay(spec.translation_files, spec.default_language)
+    for lang, path in overlay.languages.items():
+        if lang not in spec.languages:
+            raise SurvmigError(
+                f"translations: {path.name} gives language {lang!r}, which is not one of the "
+                f"spec's languages {spec.languages}",
+                file=spec.file,
+                line=spec.raw.line_of("translations"),
+                hint=f"add {lang} to languages (or remove the file from translations)",
+            )
+    return Translator(overlay, spec.languages, spec.default_language)
+
+
+def compose_texts(spec: Spec, library: Library | None = None) -> tuple[Questionnaire, Translator]:
+    """Compose without the language check: the questionnaire and every text by key (with the
+    problems :meth:`Translator.check` finds). ``survmig translations export`` starts here."""
+    translator = _translator(spec)
     library = library or load_library()
     if spec.concepts_file is not None:
         library = library.with_concepts(spec.concepts_file)
@@ -513,9 +454,20 @@ def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
         modules.append((entry, module))
     values = _parameter_values(spec, modules)
     present = {m.id for _, m in modules}
-    special_labels = _special_labels(library)
-    fillers = {m.id: _Filler(spec, m, values[m.id]) for _, m in modules}
-    fillers["shared"] = _Filler(spec, next(iter(m for _, m in modules)), {})
+    title = (
+        translator.text(
+            "title",
+            "form title",
+            spec.title,
+            file=spec.file,
+            line=spec.raw.line_of("title"),
+            base_origin="spec",
+        )
+        or {}
+    )
+    special_labels = _special_labels(library, translator)
+    fillers = {m.id: _Filler(spec, m, values[m.id], translator) for _, m in modules}
+    fillers["shared"] = _Filler(spec, next(iter(m for _, m in modules)), {}, translator)
     dropped: dict[str, str] = {}
     body: list[Item] = _metadata(spec)
     repeats_by_level: dict[str, Item] = {}
@@ -527,6 +479,8 @@ def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
             present=present,
             dropped=dropped,
             special_labels=special_labels,
+            translator=translator,
+            spec=spec,
         )
         if module.level == spec.level:
             body.extend(items)
@@ -555,10 +509,10 @@ def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
                         )
                     repeats_by_level[item.level] = item
     _check_unique_names(body)
-    choices = _choices(spec, library, modules, body, fillers, special_labels)
+    choices = compose_choices(spec, library, modules, body, fillers, special_labels, translator)
     q = Questionnaire(
         form_id=spec.form_id,
-        title=spec.title,
+        title=title,
         version=spec.version,
         languages=list(spec.languages),
         default_language=spec.default_language,
@@ -575,8 +529,7 @@ def compose(spec: Spec, library: Library | None = None) -> Questionnaire:
     _check_cycles(q)
     _check_references(q, dropped)
     _check_concepts(q)
-    _check_languages(q, spec)
-    return q
+    return q, translator
 
 
 def load_questionnaire(spec_path: str | Path, library: Library | None = None) -> Questionnaire:

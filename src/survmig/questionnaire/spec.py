@@ -8,6 +8,9 @@ file (errors name its line); ``survmig.questionnaire.compose`` turns it into a `
 from __future__ import annotations
 
 import dataclasses
+import functools
+import gettext
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +100,11 @@ SPEC_SCHEMA: dict[str, Any] = {
         "currencies": _LIST_OPTIONS,
         "parameters": {"type": "object"},
         "concepts": {"type": "string", "minLength": 1},
+        "translations": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "uniqueItems": True,
+        },
         "modules": {"type": "array", "items": _MODULE_ENTRY, "minItems": 1},
     },
 }
@@ -147,16 +155,31 @@ class Spec:
     raw: LDict
     #: a country's own concepts (concepts.yaml format), relative to the spec: ``concepts: file.yaml``
     concepts_file: Path | None = None
+    #: translation files (``survmig translations import``), relative to the spec, later ones win
+    translation_files: tuple[Path, ...] = ()
 
 
 def language_label(code: str) -> str:
-    """The XLSForm language name for ``code``: ``English (en)``; other ISO 639-1 codes from pycountry."""
+    """The XLSForm language name for ``code``, in that language as the form's users read it:
+    ``Français (fr)``, ``Português (pt)`` (ISO 639 names and their translations from pycountry;
+    the English name when pycountry has none in the language itself, e.g. ``Kabuverdianu (kea)``)."""
     if code in LANGUAGES:
         return LANGUAGES[code]
-    language = pycountry.languages.get(alpha_2=code)
+    return _language_label(code)
+
+
+@functools.cache
+def _language_label(code: str) -> str:
+    language = pycountry.languages.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})
     if language is None:
         raise KeyError(code)
-    return f"{language.name} ({code})"
+    name = language.name
+    catalogue = Path(pycountry.LOCALES_DIR) / code / "LC_MESSAGES" / "iso639-3.mo"
+    if catalogue.exists():
+        own = gettext.translation("iso639-3", pycountry.LOCALES_DIR, languages=[code])
+        name = own.gettext(language.name)
+    name = re.sub(r"\s*\([^()]*\)$", "", name)  # "Swahili (macrolanguage)" -> "Swahili"
+    return f"{name[:1].upper()}{name[1:]} ({code})"
 
 
 def _check_codes(
@@ -284,4 +307,5 @@ def load_spec(path: str | Path) -> Spec:
         file=path,
         raw=doc,
         concepts_file=(path.parent / doc["concepts"]) if "concepts" in doc else None,
+        translation_files=tuple(path.parent / f for f in doc.get("translations", ())),
     )

@@ -6,6 +6,7 @@ showing figures); the ``survmig`` command picks Agg for itself.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from survmig.errors import SurvmigError
 from survmig.fileio import atomic_path
 from survmig.indicators import IndicatorResults
 from survmig.report.i18n import Texts
+from survmig.report.shaping import shaped
 from survmig.report.tables import (
     FLAG_CAUTION,
     Thresholds,
@@ -224,11 +226,19 @@ def save_figure(fig: plt.Figure, path: str | Path) -> Path:
             f"unknown chart format {path.suffix!r}", file=path, hint="use .png or .svg"
         )
     try:
-        with atomic_path(path) as tmp, matplotlib.rc_context(_RC):
-            fig.savefig(tmp, format=path.suffix[1:].lower(), metadata=_META[path.suffix.lower()])
+        _save(fig, path)
     finally:
         plt.close(fig)
     return path
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    """One file of a figure; a PNG with right-to-left text gets it shaped (see
+    :mod:`survmig.report.shaping`), an SVG keeps its text as text for the browser to shape."""
+    ext = path.suffix.lower()
+    raster = shaped(fig) if ext == ".png" else contextlib.nullcontext()
+    with atomic_path(path) as tmp, matplotlib.rc_context(_RC), raster:
+        fig.savefig(tmp, format=ext[1:], metadata=_META[ext])
 
 
 def svg_text(
@@ -244,12 +254,7 @@ def svg_text(
     try:
         with matplotlib.rc_context(_RC):
             for target in save:
-                with atomic_path(target) as tmp:
-                    fig.savefig(
-                        tmp,
-                        format=target.suffix[1:].lower(),
-                        metadata=_META[target.suffix.lower()],
-                    )
+                _save(fig, target)
             buf = io.StringIO()
             fig.savefig(buf, format="svg", metadata=_META[".svg"])
     finally:

@@ -16,7 +16,7 @@ from survmig.indicators import IndicatorResults
 from survmig.report.charts import svg_text
 from survmig.report.comparison import render_comparison, write_comparison_csv
 from survmig.report.i18n import Texts, decimals_for
-from survmig.report.methodology import Methodology
+from survmig.report.methodology import Methodology, step_names
 from survmig.report.tables import (
     FLAG_RECOVERABLE,
     FLAG_SUPPRESSED,
@@ -49,6 +49,7 @@ tr.suppressed td{color:#888} tr.caution td{background:#fff6e5}
 td.num{white-space:nowrap}
 .toc{columns:2} .toc li{margin:.1em 0} svg{max-width:100%;height:auto}
 figure{margin:.6em 0;direction:ltr;text-align:center}
+figure svg text{unicode-bidi:plaintext}
 .note{font-size:.85em;color:#444}
 .warn{border-inline-start:4px solid #c0392b;background:#fdf0ee;padding:.4em .8em}
 section.indicator{break-before:page;page-break-before:always}
@@ -261,7 +262,7 @@ def _methodology(
         if m.population is not None:
             rows.append((tx.t("population"), tx.t("population_text", n=tx.number(m.population))))
         if m.weighting:
-            rows.append((tx.t("weighting"), " → ".join(m.weighting)))
+            rows.append((tx.t("weighting"), " → ".join(step_names(m, tx))))
         kind = m.variance
         how = str((results.variance or {}).get("variance", ""))
         if how:  # what the estimation itself used (a design file's calibration, replicates)
@@ -279,7 +280,7 @@ def _methodology(
             method=m.replicate_method or "",
             replicates=tx.number(m.replicates or 0),
         )
-        if m.variance == "twophase":
+        if m.variance == "twophase" or how.startswith("two-phase"):
             text = tx.t("var_twophase") + " " + text
         note = (results.variance or {}).get("weights_note")
         if note and tx.lang == "en":  # the estimation's own warning about the weights

@@ -13,6 +13,11 @@ of a distribution as one minus the other shares, a breakdown of counts under a p
 holds), :func:`recoverable` lists groups with exactly one suppressed member, and
 :func:`complementary_suppression` suppresses, in each such group, the published member with the
 fewest cases (never the group's total when another member will do) until no group is left.
+
+Across rows: the weighted count of a domain is the estimate of its population size (a ``count``)
+and, times a published mean of a 0/1 variable, gives that variable's total back.
+:func:`domain_weighted_n` blanks the weighted count in every row of a domain where a total or a
+count is suppressed.
 """
 
 from __future__ import annotations
@@ -213,3 +218,14 @@ def complementary_suppression(
         mask[pick] = True
         extra[pick] = True
     return extra
+
+
+def domain_weighted_n(table: pd.DataFrame, by: Sequence[str], suppressed: pd.Series) -> pd.Series:
+    """Rows whose ``weighted_n`` must be blanked too (index-aligned boolean): every row of a domain
+    (the same values of the ``by`` columns, the national rows being one domain) in which a
+    suppressed row is a total or a count, since the domain's weighted count is its population
+    size and, times a share or mean, a total."""
+    present = [b for b in by if b in table.columns]
+    dom = _keys(table, present)
+    hit = suppressed.to_numpy(dtype=bool) & table["statistic"].isin(("total", "count")).to_numpy()
+    return pd.Series(dom.isin(set(dom[hit])).to_numpy(), index=table.index)

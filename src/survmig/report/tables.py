@@ -16,6 +16,7 @@ from survmig.report.suppression import (
     FLAG_COMPLEMENTARY,
     SECONDARY,
     complementary_suppression,
+    domain_weighted_n,
     linked_groups,
     recoverable,
 )
@@ -121,6 +122,8 @@ def suppress(
         if col in table.columns:
             table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
             table.loc[mask.to_numpy(), col] = np.nan
+    if "weighted_n" in table.columns:
+        table.loc[domain_weighted_n(table, by, mask).to_numpy(), "weighted_n"] = np.nan
     return table
 
 

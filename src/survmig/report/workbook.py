@@ -53,10 +53,23 @@ def number_format(col: str, unit: str, statistic: str, values: Sequence[float] =
     return "#,##0" if d == 0 else "#,##0." + "0" * d
 
 
-def sheet_names(ids: list[str]) -> dict[str, str]:
-    """Excel sheet names (≤ 31 characters, no []:*?/\\, unique) for indicator ids."""
+def unit_text(unit: str, tx: Texts) -> str:
+    """A unit in the workbook's language (``unit_<unit>`` of texts.yaml), else as written."""
+    return tx.t(f"unit_{unit}") if f"unit_{unit}" in tx._texts else unit
+
+
+def sheet_title(text: str) -> str:
+    """A valid Excel sheet name for a text: ≤ 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", "_", text).strip("'")[:31] or "_"
+
+
+def sheet_names(
+    ids: list[str], reserved: Sequence[str] = ("Contents", "Not computable")
+) -> dict[str, str]:
+    """Excel sheet names (≤ 31 characters, no []:*?/\\, unique) for indicator ids, none equal to a
+    ``reserved`` name (the contents and not-computable sheets in the workbook's language)."""
     out: dict[str, str] = {}
-    taken = {"contents", "not computable"}
+    taken = {r.lower() for r in reserved}
     for iid in ids:
         base = re.sub(r"[\[\]:*?/\\]", "_", iid)[:31]
         name, k = base, 1
@@ -137,10 +150,12 @@ def write_excel(
     tx = Texts(lang)
     path = Path(path)
     table = publication_table(results, th)
-    names = sheet_names(list(results.info))
+    contents_sheet = sheet_title(tx.t("contents"))
+    missing_sheet = sheet_title(tx.t("not_computable"))
+    names = sheet_names(list(results.info), (contents_sheet, missing_sheet))
     wb = Workbook()
     ws = wb.active
-    ws.title = "Contents"
+    ws.title = contents_sheet
     ws["A1"] = title or tx.t("title")
     ws["A1"].font = Font(bold=True, size=14)
     ws["A2"] = tx.t(
@@ -161,11 +176,11 @@ def write_excel(
     if results.not_computable:
         row = 5 + len(results.info)
         cell = _put(ws, row, 1, f"{tx.t('not_computable')} ({len(results.not_computable)})")
-        _link(cell, "Not computable")
+        _link(cell, missing_sheet)
     style_table(ws, 4, heads, {}, len(results.info) + 1)
     ws.column_dimensions["A"].width = 60
 
-    nc = wb.create_sheet("Not computable")
+    nc = wb.create_sheet(missing_sheet)
     _put(nc, 1, 1, tx.t("indicator"))
     _put(nc, 1, 2, tx.t("reason"))
     for i, (iid, reason) in enumerate(results.not_computable.items(), start=2):
@@ -186,12 +201,12 @@ def write_excel(
             (tx.t("standard"), info.standard),
             (tx.t("universe"), tx.indicator(info.universe, info.parameters)),
             (tx.t("reference_period"), tx.indicator(info.reference_period, info.parameters)),
-            (tx.t("unit"), tx.indicator(info.unit, info.parameters)),
+            (tx.t("unit"), unit_text(tx.indicator(info.unit, info.parameters), tx)),
         ]
         if info.note:
             notes.append((tx.t("note"), tx.indicator(info.note, info.parameters)))
         back = _put(ws, 1, 1, "← " + tx.t("contents"))
-        _link(back, "Contents")
+        _link(back, contents_sheet)
         for r, (key, text) in enumerate(notes, start=2):
             _put(ws, r, 1, key).font = Font(bold=True)
             _put(ws, r, 2, text)
@@ -244,4 +259,7 @@ def write_excel(
         ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, 22)
         ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 24)
         ws.cell(row=2, column=2).font = Font(bold=True)
+    if tx.dir == "rtl":  # Arabic: column A on the right, as an Arabic reader's workbook
+        for sheet in wb.worksheets:
+            sheet.sheet_view.rightToLeft = True
     return save_workbook(wb, path)

@@ -229,7 +229,8 @@ def weight(
     trimming — on the full-sample weights and every replicate weight column.
 
     Writes the weighted data (same formats as the input, by extension), the report
-    OUTPUT-STEM.weighting.md / .weighting.json and the design of the weighted data
+    OUTPUT-STEM.weighting.md / .weighting.json (with the weight and g-factor histograms
+    OUTPUT-STEM.weighting.png) and the design of the weighted data
     OUTPUT-STEM.design.yaml beside it (for survmig estimate --design); prints a summary.
 
     \b
@@ -237,7 +238,7 @@ def weight(
       survmig weight survey.csv --design design.yaml --steps weighting.yaml -o weighted.csv
       survmig weight hh.parquet --weight w0 --steps weighting.yaml -o hh_weighted.parquet
     """
-    from survmig.weighting.report import print_summary, report_paths
+    from survmig.weighting.report import picture_path, print_summary, report_paths
 
     result = weight_file(
         data,
@@ -263,7 +264,7 @@ def weight(
     for note in result.notes:
         click.echo(f"note: {note}")
     md, js = report_paths(output)
-    click.echo(f"wrote {output}, {md.name}, {js.name}")
+    click.echo(f"wrote {output}, {md.name}, {js.name}, {picture_path(output).name}")
     click.echo(
         f"wrote {design_yaml_path(output)}: estimate with "
         f"survmig estimate {output} --design {design_yaml_path(output)}"

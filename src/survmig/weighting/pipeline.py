@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from survmig.errors import SurvmigError
+from survmig.weighting.pictures import distribution
 from survmig.weighting.spec import load_steps
 from survmig.weighting.steps import (
     BaseWeights,
@@ -124,7 +125,12 @@ def run_steps(
     for i, step in enumerate(step_list):
         if first_cal is None and step.kind in CALIBRATION_KINDS:
             first_cal, uncalibrated = i, state.W[:, 0].copy()
-        reports.append(step.apply(state))
+        before, rows_before = state.W[:, 0].copy(), state.rows.copy()
+        report = step.apply(state)
+        report.histograms = distribution(
+            step, before, rows_before, state.W[:, 0], state.rows, report
+        )
+        reports.append(report)
     own = matrix is not None
     return WeightingResult(
         state.W[:, 0] if own else state.W[:, 0].copy(),
@@ -177,7 +183,7 @@ def weight_design(
         # respondents only; strata keep their full-design PSU counts (R's subset())
         mask = np.zeros(design.n, dtype=bool)
         mask[res.rows] = True
-        design = design.subset(mask)
+        design = design.respondents(mask) if hasattr(design, "respondents") else design.subset(mask)
     res.design = design.with_weights(
         res.weights,
         res.repweights,

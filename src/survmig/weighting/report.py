@@ -34,8 +34,11 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     return [*out, ""]
 
 
-def to_markdown(result: WeightingResult, title: str = "Weighting report") -> str:
-    """Per step: weights before/after, controls, classes, convergence, notes."""
+def to_markdown(
+    result: WeightingResult, title: str = "Weighting report", picture: str | None = None
+) -> str:
+    """Per step: weights before/after, controls, classes, convergence, notes (``picture``: the
+    file name of the histograms, shown under the summary table)."""
     d = result.as_dict()
     lines = [f"# {title}", ""]
     lines.append(f"Replicate weight columns adjusted with every step: {d['replicates']}.")
@@ -52,6 +55,14 @@ def to_markdown(result: WeightingResult, title: str = "Weighting report") -> str
             for s in d["steps"]
         ]
     )
+    if picture:
+        lines += [
+            "The weights after each step (left) and the step's g-factors, new / old weight"
+            " (right); trimming and calibration bounds dashed in red:",
+            "",
+            f"![Weights and g-factors by step]({picture})",
+            "",
+        ]
     for i, s in enumerate(d["steps"], 1):
         lines += [f"## {i}. {s['name']} ({s['kind']})", ""]
         lines += _table([{"weights": "before", **s["before"]}, {"weights": "after", **s["after"]}])
@@ -94,6 +105,11 @@ def _stem(output: Path) -> str:
     return output.name[: -len(output.suffix)] if output.suffix else output.name
 
 
+def picture_path(output: Path) -> Path:
+    """``out.csv`` → ``out.weighting.png``: the weight and g-factor histograms."""
+    return output.with_name(f"{_stem(output)}.weighting.png")
+
+
 def report_paths(output: Path) -> tuple[Path, Path]:
     """``out.csv`` → ``out.weighting.md`` and ``out.weighting.json`` in the same folder."""
     stem = _stem(output)
@@ -106,9 +122,13 @@ def design_yaml_path(output: Path) -> Path:
 
 
 def write_reports(result: WeightingResult, output: Path) -> tuple[Path, Path]:
+    """``out.weighting.md`` (with the histograms ``out.weighting.png``) and ``out.weighting.json``."""
+    from survmig.weighting.pictures import write_picture
+
     md, js = report_paths(output)
+    png = write_picture(result, picture_path(output))
     with atomic_path(md) as tmp:
-        tmp.write_text(to_markdown(result), encoding="utf-8")
+        tmp.write_text(to_markdown(result, picture=png.name), encoding="utf-8")
     with atomic_path(js) as tmp:
         tmp.write_text(to_json(result), encoding="utf-8")
     return md, js

@@ -92,6 +92,9 @@ class StepReport:
     classes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     convergence: dict[str, Any] | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: histograms of the weights after the step and of its g-factors, and the step's bounds
+    #: (:func:`survmig.weighting.pictures.distribution`)
+    histograms: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -18,6 +18,7 @@ from survmig.modules.model import Item
 from survmig.questionnaire.model import Questionnaire
 from survmig.questionnaire.spec import language_label
 from survmig.tableio import text_cells_as_text
+from survmig.xlsform.layout import lay_out
 
 Sheets = dict[str, list[list[Any]]]
 
@@ -146,7 +147,6 @@ def _stable_zip(data: bytes) -> bytes:
 def write_workbook(sheets: Sheets) -> bytes:
     """An .xlsx of ``sheets`` (in order), with fixed metadata so equal input gives equal bytes."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -154,9 +154,7 @@ def write_workbook(sheets: Sheets) -> bytes:
         sheet = workbook.create_sheet(title)
         for row in rows:
             sheet.append(row)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
+        lay_out(sheet)  # widths, wrapping, bold frozen header
     props = workbook.properties
     props.creator = "survmig"
     props.lastModifiedBy = "survmig"
