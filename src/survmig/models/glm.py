@@ -372,7 +372,8 @@ def svyglm(
         ainv = np.linalg.inv(fit.xtwx)
         # canonical links: μ'/V(μ) = 1, so a row's score is x_i (y_i - μ_i), per unit weight
         resid = np.where(live, y - fit.mu, 0.0)
-        if design.calibration:  # the engine applies the calibration residuals
+        if design.calibration or getattr(design, "_twophase", None) is not None:
+            # the engine applies the calibration residuals and the two-phase variance
             V = _engine_sandwich(design, X, resid, ainv)
         else:
             V = _sandwich(design, X, resid, ainv)
