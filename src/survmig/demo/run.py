@@ -744,6 +744,9 @@ report/indicators.xlsx
     One sheet per indicator, definition and standard as notes.
 report/indicators.csv
     All estimates in one table (national, by region, by sex).
+report/comparison.csv
+    The indicators for migrant households (a foreign-born member) and the others, and the
+    difference with its SE, CI and p-value (the report's "by migratory status" section).
 report/charts/
     One chart per indicator (estimates with 95 % confidence bars).
 sdmx/
