@@ -352,7 +352,14 @@ def test_cli_weight_then_estimate_out_of_core(run_cli, tmp_path):
     )  # fmt: skip
     assert res.exit_code == 0, res.stderr
     design = tmp_path / "weighted.design.yaml"
-    assert "calibration" in yaml.safe_load(design.read_text())
+    section = yaml.safe_load(design.read_text())["calibration"]
+    # the in-memory command line reads only the columns it needs: design, calibration, request
+    from survmig.estimation.scale import needed_columns
+
+    cols = needed_columns(out, design, {"mean": ["income"]})
+    margins = {c for s in section["steps"] for m in s.get("margins", []) for c in m["by"]}
+    assert cols is not None and margins and margins <= set(cols)
+    assert section["weights_before"] in cols and "income" in cols and "spend" not in cols
     tables = {}
     for engine in ("memory", "duckdb"):
         est = tmp_path / f"{engine}.csv"

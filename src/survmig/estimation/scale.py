@@ -47,7 +47,7 @@ def needed_columns(
     data: Path, spec: Path | dict[str, Any], request: dict[str, Any]
 ) -> list[str] | None:
     """Every column the design and the request use (``None``: read them all — a design file that
-    does not parse, a calibrated design, or a replicate pattern over a file whose columns are not
+    does not parse, a calibration section that does not parse, or a replicate pattern over a file whose columns are not
     cheaply known; the design checks then report the problem as usual)."""
     fields: Any = spec
     if isinstance(spec, Path):
@@ -57,9 +57,16 @@ def needed_columns(
             fields = load_yaml(spec)
         except SurvmigError:
             return None  # the design checks report the problem
-    if not isinstance(fields, dict) or "calibration" in fields or "fixed_adjustments" in fields:
-        return None  # a calibrated design names its own columns (auxiliaries, weights before)
+    if not isinstance(fields, dict):
+        return None
     cols: list[str] = []
+    if "calibration" in fields:  # a calibrated design: the auxiliaries and the weights before
+        from survmig.weighting.designfile import calibration_columns
+
+        calibrated = calibration_columns(fields["calibration"])
+        if calibrated is None:
+            return None
+        cols += calibrated
     for key in ("ids", "strata", "fpc", "probs", "weights"):
         cols += _names(fields.get(key))
     phase2 = fields.get("phase2")

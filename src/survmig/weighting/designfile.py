@@ -189,6 +189,31 @@ def recalibrate(
     return design.with_weights(final, calibration=tuple(res.calibration))
 
 
+def calibration_columns(section: Any) -> list[str] | None:
+    """The data columns a design file's ``calibration:`` section reads (the weights before, the
+    margins and continuous auxiliaries), so a command can read only those; ``None`` when the
+    section does not parse (loading the design then reports the problem)."""
+
+    def fail(message: str) -> SurvmigError:
+        return SurvmigError(message, where="calibration")
+
+    if not isinstance(section, dict) or not isinstance(section.get("weights_before"), str):
+        return None
+    try:
+        steps = [step_from_spec(node, fail) for node in section.get("steps") or []]
+    except SurvmigError:
+        return None
+    cols = [section["weights_before"]]
+    for step in steps:
+        if isinstance(step, PostStratify) and step.controls is not None:
+            cols += list(step.controls.by)
+        elif isinstance(step, Rake | Calibrate):
+            cols += [c for m in step.margins for c in m.by]
+            if isinstance(step, Calibrate):
+                cols += list(step.continuous)
+    return list(dict.fromkeys(cols))
+
+
 def fixed_adjustments(steps: list[Step], *, replicate: bool) -> list[str]:
     """The weighting steps whose effect the SEs treat as fixed: nonresponse adjustment in a
     linearization design (replicates redo it) and trimming (unless replicates are re-trimmed)."""
