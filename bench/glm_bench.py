@@ -2,9 +2,12 @@
 
 The data: a stratified cluster sample (strata, PSUs, weights) with a 0/1 outcome and four numeric
 predictors (two continuous, two region dummies), the same model in every package:
-``y ~ x1 + x2 + r2 + r3``, linearization variance over PSUs within strata. Reported: seconds per
-fit (best of ``--repeat``), the speed ratio to survmig, and the largest relative difference of the
-SEs from R's. Default 200,000 rows (short); ``--rows 1000000`` is the issue's size.
+``y ~ x1 + x2 + r2 + r3``, linearization variance over PSUs within strata. Each package runs in its
+own fresh process (under ``/usr/bin/time``, for its peak resident memory) on the same data; reported:
+seconds per fit (best of ``--repeat``; the model fit alone in every package, the design object
+built once before the timing), the ratio to survmig, peak memory and the largest relative difference of the SEs
+from R's, with the load average of the (shared) machine. Default 200,000 rows (short);
+``--rows 1000000`` is the issue's size.
 
 Run:  .venv/bin/python bench/glm_bench.py [--rows 1000000] [--repeat 3] [--out bench/results/glm.md]
 """
@@ -12,9 +15,12 @@ Run:  .venv/bin/python bench/glm_bench.py [--rows 1000000] [--repeat 3] [--out b
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -84,8 +90,9 @@ def run_survmig(df: pd.DataFrame, repeat: int) -> tuple[float, np.ndarray]:
     from survmig.design import SurveyDesign
     from survmig.models import svyglm
 
-    def work():
-        d = SurveyDesign(df, ids="psu", strata="stratum", weights="weight", nest=True)
+    d = SurveyDesign(df, ids="psu", strata="stratum", weights="weight", nest=True)
+
+    def work():  # the model alone, as R's timing (the design is built once, outside)
         return svyglm(d, "y ~ " + " + ".join(TERMS), family_name="binomial")
 
     t, res = best_of(work, repeat)
@@ -98,8 +105,9 @@ def run_svy(df: pd.DataFrame, repeat: int) -> tuple[float, np.ndarray | None]:
 
     pdf = pl.from_pandas(df)
 
+    s = svy.Sample(pdf, svy.Design(stratum="stratum", psu="psu", wgt="weight"))
+
     def work():
-        s = svy.Sample(pdf, svy.Design(stratum="stratum", psu="psu", wgt="weight"))
         return s.glm.fit(y="y", x=TERMS, family="binomial")
 
     t, fit = best_of(work, repeat)
@@ -113,41 +121,85 @@ def run_svy(df: pd.DataFrame, repeat: int) -> tuple[float, np.ndarray | None]:
     return t, se
 
 
+def worker(tool: str, data: Path, repeat: int, out: Path) -> None:
+    """One package in this (fresh) process: load the data, fit ``repeat`` times, write JSON."""
+    df = pd.read_parquet(data)
+    t, se = (run_survmig if tool == "survmig" else run_svy)(df, repeat)
+    out.write_text(json.dumps({"seconds": t, "se": None if se is None else list(map(float, se))}))
+
+
+def measured(cmd: list[str], tmp: Path, name: str) -> tuple[dict, float]:
+    """Run ``cmd`` under ``/usr/bin/time``; its JSON result and peak resident memory (MB)."""
+    rss = tmp / f"{name}.rss"
+    subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss), *cmd], check=True)
+    kb = float(rss.read_text().strip().splitlines()[-1])
+    return json.loads((tmp / f"{name}.json").read_text()), kb / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="also write a Markdown table here")
+    parser.add_argument("--worker", choices=["survmig", "svy"], help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.data, args.repeat, args.result)
+        return
     df = make_data(args.rows)
-    lines = [
-        f"logistic svyglm, {args.rows:,} rows, {df['psu'].nunique()} PSUs, 20 strata ({platform.machine()})",
-        "",
-    ]
-    t_ours, se_ours = run_survmig(df, args.repeat)
-    results = {"survmig": (t_ours, se_ours)}
-    with tempfile.TemporaryDirectory() as tmp:
-        csv, script, out = Path(tmp) / "d.csv", Path(tmp) / "glm.R", Path(tmp) / "r.json"
+    load_before = os.getloadavg()
+    results: dict[str, tuple[float, np.ndarray | None, float]] = {}
+    failed = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        parquet, csv, script = tmp / "d.parquet", tmp / "d.csv", tmp / "glm.R"
+        df.to_parquet(parquet)
         df.to_csv(csv, index=False)
         script.write_text(R_SCRIPT)
-        subprocess.run(["Rscript", str(script), str(csv), str(args.repeat), str(out)], check=True)
-        r = json.loads(out.read_text())
-        results["R survey svyglm"] = (
-            float(r["seconds"][0] if isinstance(r["seconds"], list) else r["seconds"]),
-            np.asarray(r["se"]),
+        me = [sys.executable, str(Path(__file__).resolve()), "--data", str(parquet)]
+        for tool in ("survmig", "svy"):
+            try:
+                res, mb = measured(
+                    [*me, "--worker", tool, "--repeat", str(args.repeat),
+                     "--result", str(tmp / f"{tool}.json")], tmp, tool,
+                )  # fmt: skip
+            except subprocess.CalledProcessError as exc:  # a peer that fails is reported
+                failed.append(f"{tool} failed (exit {exc.returncode})")
+                continue
+            se = None if res["se"] is None else np.asarray(res["se"])
+            results[tool] = (float(res["seconds"]), se, mb)
+        r, mb = measured(
+            ["Rscript", str(script), str(csv), str(args.repeat), str(tmp / "R.json")], tmp, "R"
         )
-    try:
-        results["svy"] = run_svy(df, args.repeat)
-    except Exception as exc:  # noqa: BLE001 - a peer that fails is reported, not fatal
-        lines.append(f"svy failed: {type(exc).__name__}: {exc}")
+        seconds = r["seconds"][0] if isinstance(r["seconds"], list) else r["seconds"]
+        results["R survey svyglm"] = (float(seconds), np.asarray(r["se"]), mb)
+    load_after = os.getloadavg()
+    t_ours = results["survmig"][0]
     se_r = results["R survey svyglm"][1]
-    lines += [
-        "| package | seconds | ratio to survmig | max rel. SE difference vs R |",
-        "|---|---|---|---|",
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Design-based logistic regression benchmark",
+        "",
+        f"Run {when} on {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; load average (1, 5, 15 min) "
+        f"{', '.join(f'{x:.2f}' for x in load_before)} before and "
+        f"{', '.join(f'{x:.2f}' for x in load_after)} after (the machine is shared).",
+        "",
+        f"`y ~ x1 + x2 + r2 + r3`, quasibinomial/binomial logit, {args.rows:,} rows, "
+        f"{df['psu'].nunique():,} PSUs in 20 strata, linearization; best of {args.repeat}. "
+        "Each package in its own process; peak memory is that process's maximum resident set "
+        "(interpreter and data included). Times are the model fit alone (`svyglm`, `glm.fit`); "
+        "each package's design object is built once before the timing.",
+        "",
+        "| package | seconds | time / survmig | peak memory (MB) | max rel. SE difference vs R |",
+        "|---|---|---|---|---|",
     ]
-    for name, (t, se) in results.items():
+    for name, (t, se, mb) in results.items():
         diff = "" if se is None or len(se) != len(se_r) else f"{np.max(np.abs(se / se_r - 1)):.1e}"
-        lines.append(f"| {name} | {t:.3f} | {t / t_ours:.1f}× | {diff} |")
+        lines.append(f"| {name} | {t:.3f} | {t / t_ours:.1f}× | {mb:,.0f} | {diff} |")
+    lines += [f"\n{msg}" for msg in failed]
     text = "\n".join(lines)
     print(text)
     if args.out:

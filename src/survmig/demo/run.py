@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survmig.data import KEY, ROOT_KEY, Dataset, FormMetadata, read_export
+from survmig.data import KEY, PARENT_KEY, ROOT_KEY, Dataset, FormMetadata, read_export
 from survmig.data.checks import check_dataset
 from survmig.demo.country import REGIONS, Country, calibration_cells, synthetic_country
 from survmig.demo.districts import district_census, district_small_area
@@ -35,6 +35,7 @@ from survmig.errors import SurvmigError
 from survmig.exchange import write_sdmx
 from survmig.fileio import atomic_dir, atomic_path, check_output_dir
 from survmig.indicators import IndicatorResults, level_map
+from survmig.indicators.comparison import IndicatorComparison, compare_indicators
 from survmig.indicators.margins import compute_margins
 from survmig.report import Thresholds, flag_reliability, from_design, write_report
 from survmig.sampling.population import ea_frame
@@ -52,6 +53,9 @@ RATES = {"MAD": 1.0, "EUR": 10.8}
 PARAMETERS = {"convert_to": "EUR"}
 #: the analysis domains: national (no domain), by region, by sex
 BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("region",), ("sex",))
+#: the disaggregation by migratory status: households with a foreign-born member (UN DESA's
+#: migrant households, 1) against the others (0, the reference), and their members
+MIGRATORY_STATUS = ("migrant_household", "0")
 #: the design; a stratum left with one responding EA (possible in tiny samples) is centred on the
 #: grand mean, as R's options(survey.lonely.psu = "adjust")
 DESIGN = {
@@ -178,6 +182,8 @@ def run_demo(
         with step("Estimating every computable indicator (national, by region, by sex)"):
             design = calibrated_design(design_data, weighting)
             results = estimate_indicators(data, design)
+        with step("Comparing the indicators by migratory status (migrant households vs others)"):
+            results.comparison = compare_by_status(data, design, results.computed)
         with step("Computing the true values on the whole population"):
             truth_data = pd.DataFrame(
                 {
@@ -451,6 +457,37 @@ def estimate_indicators(
         )
 
 
+def migrant_households(data: Dataset, design: SurveyDesign) -> SurveyDesign:
+    """``design`` with ``migrant_household``: 1 for a household with a foreign-born member, 0 for
+    one whose members are all native-born, missing when a member's place of birth is unknown."""
+    person = level_map(data)["person"]
+    members = data.table(person, specials="missing")
+    born = pd.to_numeric(members[data.column_for("born_in_country", level=person)], "coerce")
+    frame = pd.DataFrame({"k": members[PARENT_KEY].astype(str), "fb": born == 0, "na": born.isna()})
+    per = frame.groupby("k").agg(fb=("fb", "any"), na=("na", "any"))
+    keys = design.data[KEY].astype(str)
+    fb = per["fb"].reindex(keys).fillna(False).to_numpy(dtype=bool)
+    na = per["na"].reindex(keys).fillna(False).to_numpy(dtype=bool)
+    status = np.where(fb, "1", np.where(na, None, "0"))
+    return design.with_columns({MIGRATORY_STATUS[0]: status})
+
+
+def compare_by_status(
+    data: Dataset, design: SurveyDesign, indicators: Any = "all"
+) -> IndicatorComparison:
+    """The indicators for migrant households (and their members) and the others, and the
+    difference (SE, CI, test); those defined by the place of birth, or on levels below the
+    household without it (emigrants, senders), are notes."""
+    var, reference = MIGRATORY_STATUS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # deffs of degenerate groups: NaN
+        return compare_indicators(
+            data, migrant_households(data, design), indicators, compare=var,
+            reference=reference, derived_from=["born_in_country"], rates=RATES,
+            parameters=PARAMETERS,
+        )  # fmt: skip
+
+
 def coverage_table(
     results: IndicatorResults, truth: IndicatorResults
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -707,6 +744,9 @@ report/indicators.xlsx
     One sheet per indicator, definition and standard as notes.
 report/indicators.csv
     All estimates in one table (national, by region, by sex).
+report/comparison.csv
+    The indicators for migrant households (a foreign-born member) and the others, and the
+    difference with its SE, CI and p-value (the report's "by migratory status" section).
 report/charts/
     One chart per indicator (estimates with 95 % confidence bars).
 sdmx/

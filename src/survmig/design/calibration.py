@@ -118,3 +118,33 @@ class Raking:
 
 
 Calibration = GregCalibration | PostStratification | Raking
+
+
+def calibration_records(
+    current: Sequence[Calibration],
+    calibration: Calibration | Sequence[Calibration],
+    weights: np.ndarray,
+) -> tuple[Calibration, ...]:
+    """The records of a design whose weights became ``weights``: one record is appended to
+    ``current``, a sequence replaces them all. Each must cover the design's rows; a
+    :class:`GregCalibration` without ``weights`` gets ``weights / qr_weights`` (R's ``g * whalf``)."""
+    n = weights.shape[0]
+    if isinstance(calibration, GregCalibration | PostStratification | Raking):
+        records = (*current, calibration)
+    else:
+        records = tuple(calibration)
+    fixed = []
+    for rec in records:
+        if rec.n != n:
+            raise SurvmigError(
+                f"a calibration record covers {rec.n} rows, the design has {n}",
+                where="calibration",
+            )
+        if isinstance(rec, GregCalibration) and rec.weights is None:
+            # g * whalf; a unit with zero weight before calibration keeps zero (not 0/0)
+            g_whalf = np.divide(
+                weights, rec.qr_weights, out=np.zeros_like(weights), where=rec.qr_weights != 0
+            )
+            rec = dataclasses.replace(rec, weights=g_whalf)
+        fixed.append(rec)
+    return tuple(fixed)

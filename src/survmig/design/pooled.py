@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from survmig.design.core import factorize, require_columns, show
-from survmig.errors import SurvmigError
+from survmig.design.columns import factorize, require_columns
+from survmig.errors import SurvmigError, show
 
 
 def _compound(a: pd.Series, b: pd.Series, what: str) -> pd.Categorical:

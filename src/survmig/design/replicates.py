@@ -11,14 +11,10 @@ import warnings
 
 import numpy as np
 
-from survmig.design.core import (
-    CREATED_REPLICATE_TYPES,
-    ReplicateWeights,
-    SurveyDesign,
-    _check_choice,
-    show,
-)
-from survmig.errors import SurvmigError, SurvmigWarning
+from survmig.design.columns import _check_choice
+from survmig.design.core import SurveyDesign
+from survmig.design.repweights import CREATED_REPLICATE_TYPES, ReplicateWeights
+from survmig.errors import SurvmigError, SurvmigWarning, show
 
 
 def hadamard(order: int) -> np.ndarray:

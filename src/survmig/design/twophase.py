@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survmig.errors import SurvmigError
+from survmig.design.columns import _readonly, _row_label, numeric_column
+from survmig.design.stages import Stage
+from survmig.errors import SurvmigError, show
 
 PHASE2_KEYS = {"ids", "strata", "fpc"}
 
@@ -123,7 +125,7 @@ def build_twophase(
 ) -> TwoPhase:
     """The phase-2 structure over ``data`` from the ``phase2`` section (ids, strata, fpc).
 
-    ``stage1``: the design's first :class:`~survmig.design.core.Stage` (phase-1 PSUs and strata);
+    ``stage1``: the design's first :class:`~survmig.design.stages.Stage` (phase-1 PSUs and strata);
     ``probs1``: per-row phase-1 PSU probabilities, or ``None`` when phase 1 has an fpc instead.
     """
     if not isinstance(section, dict):
@@ -311,3 +313,45 @@ def calibrate_to_phase1(design: Any, step: Any) -> Any:
     weights = res.weights / tp.prob1
     new = design.with_weights(weights)
     return new._with_twophase(dataclasses.replace(tp, phase2_calibration=tuple(res.calibration)))
+
+
+def phase2_structure(
+    data: pd.DataFrame,
+    section: dict[str, Any],
+    stages: list[Stage],
+    id_cols: list[str],
+    prob_cols: list[str],
+    fpc_cols: list[str],
+    variance: str,
+) -> tuple[TwoPhase, np.ndarray]:
+    """The two-phase structure and the per-row phase-1 probabilities (``probs``, or n/N of fpc)."""
+    if len(id_cols) > 1 or variance != "ultimate":
+        raise SurvmigError(
+            "a two-phase design has one phase-1 stage (the PSUs whose units are listed)",
+            where="phase2",
+            hint="give ids: the phase-1 PSU column; the phase-2 unit goes in phase2: ids",
+        )
+    if bool(prob_cols) == bool(fpc_cols):
+        raise SurvmigError(
+            "a two-phase design needs the phase-1 probabilities (probs) or the phase-1 fpc, "
+            "one of them",
+            where="phase2",
+            hint="probs: the PSU's inclusion probability (PPS); fpc: PSUs in the stratum (SRS)",
+        )
+    st = stages[0]
+    if prob_cols:
+        p1 = np.ones(len(data))
+        for col in prob_cols:
+            p1 = p1 * numeric_column(data, col, "probs")
+        if (~(p1 > 0) | (p1 > 1)).any():
+            first = int(np.flatnonzero(~(p1 > 0) | (p1 > 1))[0])
+            raise SurvmigError(
+                f"phase-1 probabilities must be in (0, 1]; {show(p1[first])} at "
+                f"{_row_label(data, first)}",
+                where="probs",
+            )
+        tp = dataclasses.replace(build_twophase(data, section, st, p1), probs1=tuple(prob_cols))
+    else:
+        p1 = (st.n_units / st.popsize)[st.strata]
+        tp = build_twophase(data, section, st, None)
+    return dataclasses.replace(tp, prob1=_readonly(p1)), p1

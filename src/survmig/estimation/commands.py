@@ -471,7 +471,7 @@ def estimate_command(
     if chosen != "memory":
         table = run_out_of_core(
             data, spec, chosen, spark_master, lonely_psu, lonely_psu_domain, request,
-            by=list(by), others=(indicators, design_data_file, compare_var),
+            by=list(by), others=(indicators, design_data_file, compare_var), national=national,
         )  # fmt: skip
         if output is None:
             print_table(table, all_columns=all_columns, level=level)
@@ -524,8 +524,19 @@ def estimate_command(
         raise SurvmigError("--reference goes with --compare", where="--reference")
     if compare_var is not None:
         refuse_thresholds_with_compare()
+        indicator_call = None
+        if indicators:
+
+            def indicator_call(**kw: Any) -> pd.DataFrame:
+                return run_indicators(
+                    design, indicators, ci=ci, level=level, na=na, data=data,
+                    design_spec=design_file or {"strata": strata, "ids": psu, "weights": weight,
+                                                "fpc": fpc, "nest": nest},
+                    **extras, **kw,
+                )  # fmt: skip
+
         return _compare_command(
-            design, compare_var, breakdowns, reference, contrast, indicators,
+            design, compare_var, breakdowns, reference, contrast, indicator_call,
             dict(mean=_split(means), total=_split(totals), prop=_split(props),
                  ratio=parse_ratios(ratios), count=count, level=level, na=na, ci=ci,
                  deff=not no_deff, empty_domains="keep" if keep_empty else "fail",
@@ -606,42 +617,49 @@ def _compare_command(
     breakdowns: list[list[str]],
     reference: str | None,
     contrast: str,
-    indicators: str | None,
+    indicators: Any,
     options: dict[str, Any],
     output: Path | None,
     meta: dict[str, Any],
 ) -> None:
-    """``--compare VAR``: group estimates and comparisons in one table."""
+    """``--compare VAR``: group estimates and comparisons in one table (``indicators``: the call
+    that gives the indicators' groups and contrasts, with ``--indicators``)."""
     from survmig.estimation.contrasts import compare, stack_comparison
 
-    if indicators:
-        raise SurvmigError(
-            "--compare works on --mean/--prop/--total/--ratio/--count, not on --indicators yet",
-            where="--compare",
-            hint="estimate the indicator's variables directly, or use --by VAR for the groups",
-        )
     if len(breakdowns) > 1:
         raise SurvmigError(
             "--compare compares within one set of domains: give one --by (a,b for a crossing)",
             where="--compare",
         )
     kinds = ["difference", "ratio"] if contrast == "both" else [contrast]
+    requested = any(options[k] for k in ("mean", "total", "prop", "ratio", "count", "quantile"))
+    tables = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvmigWarning)
-        groups, comparisons = compare(
-            design, var, by=breakdowns[0] if breakdowns else [], reference=reference,
-            contrast=kinds, **options,
-        )  # fmt: skip
+        if requested or indicators is None:
+            groups, comparisons = compare(
+                design, var, by=breakdowns[0] if breakdowns else [], reference=reference,
+                contrast=kinds, **options,
+            )  # fmt: skip
+            tables.append(stack_comparison(groups, comparisons, var))
+        if indicators is not None:
+            tables.append(
+                indicators(
+                    by=breakdowns[0] if breakdowns else [], compare=var, reference=reference,
+                    contrast=kinds,
+                )
+            )  # fmt: skip
     for w in caught:
         if issubclass(w.category, SurvmigWarning):
             click.echo(f"warning: {w.message}", err=True)
-    table = stack_comparison(groups, comparisons, var)
+    table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    n_cmp = int(table["contrast"].notna().sum())
     basis = variance_basis(design)
     if output is None:
         print_table(table)
     else:
         write_table(table, output, meta={**meta, **basis})
-        click.echo(f"wrote {len(groups)} estimates and {len(comparisons)} comparisons to {output}")
+        click.echo(f"wrote {len(table) - n_cmp} estimates and {n_cmp} comparisons to {output}")
     if basis["weights_note"]:
         click.echo(f"note: {basis['weights_note']}")
 

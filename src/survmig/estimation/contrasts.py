@@ -109,7 +109,27 @@ def compare(
                 hint=f"choose one of {', '.join(map(show, groups))}",
             )
         reference = match[0]
-    keys = [*KEY_COLUMNS, *by_cols]
+    comparisons = pair_contrasts(table, cov, var, [*KEY_COLUMNS, *by_cols], reference, kinds, level)
+    return table, comparisons
+
+
+def pair_contrasts(
+    table: pd.DataFrame,
+    cov: np.ndarray,
+    var: str,
+    keys: Sequence[str],
+    reference: Any,
+    kinds: Sequence[str],
+    level: float,
+) -> pd.DataFrame:
+    """Each row of ``table`` whose ``var`` is not ``reference`` against the reference row with
+    the same ``keys``: ``a - b`` (variance ``V_aa + V_bb - 2 V_ab``) and/or ``a / b`` (the delta
+    method, R ``svycontrast``), with t, p (Wald, ``table["df"]``) and a ``level`` CI.
+
+    ``cov``: the covariance of ``table``'s rows (in its order). Returns the ``keys`` columns,
+    ``var`` = ``"B - A"`` or ``"B / A"``, ``contrast, estimate, se, ci_low, ci_high, t, p_value,
+    df``."""
+    keys = list(keys)
     frame = table[keys].astype(object).where(table[keys].notna(), "\x00")
     frame["_row"] = np.arange(len(table))
     is_ref = (table[var] == reference).to_numpy()
@@ -120,21 +140,22 @@ def compare(
     a, b = est[i], est[j]
     vaa, vbb, vab = cov[i, i], cov[j, j], cov[i, j]
     df = table["df"].to_numpy(dtype=float)[i]
+    groups = table[var].to_numpy()[i]
     out = []
     for kind in kinds:
         with np.errstate(divide="ignore", invalid="ignore"):
             if kind == "difference":
                 value, null = a - b, 0.0
                 var_c = vaa + vbb - 2 * vab
-                name = [f"{g} - {reference}" for g in table[var].to_numpy()[i]]
+                name = [f"{show_value(g)} - {show_value(reference)}" for g in groups]
             else:  # a zero denominator has no ratio (NaN, as R), not ±inf
                 value, null = np.where(b != 0, a / b, np.nan), 1.0
                 var_c = vaa / b**2 + a**2 * vbb / b**4 - 2 * a * vab / b**3
-                name = [f"{g} / {reference}" for g in table[var].to_numpy()[i]]
+                name = [f"{show_value(g)} / {show_value(reference)}" for g in groups]
             se = np.sqrt(np.maximum(var_c, 0.0))
             t = (value - null) / se
         lo, hi = cimod.ci_t(value, se, df, level)
-        rows = table.iloc[i][[*keys]].reset_index(drop=True)
+        rows = table.iloc[i][keys].reset_index(drop=True)
         rows[var] = name
         rows["contrast"] = kind
         rows["estimate"], rows["se"] = value, se
@@ -143,8 +164,14 @@ def compare(
         rows["p_value"] = _two_sided_p(t, df)
         rows["df"] = df
         out.append(rows)
-    comparisons = pd.concat(out, ignore_index=True)
-    return table, comparisons
+    return pd.concat(out, ignore_index=True)
+
+
+def show_value(value: Any) -> str:
+    """A group value in a contrast's name: ``1`` for a float 1.0, the text otherwise."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _two_sided_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from survmig.errors import SurvmigError
 from survmig.estimation.variance import SELF_REPRESENTING, Cells, group_sum
 
 
-def _stage_covariance(
+def stage_covariance(
     stage: Stage, cells: Cells, n_domains: int, design: SurveyDesign
 ) -> np.ndarray:
     U = stage.n_units_total
@@ -105,7 +105,7 @@ def covariance(engine: object, reported_var: np.ndarray | None = None) -> np.nda
     elif joint[0] == "linearization":
         _, stages, cells = joint
         cov = sum(
-            _stage_covariance(st, c, req.n_domains, design)
+            stage_covariance(st, c, req.n_domains, design)
             for st, c in zip(stages, cells, strict=True)
         )
     else:

@@ -172,6 +172,34 @@ def _numeric(data: pd.DataFrame, var: str, statistic: str) -> np.ndarray:
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 
+def _is_factor(s: pd.Series) -> bool:
+    """A categorical column, or text that is not all numbers: its total is a total per category
+    (R ``svytotal(~factor)``); numbers stored as text stay a numeric total."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return True
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    return bool((pd.to_numeric(s, errors="coerce").isna() & s.notna()).any())
+
+
+def _category_indicators(
+    s: pd.Series, ok: np.ndarray, missing_codes: Sequence[float], statistic: str
+) -> list[tuple[Any, np.ndarray]]:
+    """``(category, 0/1 mask)`` for each non-missing category of ``s`` (categories in order)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = [c for c in s.cat.categories if not _missing_mask(pd.Series([c]), missing_codes)[0]]
+        codes = s.cat.codes.to_numpy()
+        cat_codes = {c: i for i, c in enumerate(s.cat.categories)}
+        out = [(c, (codes == cat_codes[c]) & ok) for c in cats]
+    else:
+        cats = sorted(pd.unique(s[ok]).tolist(), key=_sort_key)
+        arr = s.to_numpy()
+        out = [(c, (arr == c) & ok) for c in cats]
+    if not out:
+        raise SurvmigError(f"variable {show(s.name)} has no non-missing values", where=statistic)
+    return out
+
+
 class _Request:
     """The parsed request: outputs, features and the rows' domains."""
 
@@ -273,6 +301,13 @@ class _Request:
             )
         for var in total:
             ok = ok_of(var)
+            if _is_factor(data[var]):  # R svytotal(~factor): one total per category
+                k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
+                f.add(("okw", self.ok_key[var]), ok)
+                for c, ind in _category_indicators(data[var], ok, self.missing_codes, "total"):
+                    num = f.add(("cat", var, c), ind)
+                    self.outputs.append(_Output("total", var, c, num, -1, k_ok, lin=num, sq=num))
+                continue
             y = values_of(var, "total")
             k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
             num = f.add(("y", var), masked(y, ok))
@@ -286,23 +321,8 @@ class _Request:
             s = data[var]
             k_ok = f.add_ok(("ok", self.ok_key[var]), ok)
             den = f.add(("okw", self.ok_key[var]), ok)
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                cats = [
-                    c
-                    for c in s.cat.categories
-                    if not _missing_mask(pd.Series([c]), self.missing_codes)[0]
-                ]
-                codes = s.cat.codes.to_numpy()
-                cat_codes = {c: i for i, c in enumerate(s.cat.categories)}
-                indicator = {c: (codes == cat_codes[c]) & ok for c in cats}
-            else:
-                cats = sorted(pd.unique(s[ok]).tolist(), key=_sort_key)
-                arr = s.to_numpy()
-                indicator = {c: (arr == c) & ok for c in cats}
-            if not cats:
-                raise SurvmigError(f"variable {show(var)} has no non-missing values", where="prop")
-            for c in cats:
-                num = f.add(("cat", var, c), indicator[c])
+            for c, ind in _category_indicators(s, ok, self.missing_codes, "prop"):
+                num = f.add(("cat", var, c), ind)
                 self.outputs.append(_Output("prop", var, c, num, den, k_ok, lin=num, sq=num))
         for num_var, den_var in ratio:
             ok = ok_of(num_var) & ok_of(den_var)
@@ -796,6 +816,11 @@ class _Engine:
         present = sums[:, K:][:, okc] > 0
         return Cells(unit, dom, scores, present)
 
+    def _is_calibrated(self) -> bool:
+        """Whether the scores take calibration residuals (the SQL engines keep their records
+        outside the reduced design)."""
+        return bool(self.req.design.calibration)
+
     def _calibrated(self, stages, cells, K, kidx, coef) -> list[Cells]:
         """Unit scores after the calibration residuals (rows in memory)."""
         req = self.req
@@ -818,7 +843,7 @@ class _Engine:
             return self._twophase_variance(K, kidx, coef, okc)
         stages = list(design.stages if design.variance == "multistage" else design.stages[:1])
         cells = [self._stage_cells(s, K, kidx, coef, okc) for s in range(len(stages))]
-        if design.calibration:
+        if self._is_calibrated():
             cells = self._calibrated(stages, cells, K, kidx, coef)
         self.joint = ("linearization", stages, cells)
         total = np.zeros_like(coef[:, :, 0])

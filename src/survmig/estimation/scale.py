@@ -103,21 +103,26 @@ def run_out_of_core(
     *,
     by: list[str],
     others: tuple[Any, ...] = (),
+    national: bool | None = None,
 ) -> pd.DataFrame:
     """``survmig estimate --engine duckdb|spark``: the design file (or one-liner) over the file.
 
-    One breakdown (``--by a`` or ``--by a,b``); ``others`` are the options that run in memory only
-    (``--indicators``, ``--design-data``, ``--compare``), refused when given.
+    One breakdown (``--by a`` or ``--by a,b``), or margins (``--by a --by b``: each breakdown and,
+    unless ``national`` is False, the national row, stacked as in memory); ``others`` are the
+    options that run in memory only (``--indicators``, ``--design-data``, ``--compare``), refused
+    when given.
     """
     from survmig.errors import SurvmigError
+    from survmig.estimation.margins import breakdowns_of, stack_margins, with_national
     from survmig.estimation.sql import estimate_sql
 
-    if any(o is not None and o != () for o in others) or len(by) > 1:
+    if any(o is not None and o != () for o in others):
         raise SurvmigError(
-            "--indicators, --design-data, --compare and several --by run in memory",
+            "--indicators, --design-data and --compare run in memory",
             where="--engine",
-            hint="use --engine memory, or one --by (a,b for a crossing) with --mean/--prop/…",
+            hint="use --engine memory, or --mean/--prop/… with --by",
         )
+    todo = with_national(breakdowns_of(list(by)), national)
     options: dict[str, Any] = {}
     if lonely_psu:
         options["lonely_psu"] = lonely_psu
@@ -125,14 +130,20 @@ def run_out_of_core(
         options["lonely_psu_domain"] = True
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvmigWarning)
-        table = estimate_sql(
-            data,
-            spec,
-            engine=engine,
-            spark_master=spark_master,
-            options=options or None,
-            by=[c.strip() for c in by[0].split(",") if c.strip()] if by else [],
-            **request,
-        )
+        parts = [
+            (
+                b,
+                estimate_sql(
+                    data,
+                    spec,
+                    engine=engine,
+                    spark_master=spark_master,
+                    options=options or None,
+                    by=b,
+                    **request,
+                ),
+            )
+            for b in (todo or [[]])
+        ]
     echo_warnings(caught)
-    return table
+    return stack_margins(parts) if len(todo) > 1 else parts[0][1]

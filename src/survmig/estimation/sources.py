@@ -81,6 +81,14 @@ class Backend:
     def kind(self, column: str) -> str:
         return kind_of(self.columns[column])
 
+    def create_view(self, name: str, sql: str) -> None:  # pragma: no cover - each backend
+        """A temporary view ``name`` defined by ``sql`` (lazy: no rows are read)."""
+        raise NotImplementedError
+
+    def median(self, expr: str) -> str:
+        """The exact median aggregate (the mean of the two middle values, as numpy)."""
+        return f"median({expr})"
+
     def frame_of_columns(self) -> pd.DataFrame:
         """An empty frame with the source's columns (for the design checks' messages)."""
         return pd.DataFrame(columns=list(self.columns))
@@ -127,6 +135,16 @@ class DuckDBBackend(Backend):
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
+    def create_view(self, name: str, sql: str) -> None:
+        import duckdb
+
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        except duckdb.Error as err:
+            raise SurvmigError(
+                f"DuckDB could not run the reduction: {err}", file=self.label
+            ) from None
+
     def query(self, sql: str) -> pd.DataFrame:
         import duckdb
 
@@ -152,6 +170,12 @@ class SparkBackend(Backend):
 
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
+
+    def create_view(self, name: str, sql: str) -> None:
+        self.query(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql}")
+
+    def median(self, expr: str) -> str:
+        return f"percentile({expr}, 0.5)"
 
     def query(self, sql: str) -> pd.DataFrame:
         from pyspark.errors import PySparkException

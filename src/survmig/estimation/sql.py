@@ -19,9 +19,11 @@ Woodruff interval's CDF feature ``1[y ≤ q̂_d]`` is one more feature of the ce
 one row per distinct value and domain: fine for ages, money amounts and other rounded values,
 large for a continuous variable over a census.
 
+A design file's ``calibration:`` section is rerun in SQL and its residuals are taken from group
+sums (:mod:`.sqlcal`, :mod:`.sqlrows`).
+
 Not out of core (errors say so): element sampling without PSU ids (every row would be a cell),
-weights implied by the fpc alone, calibration records and ``combined_weights: false`` JKn without
-``rscales``.
+weights implied by the fpc alone and ``combined_weights: false`` JKn without ``rscales``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from survmig.estimation.engine import (
 from survmig.estimation.quantiles import qrule_math, sort_segments
 from survmig.estimation.reduce import numpy_group_sums
 from survmig.estimation.sources import Backend, backend_for, sql_literal
+from survmig.estimation.sqlcal import SqlCalibration
 from survmig.estimation.variance import group_sum
 
 
@@ -97,12 +100,7 @@ class _ReducedDesign:
         q = b.quote
         cols = b.frame_of_columns()
         self.replicate = "repweights" in spec
-        if spec.get("calibration"):
-            raise SurvmigError(
-                "calibrated designs are estimated in memory",
-                where="calibration",
-                hint="use --engine memory (the calibration residuals need the rows' model matrix)",
-            )
+        self.calibration: SqlCalibration | None = None
         if spec.get("phase2"):
             raise SurvmigError(
                 "two-phase designs are estimated in memory",
@@ -183,10 +181,21 @@ class _ReducedDesign:
             keys[weights] = 1.0
         sub = dict(spec)
         sub.update(ids=keep_ids, strata=keep_strata or None, fpc=keep_fpc or None)
-        sub = {k: v for k, v in sub.items() if v is not None}
+        sub = {k: v for k, v in sub.items() if v is not None and k != "calibration"}
+        if "calibration" in spec and "create_replicates" in spec:
+            sub["calibration"] = spec["calibration"]  # the design checks' own message
         self.design = load_design(sub, keys, data_file=data_file)
         self.keys = keys
         self._unit_maps: dict[int, pd.DataFrame] = {}
+        if "calibration" in spec:
+            label = str(source) if isinstance(source, str | Path) else None
+
+            def fail(message: str) -> SurvmigError:
+                return SurvmigError(message, file=label, where="calibration")
+
+            self.calibration = SqlCalibration(
+                b, spec["calibration"], self.weight, str(weights or "weights"), fail
+            )
 
     def _check_no_missing(self) -> None:
         b, q = self.b, self.b.quote
@@ -443,7 +452,8 @@ class _SqlRequest:
         )
         parts.append("count(*) AS nrows")
         res = b.query(f"SELECT {', '.join(parts)} FROM {b.table}").iloc[0]
-        if int(res["nrows"]) == 0:
+        self.n_rows = int(res["nrows"])
+        if self.n_rows == 0:
             raise SurvmigError("the data has no rows", file=b.label, where="design")
         if int(res["badw"] or 0):
             raise SurvmigError(
@@ -551,6 +561,8 @@ class _SqlEngine(_Engine):
     def _domain_rows(self) -> np.ndarray:
         """Rows of each domain (Korn-Graubard intervals): one grouped count in the backend."""
         req = self.req
+        if req.rd.calibration is not None:  # a calibrated design's subset keeps every row
+            return np.full((req.n_domains, 1), float(req.n_rows))
         frame = req.grouped([], ["count(*) AS rows_in_domain"])
         out = np.zeros((req.n_domains, 1))
         out[req.domain_codes(frame), 0] = frame["rows_in_domain"].to_numpy(dtype=float)
@@ -559,8 +571,13 @@ class _SqlEngine(_Engine):
     def _stage_sums(self, stage: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._cells(stage)
 
-    def _calibrated(self, stages, cells, K, kidx, coef):  # pragma: no cover - refused earlier
-        raise SurvmigError("calibrated designs need --engine memory", where="calibration")
+    def _is_calibrated(self) -> bool:
+        return self.req.rd.calibration is not None
+
+    def _calibrated(self, stages, cells, K, kidx, coef):
+        """The calibration residuals from group sums over margin cells (:mod:`.sqlcal`)."""
+        assert self.req.rd.calibration is not None
+        return self.req.rd.calibration.unit_scores(self.req, stages, cells, kidx, coef)
 
     def _supplied_replicate_totals(self) -> np.ndarray:
         req = self.req

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -218,7 +219,7 @@ def calibrated_unit_scores(
     D = n_domains
     P = kidx.shape[0]
     bases, steps = _bases(design)
-    # V_j' x0 for each basis: (L_j, D, P)
+    # V_j' x0 for each basis: (L_j, D·P)
     r0 = []
     for b in bases:
         if b.groups is not None:
@@ -228,11 +229,46 @@ def calibrated_unit_scores(
         else:
             expanded = expand_by_domain(domain, D, weighted_features)
             red = np.asarray((expanded.T @ b.v).T).reshape(b.n_groups, D, -1)
-        # contract features with the output coefficients
-        gathered = red[:, :, kidx]  # (L, D, P, T)
-        r0.append(np.einsum("ldpt,dpt->ldp", gathered, coef).reshape(b.n_groups, D * P))
+        r0.append(contract_scores(red, kidx, coef))
     cross = {(i, j): _cross(bases[i], bases[j]) for i in set(steps) for j in set(steps)}
-    acc = [np.zeros((b.n_groups, D * P)) for b in bases]
+
+    def up(s: int, j: int) -> np.ndarray:
+        stage, b = stages[s], bases[j]
+        U = stage.n_units_total
+        if b.groups is not None:
+            sums = dense_group_sums(
+                stage.units * b.n_groups + b.groups, U * b.n_groups, b.u, reducer
+            )
+            return sums.reshape(U, b.n_groups)
+        return dense_group_sums(stage.units, U, b.u, reducer)
+
+    return residual_cells(stages, base_cells, D, P, steps, r0, cross, up)
+
+
+def contract_scores(red: np.ndarray, kidx: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Group sums of weighted features (L, D, K) contracted with the output coefficients: the
+    group sums of the linearized scores (L, D·P)."""
+    L, D = red.shape[:2]
+    gathered = red[:, :, kidx]  # (L, D, P, T)
+    return np.einsum("ldpt,dpt->ldp", gathered, coef).reshape(L, D * kidx.shape[0])
+
+
+def residual_cells(
+    stages: list[Stage],
+    base_cells: list[Cells],
+    n_domains: int,
+    n_outputs: int,
+    steps: list[int],
+    r0: list[np.ndarray],
+    cross: dict[tuple[int, int], np.ndarray],
+    up: Callable[[int, int], np.ndarray],
+) -> list[Cells]:
+    """The residualisation on small arrays, whatever computed its group sums (rows in memory, or
+    SQL over margin cells): ``r0[j] = V_j' x0`` (L_j, D·P), ``cross[i, j] = V_i' U_j`` and
+    ``up(stage, j) = U_j`` summed to the stage's units (U, L_j); ``steps`` the order of the
+    corrections. Returns the dense (unit, domain) cells of every stage."""
+    D, P = n_domains, n_outputs
+    acc = [np.zeros((r.shape[0], D * P)) for r in r0]
     for j in steps:
         phi = r0[j].copy()
         for k in set(steps):
@@ -240,20 +276,13 @@ def calibrated_unit_scores(
                 phi -= cross[(j, k)] @ acc[k]
         acc[j] += phi
     out = []
-    for stage, cells in zip(stages, base_cells, strict=True):
+    for s, (stage, cells) in enumerate(zip(stages, base_cells, strict=True)):
         U = stage.n_units_total
         dense = np.zeros((U, D, P))
         dense[cells.unit, cells.domain] = cells.scores
         dense = dense.reshape(U, D * P)
-        for b, m in zip(bases, acc, strict=True):
-            if b.groups is not None:
-                up = dense_group_sums(
-                    stage.units * b.n_groups + b.groups, U * b.n_groups, b.u, reducer
-                )
-                up = up.reshape(U, b.n_groups)
-            else:
-                up = dense_group_sums(stage.units, U, b.u, reducer)
-            dense -= up @ m
+        for j, m in enumerate(acc):
+            dense -= up(s, j) @ m
         unit = np.repeat(np.arange(U), D)
         dom = np.tile(np.arange(D), U)
         out.append(Cells(unit, dom, dense.reshape(U * D, P), np.ones((U * D, P), dtype=bool)))

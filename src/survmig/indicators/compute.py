@@ -20,6 +20,7 @@ requests (unknown names, missing exchange rates, a design that does not fit) are
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import difflib
 import math
@@ -35,6 +36,7 @@ from survmig.data import KEY, PARENT_KEY, Dataset
 from survmig.design import SurveyDesign, load_design
 from survmig.errors import SurvmigError
 from survmig.estimation import estimate
+from survmig.estimation.covariance import covariance as joint_covariance
 from survmig.estimation.notes import variance_basis
 from survmig.indicators import expr as ex
 from survmig.indicators.catalogue import Catalogue, Definition, Indicator, load_catalogue
@@ -73,6 +75,9 @@ class IndicatorInfo:
     n_value_missing: int
     note: str | None = None
     parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: concepts and data columns the definition itself uses (domain variables excluded): a
+    #: comparison by one of them compares groups the indicator is defined by
+    defined_by: list[str] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -96,6 +101,13 @@ class IndicatorResults:
     labels: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     #: how the SEs were computed (:func:`survmig.estimation.notes.variance_basis`)
     variance: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: ``compute(covariance=True)``: each indicator's joint covariance of its rows (in table order)
+    covariance: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: why an indicator has no covariance (``compute(covariance=True)``)
+    no_covariance: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: a comparison between groups (:func:`survmig.indicators.comparison.compare_indicators`),
+    #: shown by the report
+    comparison: Any = None
 
     def for_indicator(self, indicator_id: str) -> pd.DataFrame:
         """Rows of one indicator, without the domain columns it does not use."""
@@ -490,6 +502,11 @@ def _prepare(ctx: _Context, ind: Indicator, d: Definition, by: Sequence[str]) ->
             columns[name] = np.where(uni_true, arr, np.nan)
             values.append(name)
             multiple[name] = code
+    defined_by = sorted(
+        set(d.concepts(ctx.parameters))
+        | set(scope.used)
+        | {v.split(".", 1)[1] for v in scope.used.values()}
+    )
     used_by: list[str] = []
     dropped: list[str] = []
     for name in by:
@@ -523,6 +540,7 @@ def _prepare(ctx: _Context, ind: Indicator, d: Definition, by: Sequence[str]) ->
             for k, v in ctx.parameters.items()
             if any(k in ex.names(ex.parse(t))[0] for t in d.expressions().values())
         },
+        defined_by=defined_by,
     )
     if not uni_true.any():
         unknown = (
@@ -571,6 +589,7 @@ def compute(
     catalogue: Catalogue | None = None,
     ci: str = "t",
     language: str = "en",
+    covariance: bool = False,
 ) -> IndicatorResults:
     """Estimate catalogue indicators with design-based SEs.
 
@@ -592,6 +611,8 @@ def compute(
     ``t`` with the design degrees of freedom. ``levels`` maps a catalogue level to a table name when
     the automatic matching (by the concepts a table holds) is not wanted. ``language``: the form's
     language for category and domain labels (``fr``, ``ar``…; falls back to the form's default).
+    ``covariance``: also each indicator's joint covariance of its rows (``.covariance[id]``, for
+    comparisons between its domains; ``.no_covariance[id]`` says why one has none).
     """
     cat = catalogue or load_catalogue()
     selected = cat.select(indicators)
@@ -639,6 +660,8 @@ def compute(
             skipped[ind.id] = "; or ".join(dict.fromkeys(reasons))
     frames: list[pd.DataFrame] = []
     info: dict[str, IndicatorInfo] = {}
+    joints: dict[str, np.ndarray] = {}
+    no_joint: dict[str, str] = {}
     for table in dict.fromkeys(p.table for p in prepared):
         group = [p for p in prepared if p.table == table]
         frame, renames = _analysis_frame(ctx, table, group, spec)
@@ -651,8 +674,14 @@ def compute(
         if calibration and table != dataset.root:
             lift = _HouseholdLift(ctx, spec, calibration, frame[f"KEY_{dataset.root}"])
         for p in group:
-            frames.append(_estimate(des, p, renames[id(p)], level, by_list, ci, lift))
+            joint: list[Any] | None = [] if covariance else None
+            frames.append(_estimate(des, p, renames[id(p)], level, by_list, ci, lift, joint))
             info[p.indicator.id] = p.info
+            if joint:
+                if isinstance(joint[0], str):
+                    no_joint[p.indicator.id] = joint[0]
+                else:
+                    joints[p.indicator.id] = joint[0]
     table_out = _assemble(frames, by_list)
     order = {ind.id: i for i, ind in enumerate(selected)}
     if len(table_out):
@@ -673,6 +702,8 @@ def compute(
         parameters=params,
         labels={k: v for k, v in labels.items() if v},
         variance=variance_basis(basis_design) if basis_design is not None else {},
+        covariance=joints,
+        no_covariance=no_joint,
     )
 
 
@@ -899,9 +930,16 @@ class _HouseholdLift:
         return des.with_weights(des.weights, calibration=self.calibration)
 
     def apply(
-        self, out: pd.DataFrame, data: pd.DataFrame, kwargs: dict[str, Any], by: list[str]
+        self,
+        out: pd.DataFrame,
+        data: pd.DataFrame,
+        kwargs: dict[str, Any],
+        by: list[str],
+        cov: list[np.ndarray] | None = None,
     ) -> pd.DataFrame:
-        """``out`` with estimate, SE, CI and CV from the household design (deff rescaled)."""
+        """``out`` with estimate, SE, CI and CV from the household design (deff rescaled); with a
+        ``cov`` list, the joint covariance of ``out``'s rows is appended to it (NaN off the rows
+        with an estimate)."""
         SEP = "\x1f"
 
         def keys(frame: pd.DataFrame, cols: list[str], head: pd.Series | str) -> pd.Series:
@@ -948,8 +986,11 @@ class _HouseholdLift:
         X = X[:, index_x.get_indexer(pd.Index(out_x))]
         live = np.flatnonzero(out["estimate"].notna().to_numpy())
         cols = {f"__y{j}": Y[:, j] for j in live}
+        keep = {"_keep_engine": True} if cov is not None else {}
         if "total" in kwargs:
-            res = estimate(self.design(cols), total=list(cols), missing_codes=(), deff=False)
+            res = estimate(
+                self.design(cols), total=list(cols), missing_codes=(), deff=False, **keep
+            )
         else:
             cols.update({f"__x{j}": X[:, j] for j in live})
             res = estimate(
@@ -957,7 +998,14 @@ class _HouseholdLift:
                 ratio=[(f"__y{j}", f"__x{j}") for j in live],
                 missing_codes=(),
                 deff=False,
+                **keep,
             )
+        if cov is not None:
+            res, engine = res
+            full = np.full((n_out, n_out), np.nan)
+            with contextlib.suppress(_NoJoint):
+                full[np.ix_(live, live)] = _joint(engine, res)
+                cov.append(full)
         res = res.set_index(res["variable"].astype(str).str.split("/").str[0])
         new = out.copy()
         names = [f"__y{j}" for j in live]
@@ -979,7 +1027,10 @@ def _estimate(
     by_all: list[str],
     ci: str,
     lift: _HouseholdLift | None = None,
+    cov: list[np.ndarray] | None = None,
 ) -> pd.DataFrame:
+    """One indicator's rows; with a ``cov`` list, their joint covariance is appended to it (rows
+    in the order returned)."""
     stat = p.indicator.statistic
     by_cols = [names[f"__by_{b}"] for b in p.info.by]
     cat_col = names.get("__category")
@@ -1000,6 +1051,7 @@ def _estimate(
             kwargs["ratio"] = [(names["__value"], names["__den"])]
         elif stat == "quantile":
             kwargs["quantile"] = {names["__value"]: list(p.indicator.probs)}
+    want = cov is not None and stat != "quantile"  # quantiles: Woodruff intervals, no joint form
     out = estimate(
         design,
         **kwargs,
@@ -1009,12 +1061,25 @@ def _estimate(
         na="drop",
         missing_codes=(),
         empty_domains="keep",
+        _keep_engine=want,
     )
+    joint: list[np.ndarray] = []
+    fixed = False
+    if want:
+        out, engine = out
+        with contextlib.suppress(_NoJoint):
+            joint.append(_joint(engine, out))
     if lift is not None:
         if stat in ("total", "mean", "proportion", "ratio") and ci == "t":
-            out = lift.apply(out, design.data, kwargs, [*cat_by, *by_cols])
+            joint.clear()
+            out = lift.apply(
+                out, design.data, kwargs, [*cat_by, *by_cols], joint if cov is not None else None
+            )
         else:
+            joint.clear()  # SEs from the final weights as fixed: no comparison
+            fixed = True
             p.info.note = " ".join(filter(None, [p.info.note, FIXED_WEIGHTS_NOTE]))
+    out = out.assign(__pos=np.arange(len(out)))
     reverse = {v: k for k, v in names.items()}
     shares = "prop" in kwargs and (p.definition.value is not None or bool(p.multiple))
     if "prop" in kwargs and shares:  # 0/1 shares: the category 1 rows are the proportions
@@ -1042,10 +1107,26 @@ def _estimate(
         res[b] = out[col].astype(object) if col in out.columns else None
     for col in VALUE_COLUMNS:
         res[col] = out[col].to_numpy()
+    order = np.arange(len(res))
     if res["category"].notna().any():  # bands in numeric order: "5-9" before "10+"
         order = np.lexsort((np.arange(len(res)), res["category"].map(_natural_key).to_numpy()))
         res = res.iloc[order].reset_index(drop=True)
+    if cov is not None:
+        pos = out["__pos"].to_numpy()[order]
+        why = "quantile" if stat == "quantile" else "fixed_weights" if fixed else "lonely_psu"
+        cov.append(joint[0][np.ix_(pos, pos)] if joint else why)
     return res
+
+
+class _NoJoint(Exception):
+    """The engine's joint covariance does not reproduce its SEs (a domain lonely-PSU rule)."""
+
+
+def _joint(engine: Any, table: pd.DataFrame) -> np.ndarray:
+    try:
+        return joint_covariance(engine, table["se"].to_numpy() ** 2)
+    except SurvmigError as err:
+        raise _NoJoint(err.message) from None
 
 
 def _has_ones(design: Any, columns: list[str], skip: str | None) -> bool:

@@ -36,6 +36,9 @@ def estimate_indicators(
     design_data: pd.DataFrame | None = None,
     margins: Sequence[Sequence[str]] | None = None,
     report_options: Mapping[str, Any] | None = None,
+    compare: str | None = None,
+    reference: Any = None,
+    contrast: Sequence[str] = ("difference",),
 ) -> pd.DataFrame:
     """Indicators as rows shaped like :func:`survmig.estimation.estimate`'s (``variable`` = indicator id).
 
@@ -47,6 +50,10 @@ def estimate_indicators(
     ``report_options``: ``thresholds`` (a :class:`~survmig.report.Thresholds`) and the keywords of
     :func:`~survmig.report.write_report` (``lang``, ``title``, ``agency``, ``date``); ``lang`` also
     picks the form's language for category labels.
+    ``compare``: the indicators for each group of this variable and each group's ``contrast`` to
+    ``reference`` (:func:`~survmig.indicators.comparison.compare_indicators`), as one table (the
+    group rows, then the contrasts); indicators that cannot be compared are warnings, and none
+    comparable is an error. The report (``report_dir``) then has a comparison section.
     """
     publish = dict(report_options or {})
     if data is None or design_spec is None:
@@ -66,6 +73,10 @@ def estimate_indicators(
         language=publish.get("lang", "en"),
     )
     selected = "all" if not names else list(names)
+    comparison = None
+    if compare is not None:
+        comparison = _comparison(dataset, design_spec, selected, compare, by, reference, contrast,
+                                 options)  # fmt: skip
     if margins:  # separate breakdowns (and the national rows), one result set
         results = compute_margins(dataset, design_spec, selected, margins, **options)
     else:
@@ -87,12 +98,46 @@ def estimate_indicators(
             design,
             persons=len(dataset.table(persons)) if persons else None,
         )
+        results.comparison = comparison
         write_report(results, report_dir, thresholds, methodology=methodology, **publish)
     for iid, reason in results.not_computable.items():
         warnings.warn(f"indicator {iid} not computable: {reason}", SurvmigWarning, stacklevel=2)
+    if comparison is not None:
+        from survmig.indicators.comparison import notes_text, stack
+
+        for line in notes_text(comparison):
+            warnings.warn(line, SurvmigWarning, stacklevel=2)
+        return stack(comparison)
     table = results.table.copy()
     table["variable"] = table["indicator"]
     table["deft"] = np.sqrt(pd.to_numeric(table["deff"], errors="coerce"))
     lead = ["statistic", "variable", "category"]
     rest = [c for c in table.columns if c not in lead and c != "indicator"]
     return table[lead + rest]
+
+
+def _comparison(
+    dataset: Dataset,
+    design_spec: Any,
+    selected: Any,
+    compare: str,
+    by: Sequence[str],
+    reference: Any,
+    contrast: Sequence[str],
+    options: dict[str, Any],
+) -> Any:
+    """:func:`compare_indicators`; an error when no requested indicator can be compared."""
+    from survmig.indicators.comparison import compare_indicators
+
+    comparison = compare_indicators(
+        dataset, design_spec, selected, compare=compare, by=by, reference=reference,
+        contrast=contrast, **options,
+    )  # fmt: skip
+    if comparison.comparisons.empty:
+        reasons = "; ".join(f"{iid}: {text}" for iid, (_, text) in comparison.notes.items())
+        raise SurvmigError(
+            f"none of the requested indicators can be compared by {compare} ({reasons})",
+            where="--compare",
+            hint="compare by a variable the indicators are not defined by, on their level",
+        )
+    return comparison

@@ -92,6 +92,9 @@ def _matrices(
             hint="e.g. 'remits ~ age + C(region)'",
         )  # fmt: skip
     frame = data.reset_index(drop=True)
+    simple = _simple_matrices(formula, frame, na)
+    if simple is not None:
+        return simple
     try:
         y, X = patsy.dmatrices(
             formula, frame, NA_action="drop" if na == "drop" else "raise", return_type="dataframe"
@@ -124,6 +127,59 @@ def _matrices(
     rows = X.index.to_numpy()
     yv = y.to_numpy()[:, 0].astype(float)
     return yv, X.to_numpy(dtype=float), X.design_info, str(y.columns[0]), rows
+
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_SIMPLE = re.compile(rf"^\s*({_NAME})\s*~\s*({_NAME}(?:\s*\+\s*{_NAME})*)\s*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class _SimpleInfo:
+    """What the callers use of patsy's ``DesignInfo``, for a formula of plain numeric columns."""
+
+    column_names: list[str]
+    term_name_slices: dict[str, slice]
+
+
+def _simple_matrices(
+    formula: str, frame: pd.DataFrame, na: str
+) -> tuple[np.ndarray, np.ndarray, Any, str, np.ndarray] | None:
+    """``y ~ a + b + …`` over numeric (not boolean) columns: the model matrix straight from the
+    columns (intercept first, as patsy), without patsy's per-call overhead; ``None`` for any other
+    formula (patsy reads it)."""
+    m = _SIMPLE.match(formula)
+    if m is None:
+        return None
+    yname = m.group(1)
+    terms = [t.strip() for t in m.group(2).split("+")]
+    cols = [yname, *terms]
+    if len(set(cols)) != len(cols) or "Intercept" in terms:
+        return None
+    for c in cols:
+        if c not in frame.columns:
+            return None
+        s = frame[c]
+        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            return None
+    n, p = len(frame), len(terms) + 1
+    X = np.empty((n, p))
+    X[:, 0] = 1.0
+    for j, c in enumerate(terms, start=1):
+        X[:, j] = frame[c].to_numpy(dtype=float, na_value=np.nan)
+    y = frame[yname].to_numpy(dtype=float, na_value=np.nan)
+    bad = np.isnan(y) | np.isnan(X).any(axis=1)
+    rows = np.arange(n)
+    if bad.any():
+        if na != "drop":
+            raise SurvmigError(
+                "a variable of the model has missing values",
+                where="formula",
+                hint="leave those rows out of the model explicitly with na='drop' (--na drop)",
+            )
+        rows = np.flatnonzero(~bad)
+        X, y = X[rows], y[rows]
+    slices = {"Intercept": slice(0, 1), **{t: slice(j, j + 1) for j, t in enumerate(terms, 1)}}
+    return y, X, _SimpleInfo(["Intercept", *terms], slices), yname, rows
 
 
 def _check_outcome(y: np.ndarray, fam: Family, name: str, live: np.ndarray) -> None:
@@ -202,6 +258,57 @@ def _separated(X: np.ndarray, y: np.ndarray, live: np.ndarray) -> bool:
     return bool(res.status == 0)
 
 
+def _engine_sandwich(
+    design: SurveyDesign, X: np.ndarray, resid: np.ndarray, ainv: np.ndarray
+) -> np.ndarray:
+    """The sandwich through the estimation engine: the covariance of the totals of the rows'
+    influence per unit weight (calibration residuals, every variance option of the engine)."""
+    from survmig.estimation.engine import estimate
+
+    score = (X * resid[:, None]) @ ainv
+    cols = {f"__glm_score{j}": score[:, j] for j in range(score.shape[1])}
+    table, engine = estimate(
+        design.with_columns(cols), total=list(cols), deff=False, missing_codes=(),
+        _keep_engine=True,
+    )  # fmt: skip
+    return covariance(engine, table["se"].to_numpy() ** 2)
+
+
+def _sandwich(
+    design: SurveyDesign, X: np.ndarray, resid: np.ndarray, ainv: np.ndarray
+) -> np.ndarray:
+    """``A⁻¹ [Σ_stages Σ_h scale_h Σ_units (s_u - s̄_h)(s_u - s̄_h)'] A⁻¹`` without calibration:
+    the weighted scores ``w_i x_i (y_i - μ_i)`` summed to each stage's units (one ``bincount`` per
+    coefficient), then the engine's stage algebra on the unit sums (fpc, lonely-PSU rules) —
+    the same numbers as :func:`_engine_sandwich`, without building the engine's features."""
+    from survmig.estimation.covariance import stage_covariance
+    from survmig.estimation.variance import Cells, emit, stage_variance
+
+    p = X.shape[1]
+    r = resid * design.weights
+    live = (design.weights != 0).astype(float)
+    stages = design.stages if design.variance == "multistage" else design.stages[:1]
+    warn: list[str] = []
+    total = np.zeros((p, p))
+    diag = np.zeros(p)
+    for number, st in enumerate(stages, start=1):
+        U = st.n_units_total
+        sums = np.empty((U, p))
+        for j in range(p):  # p columns (not rows): one bincount each
+            sums[:, j] = np.bincount(st.units, weights=X[:, j] * r, minlength=U)
+        cases = np.bincount(st.units, weights=live, minlength=U)
+        units = np.flatnonzero(np.bincount(st.units, minlength=U))
+        scores = sums[units] @ ainv
+        present = np.repeat(cases[units, None] > 0, p, axis=1)
+        cells = Cells(units, np.zeros(len(units), dtype=np.int64), scores, present)
+        diag += stage_variance(st, cells, 1, design, number, warn)[0]
+        total += stage_covariance(st, cells, 1, design)
+    emit(warn)
+    if not np.allclose(np.diag(total), diag, rtol=1e-9, atol=1e-300):
+        return _engine_sandwich(design, X, resid, ainv)  # it says why the rules disagree
+    return total
+
+
 def svyglm(
     design: SurveyDesign,
     formula: str,
@@ -262,18 +369,14 @@ def svyglm(
             f"replicate weights ({design.replicate_weights.type}), model refitted per replicate"
         )
     else:
-        d = fam.dmu_deta(fit.mu)
         ainv = np.linalg.inv(fit.xtwx)
-        score = (X * ((y - fit.mu) * d / fam.variance(fit.mu))[:, None]) @ ainv  # per unit weight
-        score = np.where(live[:, None], score, 0.0)
-        cols = {f"__glm_score{j}": score[:, j] for j in range(p)}
-        from survmig.estimation.engine import estimate
-
-        table, engine = estimate(
-            design.with_columns(cols), total=list(cols), deff=False, missing_codes=(),
-            _keep_engine=True,
-        )  # fmt: skip
-        V = covariance(engine, table["se"].to_numpy() ** 2)
+        # canonical links: μ'/V(μ) = 1, so a row's score is x_i (y_i - μ_i), per unit weight
+        resid = np.where(live, y - fit.mu, 0.0)
+        if design.calibration or getattr(design, "_twophase", None) is not None:
+            # the engine applies the calibration residuals and the two-phase variance
+            V = _engine_sandwich(design, X, resid, ainv)
+        else:
+            V = _sandwich(design, X, resid, ainv)
         variance = "linearization (sandwich over PSUs within strata" + (
             f", with the residuals of {len(design.calibration)} calibration step(s))"
             if design.calibration

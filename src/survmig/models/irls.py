@@ -108,6 +108,8 @@ def irls(
     else:
         beta = np.broadcast_to(start, (K, p)).copy()
         eta = X @ beta.T
+    if K == 1:  # the full sample: one weight column, 1-D arrays, no replicate cross products
+        return _irls_one(X, y, W[:, 0], fam, eta[:, 0], beta[0], tol, maxit)
     converged = np.zeros(K, dtype=bool)
     it = 0
     while it < maxit:
@@ -133,3 +135,93 @@ def irls(
     d = fam.dmu_deta(mu)
     xtwx = _cross(X, W[:, :1] * d[:, None])[0]
     return Fit(beta, converged, it, mu, xtwx)
+
+
+#: rows per block of the one-column IRLS pass (the block's temporaries stay in cache)
+ROW_BLOCK = 16384
+
+
+def _normal_pass(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    fam: Family,
+    beta: np.ndarray | None,
+    eta0: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over the rows in cache-sized blocks: ``η = Xβ`` (or ``eta0``), μ, the working
+    weights ``W = w μ'`` and response ``z``; returns the augmented cross-product
+    ``[√W X, √W z]' [√W X, √W z]`` ((p+1) × (p+1): ``X'WX`` and ``X'Wz``) and η."""
+    n, p = X.shape
+    acc = np.zeros((p + 1, p + 1))
+    buf = np.empty((min(n, ROW_BLOCK), p + 1))
+    eta = np.empty(n) if eta0 is None else eta0
+    for start in range(0, n, ROW_BLOCK):  # blocks of rows, not a loop over rows
+        sl = slice(start, start + ROW_BLOCK)
+        xb = X[sl]
+        bb = buf[: len(xb)]
+        if eta0 is None:
+            np.dot(xb, beta, out=eta[sl])
+        e = eta[sl]
+        mu = fam.mean(e)
+        d = fam.dmu_deta(mu)
+        sw = np.sqrt(w[sl] * d)
+        np.multiply(xb, sw[:, None], out=bb[:, :p])
+        bb[:, p] = e * sw + (y[sl] - mu) * (sw / d)  # √W z, z = η + (y - μ) / μ'
+        acc += bb.T @ bb
+    return acc, eta
+
+
+def _irls_one(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    fam: Family,
+    eta: np.ndarray,
+    beta: np.ndarray,
+    tol: float,
+    maxit: int,
+) -> Fit:
+    """:func:`irls` for one weight column: each iteration solves the p × p normal equations
+    ``(X' W X) b = X' W z`` (Cholesky; LU if not positive definite) from one blocked pass.
+
+    The canonical links make IRLS Newton's method, which converges quadratically: besides the
+    step rule of :func:`irls`, it stops when the next step predicted from the last two
+    (``C · step²``, ``C = step / previous²``) is below the tolerance — the iteration that would
+    only confirm convergence is not run."""
+    p = X.shape[1]
+    converged = False
+    it = 0
+    previous = np.inf
+    eta = np.array(eta, dtype=float)
+    acc, eta = _normal_pass(X, y, w, fam, None, eta)
+    while it < maxit:
+        it += 1
+        try:
+            new = _solve_spd(acc[:p, :p], acc[:p, p])
+        except np.linalg.LinAlgError:  # weights vanish (separation) or a category empties
+            converged = False
+            break
+        rel = float(np.max(np.abs(new - beta) / (np.abs(new) + 1e-3)))  # the relative step
+        beta = new
+        if not np.all(np.isfinite(beta)):
+            break
+        acc, eta = _normal_pass(X, y, w, fam, beta)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            predicted = rel * rel * (rel / previous**2)  # C · step², C from the last two steps
+        converged = rel <= tol or (rel < 1e-6 and bool(predicted <= tol))
+        if converged:
+            break
+        previous = rel
+    mu = fam.mean(eta)
+    return Fit(beta[None, :], np.array([converged]), it, mu, acc[:p, :p].copy())
+
+
+def _solve_spd(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from scipy.linalg import LinAlgError as ScipyLinAlgError
+    from scipy.linalg import cho_factor, cho_solve
+
+    try:
+        return cho_solve(cho_factor(A), b)
+    except ScipyLinAlgError:
+        return np.linalg.solve(A, b)

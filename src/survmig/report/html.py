@@ -14,6 +14,7 @@ from markupsafe import Markup
 from survmig.fileio import atomic_dir, atomic_path
 from survmig.indicators import IndicatorResults
 from survmig.report.charts import svg_text
+from survmig.report.comparison import render_comparison, write_comparison_csv
 from survmig.report.i18n import Texts, decimals_for
 from survmig.report.methodology import Methodology, step_names
 from survmig.report.tables import (
@@ -70,6 +71,7 @@ h2,h3{break-after:avoid;page-break-after:avoid}
 <table class="notes">{% for k, v in methodology %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
 <h2>{{ t('contents') }}</h2>
 <ul class="toc">{% for s in sections %}<li><a href="#{{ s.id }}">{{ s.title }}</a></li>{% endfor %}
+{% if comparison %}<li><a href="#comparison">{{ comparison_title }}</a></li>{% endif %}
 {% if not_computable %}<li><a href="#not-computable">{{ t('not_computable') }} ({{ not_computable|length }})</a></li>{% endif %}
 <li><a href="#annex">{{ t('annex') }}</a></li></ul>
 {% for s in sections %}
@@ -80,6 +82,7 @@ h2,h3{break-after:avoid;page-break-after:avoid}
 {{ s.table }}
 </section>
 {% endfor %}
+{% if comparison %}<section class="indicator">{{ comparison }}</section>{% endif %}
 <section class="annex">
 {% if not_computable %}<h2 id="not-computable">{{ t('not_computable') }}</h2>
 <table><tr><th class="l">{{ t('indicator') }}</th><th class="l">{{ t('reason') }}</th></tr>
@@ -372,7 +375,16 @@ def render_html(
         sections=sections,
         not_computable=list(results.not_computable.items()),
         annex=annex,
+        comparison=Markup(render_comparison(results, raw, th, tx)),
+        comparison_title=_comparison_title(results, tx),
     )
+
+
+def _comparison_title(results: IndicatorResults, tx: Texts) -> str:
+    cmp = getattr(results, "comparison", None)
+    if cmp is None:
+        return ""
+    return tx.t("comparison_title", var=tx.t(cmp.variable))
 
 
 def write_html(
@@ -403,8 +415,8 @@ def write_report(
     date: str | None = None,
     methodology: Methodology | None = None,
 ) -> dict[str, Path]:
-    """Write ``indicators.xlsx``, ``indicators.csv``, ``indicators.json``, ``charts/<id>.png|.svg``
-    and ``report.html`` into ``directory`` (all or nothing: the directory is replaced only when
+    """Write ``indicators.xlsx``, ``indicators.csv``, ``indicators.json``, ``charts/<id>.png|.svg``,
+    ``comparison.csv`` (with ``results.comparison``) and ``report.html`` into ``directory`` (all or nothing: the directory is replaced only when
     everything is written). ``lang`` (en, fr, ar) is the language of the report's texts; category
     labels come from the results (``compute(..., language=)``). Returns the final paths."""
     Texts(lang)  # an unknown language fails before anything is written
@@ -413,6 +425,10 @@ def write_report(
         write_excel(results, tmp / "indicators.xlsx", thresholds, title=title, lang=lang)
         write_csv(results, tmp / "indicators.csv", thresholds)
         write_json(results, tmp / "indicators.json", thresholds)
+        compared = write_comparison_csv(
+            results, suppress(results.table, results.by, thresholds), tmp / "comparison.csv",
+            thresholds,
+        )  # fmt: skip
         (tmp / "charts").mkdir()
         text = render_html(
             results,
@@ -432,4 +448,5 @@ def write_report(
         "json": directory / "indicators.json",
         "html": directory / "report.html",
         "charts": directory / "charts",
+        **({"comparison": directory / "comparison.csv"} if compared else {}),
     }

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 from survmig.errors import SurvmigError
 from survmig.fileio import atomic_path, check_output_file, note_input
+from survmig.modules.schema import LANG_PATTERN
 from survmig.questionnaire.spec import Spec, language_label, load_spec
 from survmig.translations.overlay import Problem, TextUnit, Translator, placeholders, write_overlay
 
@@ -39,6 +41,13 @@ class ExportResult:
 
 def _with_languages(spec: Spec, extra: list[str]) -> Spec:
     for code in extra:
+        if not re.fullmatch(LANG_PATTERN, code):
+            lower = code.lower()
+            raise SurvmigError(
+                f"language code {code!r}: write two or three lower-case letters"
+                + (f" ({lower})" if re.fullmatch(LANG_PATTERN, lower) else ""),
+                hint="an ISO 639-1 code (pt, es, sw) or ISO 639-3 (kea); no region (pt, not pt-BR)",
+            )
         try:
             language_label(code)
         except KeyError:
@@ -205,7 +214,8 @@ def _cell_text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    # a line break typed in Excel on Windows or kept by LibreOffice may be \r\n: the form uses \n
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _read(path: Path) -> tuple[dict[str, str], list[str], list[tuple[Any, ...]], list[list[str]]]:
@@ -220,13 +230,20 @@ def _read(path: Path) -> tuple[dict[str, str], list[str], list[tuple[Any, ...]],
         raise SurvmigError(
             f"not an .xlsx workbook ({type(err).__name__})",
             file=path,
-            hint="give the sheet written by survmig translations export",
+            hint="give the sheet written by survmig translations export, saved as .xlsx "
+            "(LibreOffice: File > Save As > Excel 2007-365; not .ods or .csv)",
         ) from None
-    if MAIN not in wb.sheetnames or STATE not in wb.sheetnames:
+    absent = [name for name in (MAIN, STATE) if name not in wb.sheetnames]
+    if absent:
+        which = " and ".join(
+            f"'{name}'" + (" (hidden)" if name == STATE else "") for name in absent
+        )
         raise SurvmigError(
-            f"no sheets '{MAIN}' and '{STATE}' (hidden): not a sheet written by "
-            "survmig translations export",
+            f"no sheet {which}: not a sheet written by survmig translations export, or a sheet "
+            "was renamed or deleted",
             file=path,
+            hint=f"its sheets: {', '.join(wb.sheetnames)}; export again and copy the "
+            "translations into the new sheet",
         )
     st = list(wb[STATE].iter_rows(values_only=True))
     blank = next((i for i, row in enumerate(st) if not any(row)), len(st))
@@ -288,7 +305,7 @@ def import_sheet(
                 hint=f"its languages: {', '.join(sheet_langs)}",
             )
         wanted = [lang for lang in languages if lang != source]
-    current = _current_sources(spec_path, sheet_langs, source) if spec_path else None
+    current = _current_sources(spec_path, sheet, meta, sheet_langs) if spec_path else None
     seen: dict[str, int] = {}
     texts: dict[str, dict[str, str]] = {}
     missing: dict[str, list[str]] = {lang: [] for lang in wanted}
@@ -302,7 +319,7 @@ def import_sheet(
             errors.append(f"row {r}: no key (rows must not be added)")
             continue
         if key in seen:
-            errors.append(f"row {r}: key {key} is also on row {seen[key]}")
+            errors.append(f"row {r}: key {key} is also on row {seen[key]}: delete one of them")
             continue
         seen[key] = r
         if key not in exported:
@@ -359,7 +376,10 @@ def import_sheet(
         if entry:
             texts[key] = {source: src_text, **entry}
     gone = [key for key in exported if key not in seen]
-    errors += [f"key {key}: its row was deleted (rows must stay)" for key in gone[:20]]
+    errors += [
+        f"key {key}: its row was deleted (rows must stay: put it back from a new export)"
+        for key in gone[:20]
+    ]
     if len(gone) > 20:
         errors.append(f"(+{len(gone) - 20} more deleted rows)")
     if errors:
@@ -375,8 +395,18 @@ def import_sheet(
     return ImportResult(out, used, len(texts), {k: v for k, v in missing.items() if v})
 
 
-def _current_sources(spec_path: str | Path, languages: list[str], source: str) -> dict[str, str]:
+def _current_sources(
+    spec_path: str | Path, sheet: Path, meta: dict[str, str], languages: list[str]
+) -> dict[str, str]:
+    source = meta["source_language"]
     spec = load_spec(spec_path)
+    if meta.get("form_id") and meta["form_id"] != spec.form_id:
+        raise SurvmigError(
+            f"the sheet was exported from form {meta['form_id']!r} ({meta.get('spec', '?')}), "
+            f"not from this spec's form {spec.form_id!r} ({spec_path})",
+            file=sheet,
+            hint="give the spec the sheet was exported from, or export a sheet from this spec",
+        )
     if spec.default_language != source:
         raise SurvmigError(
             f"the sheet translates from {source!r}, the spec's default_language is "
