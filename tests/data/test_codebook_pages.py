@@ -72,3 +72,28 @@ def test_fixed_texts_in_the_language(small, lang):
 def test_a_form_language_without_report_texts_falls_back_to_english(small):
     assert texts_for(small.metadata, None).lang == "en"
     assert texts_for(None, "de").lang == "en"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "fr",
+            "Chaque enregistrement du niveau person pour lequel age « Âge » est 15 ou plus et "
+            "« Emploi salarié » (job) est coché à activities « Activités »",
+        ),
+        (
+            "ar",
+            "كل سجل من سجلات المستوى person يكون فيه age «العمر» يساوي 15 أو أكثر "
+            "و«عمل مأجور» (job) مختارًا في activities «الأنشطة»",
+        ),
+    ],
+)
+def test_universe_in_the_language(small, lang, expected):
+    from survmig.data.codebook import universe_text
+
+    meta = small.metadata
+    assert universe_text(meta, meta.variables["earnings"], "person", lang) == expected
+    page = codebook_html(small, "person", lang=lang)
+    assert "Every <bdi" not in page and '<bdi dir="ltr">' not in page.split("universe")[-1]
+    assert Texts(lang).t("cb_not_in_list") != "(not in the choice list)"

@@ -190,8 +190,10 @@ def test_codebook_html(small):
     html = codebook_html(small, "person")
     assert "Date de naissance" in html and "تاريخ الميلاد" in html and 'dir="rtl"' in html
     assert (
-        "Universe:</b> Every person record where Age (age) ≥ 15 and &#39;Paid job&#39; [job] selected in Activities"
-        in html
+        'Universe:</b> Every <bdi class="vname">person</bdi> record where '
+        '<bdi class="vname">age</bdi> “<bdi>Age</bdi>” is 15 or more and “<bdi>Paid job</bdi>” '
+        '<span class="code">(job)</span> is selected at <bdi class="vname">activities</bdi> '
+        "“<bdi>Activities</bdi>”" in html
     )
     assert "PII" in html
 

@@ -13,21 +13,23 @@ from pathlib import Path
 
 import pandas as pd
 from lxml import etree
+from markupsafe import Markup, escape
 
 from survmig.conventions import SPECIAL_CODES
+from survmig.data.codebook_html import bidi, texts_for
 from survmig.data.dataset import Dataset
 from survmig.data.form import KEY_COLUMNS, PLATFORM_COLUMNS, FormMetadata, Variable
 from survmig.data.labelled import KEY_LABELS
 from survmig.data.public import expression_refs, identifying
-from survmig.data.xpath import to_words
 from survmig.fileio import atomic_dir
+from survmig.render.expressions import Writer
+from survmig.render.expressions import parse as parse_expression
+from survmig.render.phrases import phrases_for
+from survmig.report.i18n import Texts
 
 DDI_NS = "ddi:codebook:2_5"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SPECIAL_VALUES = {str(c) for c in SPECIAL_CODES}
-
-
-#: what a codebook says where an expression refers to a question that is not in the files
-NOT_PUBLISHED = "a question not in these files"
 
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
@@ -71,44 +73,83 @@ def published_view(ds: Dataset) -> Dataset:
     return Dataset(tables, kept, source=ds.source, notes=notes)
 
 
-def _published_expression(meta: FormMetadata, expr: str | None) -> str | None:
+def _published_expression(meta: FormMetadata, expr: str | None, tx: Texts) -> str | None:
     """``expr`` as written, unless it names a question the files do not hold (then a mention)."""
     if expr and expression_refs(expr) - set(meta.variables):
-        return f"(refers to {NOT_PUBLISHED})"
+        return tx.t("cb_refers_not_published")
     return expr
+
+
+def _writer(meta: FormMetadata, lang: str | None, tx: Texts) -> Writer:
+    """The printed questionnaire's sentence writer, naming questions as a codebook does:
+    the variable name and its label (``age “Age”``), in the language of the fixed texts."""
+    phrases = phrases_for(tx.lang)
+    quote = Markup(escape(phrases["quote"]))
+    hidden = Markup(escape(tx.t("cb_not_published")))
+
+    def question(name: str) -> Markup:
+        v = meta.variables.get(name)
+        if v is None:  # not in the files (e.g. removed for public use): never its name
+            return hidden
+        ident = Markup('<bdi class="vname">{}</bdi>').format(name)
+        label = meta.label(v, lang)
+        if not label:
+            return ident
+        return Markup("{} {}").format(
+            ident, quote.format(Markup("<bdi>{}</bdi>").format(bidi(label)))
+        )
+
+    def choice(name: str, code: str) -> Markup | None:
+        v = meta.variables.get(name)
+        if v is None or not v.has_choices:
+            return None
+        ch = meta.choice(v.list_name, code)
+        return (
+            None if ch is None else Markup("<bdi>{}</bdi>").format(bidi(meta.text(ch.labels, lang)))
+        )
+
+    return Writer(
+        phrases, question, choice, shown=lambda name: None if name in meta.variables else hidden
+    )
+
+
+def universe_markup(
+    meta: FormMetadata, var: Variable | None, level: str, lang: str | None = None
+) -> Markup:
+    """Who was asked, in words in the codebook's language: the level, then every relevance
+    condition (written as the printed questionnaire writes its filters)."""
+    tx = texts_for(meta, lang)
+    lv = meta.levels[level]
+    kind = "cb_universe_records" if lv.parent is not None else "cb_universe_submissions"
+    conditions = [*lv.relevant, *(var.relevance() if var is not None else ())]
+    name = Markup('<bdi class="vname">{}</bdi>').format(level)
+    if not conditions:
+        return Markup(escape(tx.t(kind))).format(level=name)
+    writer = _writer(meta, lang, tx)
+    parts = []
+    for condition in conditions:
+        part = writer.sentence(condition)
+        parsed = parse_expression(condition)
+        if len(conditions) > 1 and parsed is not None and parsed.kind == "or":
+            part = Markup("({})").format(part)
+        parts.append(part)
+    words = Markup(escape(writer.phrases["and"])).join(parts)
+    return Markup(escape(tx.t(kind + "_where"))).format(level=name, c=words)
 
 
 def universe_text(
     meta: FormMetadata, var: Variable | None, level: str, lang: str | None = None
 ) -> str:
-    """Who was asked, in words: the level, then every relevance condition."""
-    lv = meta.levels[level]
-    who = f"every {level} record" if lv.parent is not None else f"every submission ({level})"
-    conditions = [*lv.relevant, *(var.relevance() if var is not None else ())]
-    if not conditions:
-        return who.capitalize()
+    """:func:`universe_markup` as plain text (for the DDI files)."""
+    return _plain(universe_markup(meta, var, level, lang))
 
-    def describe(name: str) -> str:
-        v = meta.variables.get(name)
-        if v is None:  # not in the files (e.g. removed for public use): never its name
-            return NOT_PUBLISHED
-        text = meta.label(v, lang)
-        return f"{text} ({name})" if text else name
 
-    def describe_value(name: str, code: str) -> str:
-        v = meta.variables.get(name)
-        if v is not None and v.has_choices:
-            ch = meta.choice(v.list_name, code)
-            if ch is not None:
-                return f"'{meta.text(ch.labels, lang)}' [{code}]"
-        return f"'{code}'"
-
-    words = " and ".join(to_words(c, describe, describe_value) for c in conditions)
-    return f"{who.capitalize()} where {words}"
+def _plain(markup: Markup) -> str:
+    return markup.striptags()
 
 
 def _frequencies(
-    meta: FormMetadata, var: Variable, series: pd.Series, lang: str | None
+    meta: FormMetadata, var: Variable, series: pd.Series, lang: str | None, tx: Texts
 ) -> list[dict]:
     """Codes with labels and counts (choice-list order, then codes found outside the list)."""
     rows: list[dict] = []
@@ -133,7 +174,7 @@ def _frequencies(
     for code, n in counts.items():
         if code not in seen:
             rows.append(
-                {"code": code, "label": "(not in the choice list)", "n": int(n), "missing": False}
+                {"code": code, "label": tx.t("cb_not_in_list"), "n": int(n), "missing": False}
             )
     return rows
 
@@ -160,6 +201,7 @@ def _numeric_summary(series: pd.Series) -> dict | None:
 def describe_level(ds: Dataset, level: str, lang: str | None = None) -> list[dict]:
     """Everything the codebooks show about each column of ``level``."""
     meta = ds.metadata
+    tx = texts_for(meta, lang)
     df = ds.table(level)
     out = []
     for col in df.columns:
@@ -186,16 +228,20 @@ def describe_level(ds: Dataset, level: str, lang: str | None = None) -> list[dic
             "concept": var.concept if var else None,
             "pii": bool(var.pii) if var else False,
             "module": var.module if var else None,
-            "universe": universe_text(meta, var, level, lang)
+            "universe": universe_markup(meta, var, level, lang)
             if var and var.kind == "question"
-            else "",
-            "relevant": " and ".join(_published_expression(meta, e) or "" for e in var.relevance())
+            else Markup(""),
+            "relevant": " and ".join(
+                _published_expression(meta, e, tx) or "" for e in var.relevance()
+            )
             if var
             else "",
-            "constraint": _published_expression(meta, var.constraint) if var else None,
+            "constraint": _published_expression(meta, var.constraint, tx) if var else None,
             "answered": int(series.notna().sum()),
             "missing": int(series.isna().sum()),
-            "categories": _frequencies(meta, var, series, lang) if var and var.has_choices else [],
+            "categories": _frequencies(meta, var, series, lang, tx)
+            if var and var.has_choices
+            else [],
             "summary": _numeric_summary(series)
             if var and var.kind == "question" and not var.has_choices
             else None,
@@ -204,7 +250,7 @@ def describe_level(ds: Dataset, level: str, lang: str | None = None) -> list[dic
         if var is not None and var.kind == "option":
             entry["categories"] = [
                 {"code": str(k), "label": v, "n": int((series == k).sum()), "missing": False}
-                for k, v in {0: "not selected", 1: "selected"}.items()
+                for k, v in {0: tx.t("cb_not_selected"), 1: tx.t("cb_selected")}.items()
             ]
         out.append(entry)
     return out
@@ -218,6 +264,8 @@ def _lang_attr(language: str) -> str | None:
 def codebook_ddi(ds: Dataset, level: str, lang: str | None = None) -> bytes:
     """DDI Codebook 2.5 for one level (elements in the order the 2.5 schema requires)."""
     meta = ds.metadata
+    tx = texts_for(meta, lang)
+    xml_lang = {XML_LANG: tx.lang}
     nsmap = {None: DDI_NS}
     root = etree.Element(
         f"{{{DDI_NS}}}codeBook",
@@ -247,18 +295,15 @@ def codebook_ddi(ds: Dataset, level: str, lang: str | None = None) -> bytes:
     info = sub(stdy, "stdyInfo")
     summary = sub(info, "sumDscr")
     sub(summary, "anlyUnit", level)
-    sub(summary, "universe", universe_text(meta, None, level, lang))
+    sub(summary, "universe", universe_text(meta, None, level, lang), **xml_lang)
 
     df = ds.table(level)
     file_id = f"F_{_xml_id(level)}"
     fdscr = sub(root, "fileDscr", ID=file_id)
     ftxt = sub(fdscr, "fileTxt")
     sub(ftxt, "fileName", f"{level}")
-    sub(
-        ftxt,
-        "fileCont",
-        f"One record per {level} ({'submission' if meta.levels[level].parent is None else 'repeat iteration'}).",
-    )
+    per = "cb_file_submissions" if meta.levels[level].parent is None else "cb_file_records"
+    sub(ftxt, "fileCont", tx.t(per, level=level), **xml_lang)
     dims = sub(ftxt, "dimensns")
     sub(dims, "caseQnty", str(len(df)))
     sub(dims, "varQnty", str(len(df.columns)))
@@ -278,17 +323,13 @@ def codebook_ddi(ds: Dataset, level: str, lang: str | None = None) -> bytes:
             qstn = sub(
                 el,
                 "qstn",
-                **(
-                    {"{http://www.w3.org/XML/1998/namespace}lang": _lang_attr(language)}
-                    if _lang_attr(language)
-                    else {}
-                ),
+                **({XML_LANG: _lang_attr(language)} if _lang_attr(language) else {}),
             )
             sub(qstn, "qstnLit", text)
             if v["hints"].get(language):
                 sub(qstn, "ivuInstr", v["hints"][language])
         if v["universe"]:
-            sub(el, "universe", v["universe"], clusion="I")
+            sub(el, "universe", _plain(v["universe"]), clusion="I", **xml_lang)
         s = v["summary"]
         sub(el, "sumStat", str(v["answered"]), type="vald")
         sub(el, "sumStat", str(v["missing"]), type="invd")
@@ -302,7 +343,7 @@ def codebook_ddi(ds: Dataset, level: str, lang: str | None = None) -> bytes:
             ):
                 sub(el, "sumStat", _num(s[key]), type=ddi_type)
         if var is not None and var.pii:
-            sub(el, "txt", "Personally identifying information: removed from public-use files.")
+            sub(el, "txt", tx.t("cb_pii_ddi"), **xml_lang)
         for cat in v["categories"]:
             c = sub(
                 el,

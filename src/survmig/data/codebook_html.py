@@ -100,7 +100,7 @@ body{font-family:system-ui,"Noto Sans","Noto Naskh Arabic",sans-serif;margin:2em
 table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:start;vertical-align:top}
 .var{border-top:2px solid #345;margin-top:1.5em;padding-top:.5em}.name{font-family:monospace;font-size:1.1em;font-weight:bold}
 .meta{color:#555}.pii{color:#a00;font-weight:bold}.missing{color:#777;font-style:italic}[dir=rtl]{text-align:right}
-nav a{margin-inline-end:.6em;font-family:monospace}
+nav a{margin-inline-end:.6em;font-family:monospace}bdi.vname,.universe .code{font-family:monospace}
 td.bar{width:12em;vertical-align:middle}td.bar span{display:block;height:.8em;background:#4a6fa5}
 tr.missing td.bar span{background:#bbb}
 figure.hist{margin:.3em 0;direction:ltr;display:inline-block}figure.hist svg{display:block;border-bottom:1px solid #999}
@@ -123,7 +123,7 @@ _HTML = _ENV.from_string(
 <div><span class="name">{{ v.name }}</span> — <bdi>{{ v.label|bidi }}</bdi> <span class="meta">({{ v.type }}{% if v.concept %}; {{ t.t("cb_concept") }} <code>{{ v.concept }}</code>{% endif %}{% if v.module %}; {{ t.t("cb_module") }} {{ v.module }}{% endif %})</span>
 {% if v.pii %}<span class="pii">{{ t.t("cb_pii") }}</span>{% endif %}</div>
 {% if v.questions %}<table>{% for l, q in v.questions.items() %}<tr><th>{{ l }}</th><td{% if "(ar)" in l %} dir="rtl"{% elif t.dir == "rtl" %} dir="ltr"{% endif %}>{{ q|bidi }}{% if v.hints.get(l) %}<br><span class="meta">{{ v.hints[l]|bidi }}</span>{% endif %}</td></tr>{% endfor %}</table>{% endif %}
-{% if v.universe %}<p><b>{{ t.t("cb_universe") }}</b> {% if t.dir == "rtl" %}<bdi dir="ltr">{{ v.universe }}</bdi>{% else %}{{ v.universe }}{% endif %}{% if v.relevant %} <span class="meta">(<code dir="ltr">{{ v.relevant }}</code>)</span>{% endif %}</p>{% endif %}
+{% if v.universe %}<p class="universe"><b>{{ t.t("cb_universe") }}</b> {{ v.universe }}{% if v.relevant %} <span class="meta">(<code dir="ltr">{{ v.relevant }}</code>)</span>{% endif %}</p>{% endif %}
 {% if v.constraint %}<p class="meta">{{ t.t("cb_constraint") }} <code dir="ltr">{{ v.constraint }}</code></p>{% endif %}
 <p class="meta">{{ t.t("cb_answered", answered=v.answered, empty=v.missing) }}</p>
 {% if v.categories %}{% set top = v.categories|map(attribute="n")|max %}<table><tr><th>{{ t.t("cb_code") }}</th><th>{{ t.t("cb_label") }}</th><th>{{ t.t("cb_frequency") }}</th><th>%</th><th></th></tr>

@@ -186,13 +186,17 @@ class Writer:
     """Writes expressions as sentences in one language.
 
     ``question(name)`` gives the markup for a referenced question ("Q5 “Age”") or None when the name
-    is not a numbered question; ``choice(name, code)`` gives a choice's label or None.
+    is not a numbered question; ``choice(name, code)`` gives a choice's label (text, or markup kept
+    as it is) or None. ``shown(name)``, when it gives markup, stands for ``${name}`` in a part
+    shown as written (a codebook never prints the name of a question its files do not hold).
+    The printed questionnaire and the codebooks both write their sentences with this class.
     """
 
     phrases: dict[str, str]
     question: Callable[[str], Markup | None]
-    choice: Callable[[str, str], str | None]
+    choice: Callable[[str, str], str | Markup | None]
     number: Callable[[str], str | None] = lambda name: None
+    shown: Callable[[str], Markup | None] = lambda name: None
 
     def sentence(self, source: str, current: str | None = None) -> Markup:
         """The whole expression as a sentence (without the leading "Ask if").
@@ -214,6 +218,11 @@ class Writer:
         out = Markup("")
         position = 0
         for match in re.finditer(r"\$\{([^}]+)\}", text):
+            instead = self.shown(match.group(1).strip())
+            if instead is not None:
+                out += escape(text[position : match.start()]) + instead
+                position = match.end()
+                continue
             out += escape(text[position : match.end()])
             number = self.number(match.group(1).strip())
             if number:
@@ -291,7 +300,7 @@ class Writer:
             name = about.value if about.kind == "ref" else getattr(self, "current", None)
             label = self.choice(name, literal) if name and about.kind in ("ref", "self") else None
             if label is not None:
-                quoted = self.phrases["quote"].format(label)
+                quoted = Markup(escape(self.phrases["quote"])).format(label)
                 return Markup('{} <span class="code">({})</span>').format(quoted, literal)
             if expr.kind == "num":
                 return Markup(escape(literal))
