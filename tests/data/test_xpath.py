@@ -14,7 +14,6 @@ from survmig.data.xpath import (
     node_from_series,
     parse,
     references,
-    to_words,
 )
 
 FRAME = pd.DataFrame(
@@ -125,15 +124,8 @@ def test_syntax_errors(expr):
         run(expr)
 
 
-def test_references_and_words():
+def test_references():
     assert references(parse("${a} = 1 and selected(${b}, 'x') or not(${c})")) == {"a", "b", "c"}
-    words = to_words(
-        "${age} >= 15 and selected(${uses}, 'food') and ${sex} = 2",
-        lambda n: {"age": "Age", "uses": "Uses", "sex": "Sex"}[n],
-        lambda n, c: {"food": "'Food'", "2": "'Female'"}[c],
-    )
-    assert words == "Age ≥ 15 and 'Food' selected in Uses and Sex is 'Female'"
-    assert to_words("${x} = ''", str, lambda n, c: c) == "x is not answered"
 
 
 def test_today_and_format_date_with_a_check_date():

@@ -243,3 +243,24 @@ def test_a_guarded_repeat_count_says_its_question_and_condition(run_cli, tmp_pat
     assert "emigrant_roster_count" not in emigrants
     assert "How many such people are there?" in emigrants and ", when Q" in emigrants
     assert "is “Yes” (1)" in emigrants
+
+
+def test_a_language_without_print_phrases_is_named_on_stderr(run_cli, tmp_path):
+    """A form language added with `survmig translations` (pt) prints its own texts; the fixed
+    phrases around them fall back to English, and the command says so instead of staying silent."""
+    from tests.render.conftest import CHOICES, LANGUAGES, SURVEY, write_xlsform
+
+    def to_pt(row: dict) -> dict:
+        return {k.replace(LANGUAGES["fr"], "Português (pt)"): v for k, v in row.items()}
+
+    form = write_xlsform(
+        tmp_path / "pt.xlsx",
+        [to_pt(r) for r in SURVEY],
+        [to_pt(r) for r in CHOICES],
+        {"form_id": "hh_pt", "form_title": "Household", "default_language": LANGUAGES["en"]},
+    )
+    result = run_cli("render", form, "--lang", "pt", "-o", tmp_path / "q_pt.html")
+    assert result.exit_code == 0, result.stderr
+    assert "no fixed phrases in 'pt'" in result.stderr and "phrases.py" in result.stderr
+    result = run_cli("render", form, "--lang", "en", "-o", tmp_path / "q_en.html")
+    assert result.exit_code == 0 and "phrases" not in result.stderr

@@ -52,6 +52,16 @@ def render(
 
         titles = load_spec(spec).title
     questionnaire = write_html(form, output, lang, title=title, titles=titles)
+    from survmig.render.phrases import PHRASES
+
+    base = questionnaire.code.split("-")[0].split("_")[0].lower()
+    if base not in PHRASES:  # a language added with `survmig translations`: the form's texts only
+        click.echo(
+            f"warning: the printed questionnaire has no fixed phrases in {base!r} yet: the form's "
+            "texts are in that language, the instructions around them (skip rules, 'select "
+            "one', checks) in English; add the phrases to PHRASES in survmig/render/phrases.py",
+            err=True,
+        )
     click.echo(
         f"wrote {output} ({questionnaire.questions} questions, "
         f"{questionnaire.language or questionnaire.code}, {questionnaire.direction})"
