@@ -104,7 +104,6 @@ def child(engine: str, data: Path, out: Path) -> None:
 
 
 def run_child(engine: str, data: Path, out: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     if engine == "cli":
         cmd = [
             sys.executable, "-m", "survmig", "estimate", str(data), "--engine", "memory",
@@ -113,6 +112,19 @@ def run_child(engine: str, data: Path, out: Path) -> dict:
         ]  # fmt: skip
     else:
         cmd = [sys.executable, __file__, "--child", engine, "--data", str(data), "--out", str(out)]
+    stdout, peak_gb, wall = measured(engine, cmd)
+    info = {"peak_gb": peak_gb, "wall": wall}
+    if engine == "cli":
+        info["seconds"] = wall
+        info["read"] = float("nan")
+    else:
+        info.update(json.loads(stdout.strip().splitlines()[-1]))
+    return info
+
+
+def measured(engine: str, cmd: list[str]) -> tuple[str, float, float]:
+    """Run ``cmd`` under ``/usr/bin/time -v``: its stdout, peak resident memory (GB), wall time."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     t0 = time.perf_counter()
     res = subprocess.run(
         ["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env, check=False
@@ -121,13 +133,25 @@ def run_child(engine: str, data: Path, out: Path) -> dict:
     if res.returncode != 0:
         raise SystemExit(f"{engine} failed:\n{res.stderr[-3000:]}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", res.stderr).group(1))
-    info = {"peak_gb": rss / 1024**2, "wall": wall}
-    if engine == "cli":
-        info["seconds"] = wall
-        info["read"] = float("nan")
-    else:
-        info.update(json.loads(res.stdout.strip().splitlines()[-1]))
-    return info
+    return res.stdout, rss / 1024**2, wall
+
+
+def table_rows(
+    results: dict, names: dict[str, str], agree: dict[str, float], note: str | None
+) -> list[str]:
+    """The engines' rows (seconds, peak memory, ratio to in-memory), the agreement and the note."""
+    base = results.get("memory", {}).get("seconds")
+    lines = []
+    for engine, info in results.items():
+        ratio = f"{info['seconds'] / base:.2f}×" if base else "–"
+        label = names[engine].format(read=info.get("read", 0.0))
+        lines.append(f"| {label} | {info['seconds']:.1f} | {info['peak_gb']:.2f} | {ratio} |")
+    if agree:
+        lines += ["", "Largest relative difference from the in-memory engine (estimate, SE, CI, deff): "
+                  + ", ".join(f"{e} {v:.1e}" for e, v in agree.items()) + "."]  # fmt: skip
+    if note:
+        lines += ["", note]
+    return lines
 
 
 def cli_by(data: Path, out: Path) -> dict:
@@ -206,7 +230,6 @@ def main() -> None:
         "| engine | seconds | peak memory (GB) | ratio to in-memory in-process |",
         "|---|---|---|---|",
     ]
-    base = results.get("memory", {}).get("seconds")
     names = {
         "memory": "in memory, in-process (after a {read:.1f} s read)",
         "cli": "in memory, `survmig estimate` end to end (two commands: overall, --by domain; "
@@ -214,15 +237,7 @@ def main() -> None:
         "duckdb": "DuckDB, out of core (threads 2, memory_limit 3GB)",
         "spark": "Spark local[2] (JVM start not counted; memory: the Python driver only)",
     }
-    for engine, info in results.items():
-        ratio = f"{info['seconds'] / base:.2f}×" if base else "–"
-        label = names[engine].format(read=info.get("read", 0.0))
-        lines.append(f"| {label} | {info['seconds']:.1f} | {info['peak_gb']:.2f} | {ratio} |")
-    if agree:
-        lines += ["", "Largest relative difference from the in-memory engine (estimate, SE, CI, deff): "
-                  + ", ".join(f"{e} {v:.1e}" for e, v in agree.items()) + "."]  # fmt: skip
-    if args.note:
-        lines += ["", args.note]
+    lines += table_rows(results, names, agree, args.note)
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.quick:

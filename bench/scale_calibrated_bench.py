@@ -10,7 +10,7 @@ of 4 variables overall and by 20 domains, with the raking residuals. Each engine
 process; peak memory is the child's maximum resident set size (``/usr/bin/time -v``).
 
     .venv/bin/python bench/scale_calibrated_bench.py                   # 10 M persons
-    .venv/bin/python bench/scale_calibrated_bench.py --persons 200000 --quick
+    .venv/bin/python bench/scale_calibrated_bench.py --persons 400000 --quick   # smaller samples leave strata with one PSU
 
 Appends a section to bench/results/scale.md.
 """
@@ -21,9 +21,7 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +30,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale_bench import MEANS, ROOT, max_rel_diff  # noqa: E402
+from scale_bench import MEANS, ROOT, max_rel_diff, measured, table_rows  # noqa: E402
 
 BASE = {"ids": "psu", "strata": "stratum", "weights": "weight", "nest": True}
 ENGINES = ("memory", "duckdb", "spark")
@@ -144,18 +142,12 @@ def child(engine: str, data: Path, design: Path, out: Path) -> None:
 
 
 def run_child(engine: str, data: Path, design: Path, out: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     cmd = [
         sys.executable, __file__, "--child", engine, "--data", str(data), "--design", str(design),
         "--out", str(out),
     ]  # fmt: skip
-    res = subprocess.run(
-        ["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env, check=False
-    )
-    if res.returncode != 0:
-        raise SystemExit(f"{engine} failed:\n{res.stderr[-3000:]}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", res.stderr).group(1))
-    return {"peak_gb": rss / 1024**2, **json.loads(res.stdout.strip().splitlines()[-1])}
+    stdout, peak_gb, _ = measured(engine, cmd)
+    return {"peak_gb": peak_gb, **json.loads(stdout.strip().splitlines()[-1])}
 
 
 def main() -> None:
@@ -202,22 +194,13 @@ def main() -> None:
         "| engine | seconds | peak memory (GB) | ratio to in-memory in-process |",
         "|---|---|---|---|",
     ]
-    base = results.get("memory", {}).get("seconds")
     names = {
         "memory": "in memory, in-process: raking rerun on the rows, two estimates "
         "(after a {read:.1f} s read of the needed columns)",
         "duckdb": "DuckDB, out of core (threads 2, memory_limit 3GB)",
         "spark": "Spark local[2] (JVM start not counted; memory: the Python driver only)",
     }
-    for engine, info in results.items():
-        ratio = f"{info['seconds'] / base:.2f}×" if base else "–"
-        label = names[engine].format(read=info.get("read", 0.0))
-        lines.append(f"| {label} | {info['seconds']:.1f} | {info['peak_gb']:.2f} | {ratio} |")
-    if agree:
-        lines += ["", "Largest relative difference from the in-memory engine (estimate, SE, CI, deff): "
-                  + ", ".join(f"{e} {v:.1e}" for e, v in agree.items()) + "."]  # fmt: skip
-    if args.note:
-        lines += ["", args.note]
+    lines += table_rows(results, names, agree, args.note)
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.quick:

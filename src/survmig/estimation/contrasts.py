@@ -61,6 +61,18 @@ def _row_labels(table: pd.DataFrame, by: Sequence[str]) -> list[str]:
     return out
 
 
+def contrast_kinds(contrast: str | Sequence[str]) -> list[str]:
+    """The requested contrasts (``difference``, ``ratio``) as a list, an unknown one an error."""
+    kinds = [contrast] if isinstance(contrast, str) else list(contrast)
+    bad = [k for k in kinds if k not in CONTRASTS]
+    if bad or not kinds:
+        raise SurvmigError(
+            f"unknown contrast {show(bad[0] if bad else '')}", where="compare",
+            hint="difference or ratio",
+        )  # fmt: skip
+    return kinds
+
+
 def compare(
     design: SurveyDesign,
     var: str,
@@ -78,13 +90,7 @@ def compare(
     has one row per output, domain, group and contrast with ``var`` = ``"B - A"`` or ``"B / A"``,
     ``estimate, se, ci_low, ci_high, t, p_value, df``.
     """
-    kinds = [contrast] if isinstance(contrast, str) else list(contrast)
-    bad = [k for k in kinds if k not in CONTRASTS]
-    if bad or not kinds:
-        raise SurvmigError(
-            f"unknown contrast {show(bad[0] if bad else '')}", where="compare",
-            hint="difference or ratio",
-        )  # fmt: skip
+    kinds = contrast_kinds(contrast)
     by_cols = [b for bd in breakdowns_of(by) for b in bd]
     if var in by_cols:
         raise SurvmigError(f"{show(var)} is both compared and a domain variable", where="compare")

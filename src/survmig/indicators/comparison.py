@@ -31,7 +31,7 @@ import pandas as pd
 from survmig.data import Dataset
 from survmig.design.core import show
 from survmig.errors import SurvmigError
-from survmig.estimation.contrasts import CONTRASTS, pair_contrasts
+from survmig.estimation.contrasts import contrast_kinds, pair_contrasts
 from survmig.indicators.compute import LEAD_COLUMNS, compute
 
 #: why an indicator is not compared (code -> English text; the report has its own translations)
@@ -78,13 +78,7 @@ def compare_indicators(
     household" from ``born_in_country``): indicators defined by them are not compared either.
     ``options`` go to :func:`~survmig.indicators.compute`. Indicators that cannot be compared are
     in ``notes`` (see the module docstring)."""
-    kinds = [contrast] if isinstance(contrast, str) else list(contrast)
-    bad = [k for k in kinds if k not in CONTRASTS]
-    if bad or not kinds:
-        raise SurvmigError(
-            f"unknown contrast {show(bad[0] if bad else '')}", where="compare",
-            hint="difference or ratio",
-        )  # fmt: skip
+    kinds = contrast_kinds(contrast)
     by = list(by)
     if compare in by:
         raise SurvmigError(
