@@ -39,3 +39,24 @@ def test_suppressed_group_suppresses_the_difference(tmp_path):
         out = write_report(res, tmp_path / lang, th, lang=lang)
         text = out["html"].read_text()
         assert 'id="comparison"' in text and "comparison" in out
+
+
+def test_sets_suppressed_for_every_group_are_named_once_not_drawn_as_blank_rows(tmp_path):
+    """A set whose groups and difference are all suppressed is listed in one note under its
+    indicator (in the report's language) instead of three blank rows; nothing else changes."""
+    ds, spec = build_survey()
+    ids = ["intention_to_migrate_share", "return_migrants_share_15plus"]
+    res = compute(ds, spec, ids, rates=RATES)
+    res.comparison = compare_indicators(ds, spec, ids, compare="born_in_country", reference="1")
+    th = Thresholds(min_n=150)
+    groups, _ = published_comparison(res, suppress(res.table, res.by, th), th)
+    assert is_suppressed(groups["flag"]).any() and (~is_suppressed(groups["flag"])).any()
+    notes = {"en": "Suppressed for every group", "fr": "Supprimé pour tous les groupes",
+             "ar": "محجوب لجميع الفئات"}  # fmt: skip
+    for lang, note in notes.items():
+        text = write_report(res, tmp_path / lang, th, lang=lang)["html"].read_text()
+        section = text[text.index('id="comparison"') :]
+        section = section[: section.index("</section>")]
+        assert note in section
+        assert 'class="suppressed"' not in section  # no blank rows left
+        assert 'class="num"' in section  # the published sets are still tables

@@ -136,7 +136,8 @@ def render_comparison(
         title = tx.indicator(info.title, info.parameters)
         rows_g = groups[groups["indicator"] == iid]
         rows_c = contrasts[contrasts["indicator"] == iid]
-        body = []
+        body: list[str] = []
+        hidden: list[str] = []  # sets suppressed for every group: named once, not as blank rows
         for key, sub in rows_g.groupby(_set_keys(rows_g, ["category", *cmp.by]), sort=False):
             first = sub.iloc[0]
             label = [
@@ -150,18 +151,32 @@ def render_comparison(
                 for b in cmp.by
                 if first.get(b) is not None and first[b] == first[b]
             ]
+            mine = rows_c[_set_keys(rows_c, ["category", *cmp.by]) == key]
+            flags = pd.concat([sub["flag"], mine["flag"]]).fillna("").astype(str)
+            if flags.str.startswith(FLAG_SUPPRESSED).all():
+                hidden.append(" · ".join(x for x in label if x))
+                continue
             if any(label):
                 body.append(
                     f'<tr><td class="l" colspan="7"><b>{html.escape(" · ".join(x for x in label if x))}</b></td></tr>'
                 )
             for _, row in sub.iterrows():
                 body.append(_row(group_label(cmp, row[cmp.variable], tx), row, info, tx, None))
-            mine = rows_c[_set_keys(rows_c, ["category", *cmp.by]) == key]
             for _, row in mine[mine["contrast"] == "difference"].iterrows():
                 a, b = (s.strip() for s in str(row[cmp.variable]).split(" - ", 1))
                 name = tx.t("difference_of", a=group_label(cmp, a, tx), b=group_label(cmp, b, tx))
                 body.append(_row(name, row, info, tx, row.get("p_value")))
-        out.append(f"<h3>{html.escape(title)}</h3><table><tr>{head}</tr>{''.join(body)}</table>")
+        out.append(f"<h3>{html.escape(title)}</h3>")
+        if body:
+            out.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+        if hidden:
+            named = [h for h in hidden if h]  # an unbroken indicator has one unnamed set
+            text = (
+                tx.t("comparison_all_suppressed", sets=", ".join(named))
+                if named
+                else tx.t("comparison_suppressed")
+            )
+            out.append(f'<p class="note">{html.escape(text)}</p>')
     if cmp.notes:
         out.append(f"<h3>{html.escape(tx.t('not_compared'))}</h3>")
         out.append(
