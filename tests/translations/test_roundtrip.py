@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,7 @@ from survmig.questionnaire import language_label, load_questionnaire
 from survmig.translations.overlay import SHOWN_PROBLEMS, MissingTexts
 from survmig.translations.sheet import export_sheet, import_sheet
 from survmig.xlsform import compile_questionnaire, validate_xlsform
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "xlsform" / "example_household.yaml"
-PT = "Português (pt)"
+from tests.translations.sheets import EXAMPLE, PT, set_cell
 
 
 def fake(text: str) -> str:
@@ -50,23 +46,6 @@ def fill(path: Path, column: str, translate=fake, *, only_empty: bool = True) ->
             n += 1
     wb.save(path)
     return n
-
-
-def set_cell(path: Path, key: str, column: str, value) -> None:
-    wb = load_workbook(path)
-    ws = wb["translations"]
-    header = [c.value for c in ws[1]]
-    for row in ws.iter_rows(min_row=2):
-        if row[0].value == key:
-            row[header.index(column)].value = value
-    wb.save(path)
-
-
-@pytest.fixture
-def spec(tmp_path) -> Path:
-    path = tmp_path / "spec.yaml"
-    shutil.copy(EXAMPLE, path)
-    return path
 
 
 def add_portuguese(spec: Path, files: str = "[translations/pt.yaml]") -> None:

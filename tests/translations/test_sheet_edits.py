@@ -5,35 +5,12 @@ Each refusal is one line naming the file and what to do, exit status 2, nothing 
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 import yaml
 from openpyxl import load_workbook
 
 from survmig.translations.sheet import export_sheet
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "xlsform" / "example_household.yaml"
-PT = "Português (pt)"
-
-
-@pytest.fixture
-def spec(tmp_path) -> Path:
-    path = tmp_path / "spec.yaml"
-    shutil.copy(EXAMPLE, path)
-    return path
-
-
-def set_cell(path: Path, key: str, column: str, value) -> None:
-    wb = load_workbook(path)
-    ws = wb["translations"]
-    header = [c.value for c in ws[1]]
-    for row in ws.iter_rows(min_row=2):
-        if row[0].value == key:
-            row[header.index(column)].value = value
-    wb.save(path)
+from tests.translations.sheets import EXAMPLE, PT, ROOT, set_cell
 
 
 def test_windows_line_breaks_become_newlines(spec, tmp_path, run_cli):
