@@ -63,20 +63,17 @@ def make_parquet(path: Path, persons: int) -> float:
 # -- children (one engine per process) ----------------------------------------------------------
 
 
-def child(engine: str, data: Path, out: Path) -> None:
+def engine_options(engine: str) -> dict:
+    """``estimate_sql`` keywords for the engine: a DuckDB connection with 2 threads and 3 GB, or
+    a started local Spark session (so the JVM start is not the reduction's time)."""
     import duckdb
-    import pandas as pd
-    import pyarrow.parquet as pq
 
-    from survmig.design import SurveyDesign
-    from survmig.estimation import estimate
     from survmig.estimation.sources import spark_session
-    from survmig.estimation.sql import estimate_sql
 
     kw: dict = {}
     if engine == "duckdb":
         kw["connection"] = duckdb.connect(config={"threads": 2, "memory_limit": "3GB"})
-    elif engine == "spark":  # the JVM start is not the reduction's time
+    elif engine == "spark":
         spark_session(
             "local[2]",
             config={
@@ -85,6 +82,18 @@ def child(engine: str, data: Path, out: Path) -> None:
                 "spark.sql.shuffle.partitions": "4",
             },
         )
+    return kw
+
+
+def child(engine: str, data: Path, out: Path) -> None:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from survmig.design import SurveyDesign
+    from survmig.estimation import estimate
+    from survmig.estimation.sql import estimate_sql
+
+    kw = engine_options(engine)
     t0 = time.perf_counter()
     t_read = 0.0
     if engine == "memory":

@@ -30,7 +30,14 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale_bench import MEANS, ROOT, max_rel_diff, measured, table_rows  # noqa: E402
+from scale_bench import (  # noqa: E402
+    MEANS,
+    ROOT,
+    engine_options,
+    max_rel_diff,
+    measured,
+    table_rows,
+)
 
 BASE = {"ids": "psu", "strata": "stratum", "weights": "weight", "nest": True}
 ENGINES = ("memory", "duckdb", "spark")
@@ -100,27 +107,14 @@ def make_data(path: Path, design: Path, persons: int) -> float:
 
 
 def child(engine: str, data: Path, design: Path, out: Path) -> None:
-    import duckdb
     import pandas as pd
     import pyarrow.parquet as pq
 
     from survmig.design import load_design
     from survmig.estimation import estimate
-    from survmig.estimation.sources import spark_session
     from survmig.estimation.sql import estimate_sql
 
-    kw: dict = {}
-    if engine == "duckdb":
-        kw["connection"] = duckdb.connect(config={"threads": 2, "memory_limit": "3GB"})
-    elif engine == "spark":  # the JVM start is not the reduction's time
-        spark_session(
-            "local[2]",
-            config={
-                "spark.ui.enabled": "false",
-                "spark.driver.memory": "2g",
-                "spark.sql.shuffle.partitions": "4",
-            },
-        )
+    kw = engine_options(engine)
     t0 = time.perf_counter()
     t_read = 0.0
     if engine == "memory":
